@@ -1,0 +1,28 @@
+//! Cello's HTTP engine, with no Python in it.
+//!
+//! It accepts connections, speaks HTTP/1.1 through hyper (keep-alive, pipelining,
+//! chunked bodies, `Expect: 100-continue`), enforces the limits in [`HttpConfig`]
+//! (header size, body size, header/body/idle timeouts) and drains in-flight requests
+//! on shutdown. Whatever answers the requests implements [`Handler`]; the crate is
+//! built for a single-threaded Tokio runtime (one per worker process), so handlers
+//! and their futures need not be `Send`.
+//!
+//! `cargo run -p cello-http --example hello` serves a pure-Rust JSON hello: the
+//! no-Python ceiling the benchmarks compare Cello against.
+
+mod body;
+mod config;
+mod error;
+mod listener;
+mod server;
+
+pub use body::{BoxError, RequestBody, ResponseBody};
+pub use config::HttpConfig;
+pub use error::{problem_response, HttpError};
+pub use listener::bind_tcp;
+pub use server::{ConnInfo, Handler, Server, ShutdownHandle};
+
+/// The request type handlers receive.
+pub type Request = http::Request<RequestBody>;
+/// The response type handlers return.
+pub type Response = http::Response<ResponseBody>;
