@@ -13,12 +13,14 @@
 mod body;
 mod config;
 mod error;
+mod file;
 mod listener;
 mod server;
 
 pub use body::{BoxError, RequestBody, ResponseBody};
 pub use config::HttpConfig;
 pub use error::{problem_response, HttpError};
+pub use file::FileBody;
 pub use listener::bind_tcp;
 pub use server::{ConnInfo, Handler, Server, ShutdownHandle};
 

@@ -1,0 +1,140 @@
+//! The native half of `cello.App`: the route table and the hooks the dispatcher calls.
+
+use std::sync::Mutex;
+
+use cello_router::{Method, RouterBuilder};
+use pyo3::prelude::*;
+
+use crate::errors::{invalid, route_error};
+
+/// How a route's handler is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandlerKind {
+    /// `def` handler, called inline on the worker's loop thread.
+    Sync,
+    /// `async def` handler: its coroutine becomes an asyncio task, stepped eagerly.
+    Async,
+    /// `def` handler marked `blocking=True`: runs on the bounded thread pool.
+    Blocking,
+}
+
+/// One registered route, as the dispatcher needs it.
+pub struct Route {
+    pub handler: Py<PyAny>,
+    pub kind: HandlerKind,
+    /// Whether the handler takes the request as its one argument.
+    pub takes_request: bool,
+    /// `"GET /users/{id}"`, for messages.
+    pub label: String,
+}
+
+struct RouteSpec {
+    methods: Vec<Method>,
+    path: String,
+    handler: Py<PyAny>,
+    kind: HandlerKind,
+    takes_request: bool,
+    owner: String,
+}
+
+/// The route table and hooks of an application. Built by `cello.App`; frozen into a
+/// router each time a server or test client starts.
+#[pyclass(name = "AppCore", module = "cello._cello")]
+pub struct PyAppCore {
+    routes: Mutex<Vec<RouteSpec>>,
+    /// Validates registrations as they come, so a conflict fails at the decorator.
+    probe: Mutex<RouterBuilder<()>>,
+}
+
+#[pymethods]
+impl PyAppCore {
+    #[new]
+    fn new() -> Self {
+        Self {
+            routes: Mutex::new(Vec::new()),
+            probe: Mutex::new(RouterBuilder::new()),
+        }
+    }
+
+    /// Registers `handler` for `methods` on `path`. `kind` is "sync", "async" or
+    /// "blocking"; `owner` names the handler in error messages.
+    #[pyo3(signature = (methods, path, handler, kind, takes_request, owner))]
+    fn add_route(
+        &self,
+        methods: Vec<String>,
+        path: String,
+        handler: Py<PyAny>,
+        kind: &str,
+        takes_request: bool,
+        owner: String,
+    ) -> PyResult<()> {
+        let kind = match kind {
+            "sync" => HandlerKind::Sync,
+            "async" => HandlerKind::Async,
+            "blocking" => HandlerKind::Blocking,
+            other => return Err(invalid(format!("unknown handler kind {other:?}"))),
+        };
+        let methods = methods
+            .iter()
+            .map(|name| {
+                Method::from_bytes(name.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| invalid(format!("{name:?} is not an HTTP method")))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        self.probe
+            .lock()
+            .map_err(|_| invalid("route table poisoned"))?
+            .insert(&methods, &path, (), &owner)
+            .map_err(|error| route_error(&error))?;
+        self.routes
+            .lock()
+            .map_err(|_| invalid("route table poisoned"))?
+            .push(RouteSpec {
+                methods,
+                path,
+                handler,
+                kind,
+                takes_request,
+                owner,
+            });
+        Ok(())
+    }
+
+    /// `(method, path, owner)` for every registered route, in registration order.
+    fn routes(&self) -> Vec<(String, String, String)> {
+        let routes = self.routes.lock().expect("route table lock");
+        routes
+            .iter()
+            .flat_map(|spec| {
+                spec.methods
+                    .iter()
+                    .map(|method| (method.to_string(), spec.path.clone(), spec.owner.clone()))
+            })
+            .collect()
+    }
+}
+
+impl PyAppCore {
+    /// Freezes the current routes into a router.
+    pub fn build_router(&self, py: Python<'_>) -> PyResult<cello_router::Router<Route>> {
+        let routes = self.routes.lock().map_err(|_| invalid("route table poisoned"))?;
+        let mut builder = RouterBuilder::new();
+        for spec in routes.iter() {
+            let label = format!(
+                "{} {}",
+                spec.methods.iter().map(Method::as_str).collect::<Vec<_>>().join(","),
+                spec.path
+            );
+            let route = Route {
+                handler: spec.handler.clone_ref(py),
+                kind: spec.kind,
+                takes_request: spec.takes_request,
+                label,
+            };
+            builder
+                .insert(&spec.methods, &spec.path, route, &spec.owner)
+                .map_err(|error| route_error(&error))?;
+        }
+        Ok(builder.freeze())
+    }
+}

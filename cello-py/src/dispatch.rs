@@ -1,0 +1,343 @@
+//! Request → route → Python handler → response, for one worker.
+
+use std::cell::{Cell, RefCell};
+use std::io::Write;
+use std::rc::Rc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cello_http::{problem_response, ConnInfo, Handler, Request, Response, ResponseBody, ShutdownHandle};
+use cello_router::{Lookup, Router};
+use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, LOCATION};
+use http::StatusCode;
+use pyo3::intern;
+use pyo3::prelude::*;
+use tokio::sync::oneshot;
+
+use crate::app::{HandlerKind, Route};
+use crate::driver::LoopShared;
+use crate::request::{OwnedParam, PyRequest};
+use crate::response::to_response;
+
+/// Python callables the dispatcher needs, supplied by `cello.App`.
+pub struct Hooks {
+    /// `(request, exc) -> response | awaitable`: exception handlers, HTTPException,
+    /// problem+json for everything else.
+    pub on_error: Py<PyAny>,
+    /// `coroutine -> asyncio.Task`, eager where Python supports it.
+    pub start_task: Py<PyAny>,
+    /// The `App` object (`request.app`).
+    pub app: Py<PyAny>,
+}
+
+/// Engine settings the dispatcher applies per request.
+pub struct DispatchConfig {
+    pub max_body_size: usize,
+    pub body_read_timeout: Duration,
+    pub access_log: bool,
+    pub max_requests: Option<u64>,
+}
+
+/// Routes requests and calls handlers. One per worker (or test client).
+pub struct Dispatcher {
+    router: Router<Route>,
+    hooks: Hooks,
+    shared: Rc<LoopShared>,
+    config: DispatchConfig,
+    served: Cell<u64>,
+    pub shutdown: RefCell<Option<ShutdownHandle>>,
+}
+
+enum Step {
+    Value(Py<PyAny>),
+    Error(PyErr),
+    Awaiting(Py<PyAny>, oneshot::Receiver<()>),
+    Blocking,
+}
+
+/// Completes a oneshot channel when an asyncio task finishes (its done-callback).
+#[pyclass(module = "cello._cello")]
+struct TaskDone {
+    sender: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+#[pymethods]
+impl TaskDone {
+    fn __call__(&self, _task: &Bound<'_, PyAny>) {
+        if let Some(sender) = self.sender.lock().ok().and_then(|mut slot| slot.take()) {
+            let _ = sender.send(());
+        }
+    }
+}
+
+impl Handler for Dispatcher {
+    fn call(self: Rc<Self>, request: Request, conn: ConnInfo) -> impl std::future::Future<Output = Response> + 'static {
+        async move {
+            let started = self.config.access_log.then(Instant::now);
+            let method = started.map(|_| (request.method().clone(), request.uri().clone()));
+            let response = self.respond(request, Some(conn)).await;
+            if let (Some(started), Some((method, uri))) = (started, method) {
+                access_log(&conn, &method, &uri, response.status(), started.elapsed());
+            }
+            self.count_request();
+            response
+        }
+    }
+}
+
+impl Dispatcher {
+    pub fn new(router: Router<Route>, hooks: Hooks, shared: Rc<LoopShared>, config: DispatchConfig) -> Self {
+        Self {
+            router,
+            hooks,
+            shared,
+            config,
+            served: Cell::new(0),
+            shutdown: RefCell::new(None),
+        }
+    }
+
+    fn count_request(&self) {
+        let served = self.served.get() + 1;
+        self.served.set(served);
+        if self.config.max_requests.is_some_and(|limit| served >= limit) {
+            if let Some(handle) = self.shutdown.borrow().as_ref() {
+                handle.shutdown();
+            }
+        }
+    }
+
+    /// Answers one request (also used in-process by the test client).
+    pub async fn respond(&self, request: Request, conn: Option<ConnInfo>) -> Response {
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path().to_owned();
+        match self.router.lookup(&parts.method, &path) {
+            Lookup::Found { value: route, params, head_fallback } => {
+                let params: Vec<(Box<str>, OwnedParam)> = params
+                    .iter()
+                    .map(|(name, value)| (Box::from(name), OwnedParam::from_router(value)))
+                    .collect();
+                let body = if body.is_end_stream() {
+                    Bytes::new()
+                } else {
+                    match body
+                        .read_to_bytes(self.config.max_body_size, self.config.body_read_timeout)
+                        .await
+                    {
+                        Ok(bytes) => bytes,
+                        Err(error) => return error.to_response(),
+                    }
+                };
+                let request = PyRequest::new(
+                    parts,
+                    body,
+                    params,
+                    conn.map(|c| c.peer),
+                    conn.is_some_and(|c| c.secure),
+                    None,
+                );
+                let mut response = self.run_route(route, request).await;
+                if head_fallback {
+                    strip_body(&mut response);
+                }
+                response
+            }
+            Lookup::Options { allow } => {
+                let mut response = Response::new(ResponseBody::Empty);
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                response.headers_mut().insert(ALLOW, header_value(allow));
+                response
+            }
+            Lookup::MethodNotAllowed { allow } => {
+                let mut response = problem_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!("{} is not allowed on {path}; allowed: {allow}", parts.method),
+                );
+                response.headers_mut().insert(ALLOW, header_value(allow));
+                response
+            }
+            Lookup::RedirectSlash { location } => {
+                let target = match parts.uri.query() {
+                    Some(query) => format!("{location}?{query}"),
+                    None => location,
+                };
+                let mut response = Response::new(ResponseBody::Empty);
+                *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+                response.headers_mut().insert(LOCATION, header_value(&target));
+                response
+            }
+            Lookup::NotFound => problem_response(
+                StatusCode::NOT_FOUND,
+                &format!("no route matches {} {path}", parts.method),
+            ),
+        }
+    }
+
+    async fn run_route(&self, route: &Route, request: PyRequest) -> Response {
+        let started = Python::attach(|py| {
+            let mut request = request;
+            request.app = Some(self.hooks.app.clone_ref(py));
+            let request = Py::new(py, request)?;
+            let step = self.invoke(py, route, &request);
+            self.shared.after_python(py);
+            Ok::<_, PyErr>((request, step))
+        });
+        let (request, mut step) = match started {
+            Ok(started) => started,
+            Err(error) => return Python::attach(|py| internal_error(py, &error, &route.label)),
+        };
+        let mut handled_error = false;
+        loop {
+            step = match step {
+                Step::Awaiting(task, done) => {
+                    let _ = done.await;
+                    Python::attach(|py| task_outcome(task.bind(py)))
+                }
+                Step::Blocking => {
+                    let handler = Python::attach(|py| route.handler.clone_ref(py));
+                    let argument = Python::attach(|py| request.clone_ref(py));
+                    let takes_request = route.takes_request;
+                    let joined = tokio::task::spawn_blocking(move || {
+                        Python::attach(|py| {
+                            let result = if takes_request {
+                                handler.call1(py, (argument,))
+                            } else {
+                                handler.call0(py)
+                            };
+                            match result {
+                                Ok(value) => Step::Value(value),
+                                Err(error) => Step::Error(error),
+                            }
+                        })
+                    })
+                    .await;
+                    joined.unwrap_or_else(|_| {
+                        Step::Error(pyo3::exceptions::PyRuntimeError::new_err("blocking handler panicked"))
+                    })
+                }
+                Step::Value(value) => {
+                    let converted = Python::attach(|py| {
+                        let result = to_response(value.bind(py));
+                        drop(value);
+                        result
+                    });
+                    match converted {
+                        Ok(response) => {
+                            Python::attach(|py| drop(request.clone_ref(py)));
+                            return response;
+                        }
+                        Err(error) => Step::Error(error),
+                    }
+                }
+                Step::Error(error) if !handled_error => {
+                    handled_error = true;
+                    Python::attach(|py| {
+                        let step = match self.hooks.on_error.call1(py, (request.clone_ref(py), error.value(py))) {
+                            Ok(value) => self.maybe_await(py, value),
+                            Err(hook_error) => Step::Error(hook_error),
+                        };
+                        self.shared.after_python(py);
+                        step
+                    })
+                }
+                Step::Error(error) => {
+                    return Python::attach(|py| internal_error(py, &error, &route.label));
+                }
+            };
+        }
+    }
+
+    /// Calls the handler: a value, an error, a running task, or "go to the pool".
+    fn invoke(&self, py: Python<'_>, route: &Route, request: &Py<PyRequest>) -> Step {
+        if route.kind == HandlerKind::Blocking {
+            return Step::Blocking;
+        }
+        let result = if route.takes_request {
+            route.handler.call1(py, (request.clone_ref(py),))
+        } else {
+            route.handler.call0(py)
+        };
+        match result {
+            Ok(value) if route.kind == HandlerKind::Async => self.maybe_await(py, value),
+            Ok(value) => Step::Value(value),
+            Err(error) => Step::Error(error),
+        }
+    }
+
+    /// Starts a task for an awaitable (coroutine) and returns its outcome if it
+    /// finished eagerly; plain values pass through.
+    fn maybe_await(&self, py: Python<'_>, value: Py<PyAny>) -> Step {
+        let bound = value.bind(py);
+        let awaitable = bound.hasattr(intern!(py, "__await__")).unwrap_or(false);
+        if !awaitable {
+            return Step::Value(value);
+        }
+        let task = match self.hooks.start_task.call1(py, (value,)) {
+            Ok(task) => task,
+            Err(error) => return Step::Error(error),
+        };
+        let task = task.into_bound(py);
+        if task.call_method0(intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(false) {
+            return task_outcome(&task);
+        }
+        let (sender, receiver) = oneshot::channel();
+        let callback = TaskDone {
+            sender: Mutex::new(Some(sender)),
+        };
+        match task.call_method1(intern!(py, "add_done_callback"), (callback,)) {
+            Ok(_) => Step::Awaiting(task.unbind(), receiver),
+            Err(error) => Step::Error(error),
+        }
+    }
+}
+
+fn task_outcome(task: &Bound<'_, PyAny>) -> Step {
+    match task.call_method0(intern!(task.py(), "result")) {
+        Ok(value) => Step::Value(value.unbind()),
+        Err(error) => Step::Error(error),
+    }
+}
+
+/// The last resort when even the error hook failed: log the traceback, answer a
+/// bare 500 that reveals nothing.
+fn internal_error(py: Python<'_>, error: &PyErr, label: &str) -> Response {
+    eprintln!("cello: unhandled error in {label}; traceback follows");
+    error.print(py);
+    problem_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the server failed while handling this request",
+    )
+}
+
+/// HEAD answered by a GET route: same headers and Content-Length, no body.
+fn strip_body(response: &mut Response) {
+    let body = std::mem::replace(response.body_mut(), ResponseBody::Empty);
+    let length = match body {
+        ResponseBody::Full(Some(bytes)) => Some(bytes.len() as u64),
+        ResponseBody::Stream(stream) => http_body::Body::size_hint(&*stream).exact(),
+        _ => Some(0),
+    };
+    if let Some(length) = length {
+        response
+            .headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(length));
+    }
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn access_log(conn: &ConnInfo, method: &http::Method, uri: &http::Uri, status: StatusCode, elapsed: Duration) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(
+        stderr,
+        "INFO {} \"{} {}\" {} {:.2}ms",
+        conn.peer,
+        method,
+        uri.path_and_query().map_or("/", |p| p.as_str()),
+        status.as_u16(),
+        elapsed.as_secs_f64() * 1000.0
+    );
+}

@@ -1,0 +1,211 @@
+//! One worker's event loop: a current-thread Tokio runtime that also drives asyncio.
+//!
+//! The worker's asyncio loop uses a selector (`cello._loop.TokioSelector`) whose
+//! `select()` calls [`PyDriver::wait`]: while asyncio would block, Tokio runs the HTTP
+//! server on the same thread. So sync handlers, async handlers and every asyncio
+//! callback run on one thread, with real asyncio tasks, and no thread hop per request.
+//! `wait` returns to asyncio when its own file descriptors are ready (the epoll fd
+//! of its inner selector becomes readable), when its next timer is due, or when a
+//! request handler scheduled asyncio work (`LoopShared::after_python`).
+
+use std::cell::{Cell, RefCell};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::time::Duration;
+
+use pyo3::ffi;
+use pyo3::intern;
+use pyo3::prelude::*;
+use tokio::io::unix::AsyncFd;
+use tokio::runtime::Runtime;
+use tokio::sync::Notify;
+use tokio::task::LocalSet;
+
+/// What request handling shares with the asyncio side of the loop.
+pub struct LoopShared {
+    wake: Notify,
+    ready: RefCell<Option<Py<PyAny>>>,
+    scheduled: RefCell<Option<Py<PyAny>>>,
+    scheduled_len: Cell<isize>,
+    pub asyncio_loop: RefCell<Option<Py<PyAny>>>,
+}
+
+impl LoopShared {
+    fn new() -> Self {
+        Self {
+            wake: Notify::new(),
+            ready: RefCell::new(None),
+            scheduled: RefCell::new(None),
+            scheduled_len: Cell::new(0),
+            asyncio_loop: RefCell::new(None),
+        }
+    }
+
+    /// Called after Python code ran inside `wait`: if that code scheduled asyncio
+    /// callbacks or timers, `wait` must return so asyncio runs them.
+    pub fn after_python(&self, py: Python<'_>) {
+        let ready = self.ready.borrow();
+        let scheduled = self.scheduled.borrow();
+        let (Some(ready), Some(scheduled)) = (ready.as_ref(), scheduled.as_ref()) else {
+            self.wake.notify_one();
+            return;
+        };
+        // SAFETY: both are live Python objects we hold references to, and the GIL is held.
+        let (ready_len, scheduled_len) = unsafe {
+            (
+                ffi::PyObject_Size(ready.as_ptr()),
+                ffi::PyObject_Size(scheduled.as_ptr()),
+            )
+        };
+        let _ = py;
+        if ready_len != 0 || scheduled_len != self.scheduled_len.get() {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// The per-worker driver. Lives on the thread that created it.
+#[pyclass(name = "Driver", module = "cello._cello", unsendable)]
+pub struct PyDriver {
+    pub runtime: Runtime,
+    pub local: LocalSet,
+    pub shared: Rc<LoopShared>,
+    /// A duplicate of asyncio's epoll fd (ours to close), and the fd it copies.
+    epoll: RefCell<Option<(RawFd, AsyncFd<OwnedFd>)>>,
+}
+
+/// Lets a closure that only borrows thread-bound state cross `Python::detach`'s
+/// `Send` bound. Sound because `detach` runs the closure synchronously on this thread.
+struct SameThread<T>(T);
+// SAFETY: the wrapped value is used only inside `Python::detach`, which runs the
+// closure on the calling thread before returning; nothing crosses threads.
+unsafe impl<T> Send for SameThread<T> {}
+
+impl<T> SameThread<T> {
+    /// Takes the value out; a method call makes closures capture the whole wrapper.
+    fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+#[pymethods]
+impl PyDriver {
+    #[new]
+    fn new() -> PyResult<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(64)
+            .build()?;
+        Ok(Self {
+            runtime,
+            local: LocalSet::new(),
+            shared: Rc::new(LoopShared::new()),
+            epoll: RefCell::new(None),
+        })
+    }
+
+    /// Attaches the asyncio loop this driver serves (reads its ready queue and timer
+    /// heap to know when to hand control back).
+    fn bind_loop(&self, event_loop: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = event_loop.py();
+        *self.shared.ready.borrow_mut() = event_loop.getattr(intern!(py, "_ready")).ok().map(Bound::unbind);
+        *self.shared.scheduled.borrow_mut() =
+            event_loop.getattr(intern!(py, "_scheduled")).ok().map(Bound::unbind);
+        *self.shared.asyncio_loop.borrow_mut() = Some(event_loop.clone().unbind());
+        Ok(())
+    }
+
+    /// Runs Tokio until asyncio has something to do: `epoll_fd` readable, `timeout`
+    /// seconds elapsed (`None`: no timer), or handler code scheduled asyncio work.
+    /// `timeout == 0` still gives Tokio one non-blocking turn.
+    #[pyo3(signature = (epoll_fd, timeout))]
+    fn wait(&self, py: Python<'_>, epoll_fd: RawFd, timeout: Option<f64>) -> PyResult<()> {
+        if let Some(scheduled) = self.shared.scheduled.borrow().as_ref() {
+            // SAFETY: a live list object; the GIL is held.
+            self.shared
+                .scheduled_len
+                .set(unsafe { ffi::PyObject_Size(scheduled.as_ptr()) });
+        }
+        self.ensure_epoll(epoll_fd)?;
+        let state = SameThread((self, timeout));
+        py.detach(move || {
+            let (driver, timeout) = state.into_inner();
+            driver.local.block_on(&driver.runtime, driver.wait_inner(timeout));
+        });
+        Ok(())
+    }
+
+    /// Runs Tokio's tasks without blocking (used when asyncio has work queued).
+    fn poll(&self, py: Python<'_>) {
+        let state = SameThread(self);
+        py.detach(move || {
+            let driver = state.into_inner();
+            driver
+                .local
+                .block_on(&driver.runtime, tokio::task::yield_now());
+        });
+    }
+}
+
+impl PyDriver {
+    fn ensure_epoll(&self, fd: RawFd) -> PyResult<()> {
+        let mut slot = self.epoll.borrow_mut();
+        if slot.as_ref().is_some_and(|(original, _)| *original == fd) {
+            return Ok(());
+        }
+        // SAFETY: `dup` of a descriptor asyncio keeps open; on success we own the copy.
+        let copy = unsafe { libc::dup(fd) };
+        if copy < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        // SAFETY: `copy` is a fresh descriptor nobody else owns.
+        let owned = unsafe { OwnedFd::from_raw_fd(copy) };
+        let _guard = self.runtime.enter();
+        // SAFETY: we own `owned`; it stays open until the AsyncFd is dropped.
+        let registered = unsafe { AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }
+            .map_err(std::io::Error::from)?;
+        *slot = Some((fd, registered));
+        Ok(())
+    }
+
+    async fn wait_inner(&self, timeout: Option<f64>) {
+        if timeout == Some(0.0) {
+            tokio::task::yield_now().await;
+            return;
+        }
+        let epoll = self.epoll.borrow();
+        let Some((_, epoll)) = epoll.as_ref() else { return };
+        let sleep = async {
+            match timeout {
+                Some(seconds) => tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await,
+                None => std::future::pending().await,
+            }
+        };
+        let readable = async {
+            loop {
+                let Ok(mut guard) = epoll.readable().await else { return };
+                if has_events(epoll.get_ref().as_raw_fd()) {
+                    return;
+                }
+                guard.clear_ready();
+            }
+        };
+        tokio::select! {
+            () = self.shared.wake.notified() => {}
+            () = sleep => {}
+            () = readable => {}
+        }
+    }
+}
+
+/// Whether an epoll instance has events pending, without consuming them.
+fn has_events(fd: RawFd) -> bool {
+    let mut poll = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `poll` points to one valid pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(&mut poll, 1, 0) };
+    ready > 0 && (poll.revents & libc::POLLIN) != 0
+}

@@ -1,0 +1,308 @@
+//! The `Request` handlers receive: lazy, so nothing becomes a Python object until read.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use cello_router::ParamValue;
+use http::{HeaderMap, Method, Uri, Version};
+use pyo3::exceptions::PyUnicodeDecodeError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::datastructures::{PyHeaders, PyQueryParams};
+use crate::errors::InvalidJsonError;
+
+/// A path parameter after routing, owned by the request.
+#[derive(Debug, Clone)]
+pub enum OwnedParam {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Uuid(String),
+}
+
+impl OwnedParam {
+    pub fn from_router(value: &ParamValue<'_>) -> Self {
+        match value {
+            ParamValue::Str(text) | ParamValue::Path(text) => Self::Str(text.to_string()),
+            ParamValue::Int(number) => Self::Int(*number),
+            ParamValue::Float(number) => Self::Float(*number),
+            ParamValue::Uuid(text) => Self::Uuid(text.to_string()),
+        }
+    }
+
+    fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self {
+            Self::Str(text) => PyString::new(py, text).into_any(),
+            Self::Int(number) => number.into_pyobject(py)?.into_any(),
+            Self::Float(number) => number.into_pyobject(py)?.into_any(),
+            Self::Uuid(text) => py
+                .import(intern!(py, "uuid"))?
+                .getattr(intern!(py, "UUID"))?
+                .call1((text.as_str(),))?,
+        })
+    }
+}
+
+/// An HTTP request, as handlers see it.
+///
+/// Attributes are computed from the Rust-side request the first time they are read
+/// and cached on the object.
+#[pyclass(name = "Request", module = "cello._cello", frozen, weakref)]
+pub struct PyRequest {
+    pub method: Method,
+    pub uri: Uri,
+    pub version: Version,
+    pub headers: Arc<HeaderMap>,
+    pub body: Bytes,
+    pub params: Vec<(Box<str>, OwnedParam)>,
+    pub peer: Option<SocketAddr>,
+    pub secure: bool,
+    pub app: Option<Py<PyAny>>,
+    cache: RequestCache,
+}
+
+#[derive(Default)]
+struct RequestCache {
+    params: OnceLock<Py<PyDict>>,
+    query: OnceLock<Py<PyQueryParams>>,
+    headers: OnceLock<Py<PyHeaders>>,
+    cookies: OnceLock<Py<PyDict>>,
+    json: OnceLock<Py<PyAny>>,
+    state: OnceLock<Py<PyAny>>,
+}
+
+impl PyRequest {
+    /// Wraps a routed request.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        parts: http::request::Parts,
+        body: Bytes,
+        params: Vec<(Box<str>, OwnedParam)>,
+        peer: Option<SocketAddr>,
+        secure: bool,
+        app: Option<Py<PyAny>>,
+    ) -> Self {
+        Self {
+            method: parts.method,
+            uri: parts.uri,
+            version: parts.version,
+            headers: Arc::new(parts.headers),
+            body,
+            params,
+            peer,
+            secure,
+            app,
+            cache: RequestCache::default(),
+        }
+    }
+
+    fn host(&self) -> &str {
+        self.uri
+            .authority()
+            .map(http::uri::Authority::as_str)
+            .or_else(|| self.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()))
+            .unwrap_or("localhost")
+    }
+}
+
+fn cached<'py, T>(
+    py: Python<'py>,
+    cell: &OnceLock<Py<T>>,
+    make: impl FnOnce() -> PyResult<Bound<'py, T>>,
+) -> PyResult<Bound<'py, T>> {
+    if let Some(value) = cell.get() {
+        return Ok(value.bind(py).clone());
+    }
+    let value = make()?;
+    // Another thread (a blocking handler) may have won the race; both values are equal.
+    let _ = cell.set(value.clone().unbind());
+    Ok(value)
+}
+
+#[pymethods]
+impl PyRequest {
+    /// The HTTP method, upper case (`"GET"`).
+    #[getter]
+    fn method<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        match self.method {
+            Method::GET => intern!(py, "GET").clone(),
+            Method::POST => intern!(py, "POST").clone(),
+            _ => PyString::new(py, self.method.as_str()),
+        }
+    }
+
+    /// The path, still percent-encoded as it arrived (`"/users/42"`).
+    #[getter]
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The raw query string without `?` (`"a=1&b=2"`, `""` when absent).
+    #[getter]
+    fn query_string(&self) -> &str {
+        self.uri.query().unwrap_or("")
+    }
+
+    /// The full URL (`"http://localhost:8000/users/42?a=1"`).
+    #[getter]
+    fn url(&self) -> String {
+        let scheme = if self.secure { "https" } else { "http" };
+        let path_and_query = self.uri.path_and_query().map_or("/", |p| p.as_str());
+        format!("{scheme}://{}{path_and_query}", self.host())
+    }
+
+    /// `"http"` or `"https"`.
+    #[getter]
+    fn scheme(&self) -> &'static str {
+        if self.secure {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The HTTP version (`"1.1"`).
+    #[getter]
+    fn http_version(&self) -> &'static str {
+        match self.version {
+            Version::HTTP_09 => "0.9",
+            Version::HTTP_10 => "1.0",
+            Version::HTTP_2 => "2",
+            Version::HTTP_3 => "3",
+            _ => "1.1",
+        }
+    }
+
+    /// Path parameters by name, percent-decoded; converters (`{id:int}`) give their types.
+    #[getter]
+    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        cached(py, &self.cache.params, || {
+            let dict = PyDict::new(py);
+            for (name, value) in &self.params {
+                dict.set_item(name.as_ref(), value.to_python(py)?)?;
+            }
+            Ok(dict)
+        })
+    }
+
+    /// Same as `params` (Starlette's name).
+    #[getter]
+    fn path_params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.params(py)
+    }
+
+    /// Query parameters, multi-valued: `query["a"]` is the last value, `query.getlist("a")` all.
+    #[getter]
+    fn query<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyQueryParams>> {
+        cached(py, &self.cache.query, || {
+            Bound::new(py, PyQueryParams::parse(self.uri.query().unwrap_or("")))
+        })
+    }
+
+    /// Same as `query` (Starlette's name).
+    #[getter]
+    fn query_params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyQueryParams>> {
+        self.query(py)
+    }
+
+    /// Request headers: case-insensitive, multi-valued (`headers.getlist("accept")`).
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyHeaders>> {
+        cached(py, &self.cache.headers, || {
+            Bound::new(py, PyHeaders::new(self.headers.clone()))
+        })
+    }
+
+    /// Cookies sent by the client, by name.
+    #[getter]
+    fn cookies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        cached(py, &self.cache.cookies, || {
+            let dict = PyDict::new(py);
+            for header in self.headers.get_all(http::header::COOKIE) {
+                let Ok(text) = header.to_str() else { continue };
+                for pair in text.split(';') {
+                    let pair = pair.trim();
+                    if let Some((name, value)) = pair.split_once('=') {
+                        let value = value.trim().trim_matches('"');
+                        let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+                        dict.set_item(name.trim(), value.as_ref())?;
+                    }
+                }
+            }
+            Ok(dict)
+        })
+    }
+
+    /// The client's address as `(host, port)`, with `.host` and `.port`; `None` in-process.
+    #[getter]
+    fn client<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(peer) = self.peer else { return Ok(None) };
+        let address = py
+            .import(intern!(py, "cello.datastructures"))?
+            .getattr(intern!(py, "Address"))?;
+        Ok(Some(address.call1((peer.ip().to_string(), peer.port()))?))
+    }
+
+    /// The `App` that is serving this request.
+    #[getter]
+    fn app<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.app.as_ref().map(|app| app.bind(py).clone())
+    }
+
+    /// Per-request storage: set any attribute (`request.state.user = ...`).
+    #[getter]
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        cached(py, &self.cache.state, || {
+            py.import(intern!(py, "types"))?
+                .getattr(intern!(py, "SimpleNamespace"))?
+                .call0()
+        })
+    }
+
+    /// The raw body as bytes.
+    fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.body)
+    }
+
+    /// The body decoded as text (the charset of `Content-Type`, UTF-8 by default).
+    fn text(&self) -> PyResult<String> {
+        String::from_utf8(self.body.to_vec()).map_err(|error| {
+            PyUnicodeDecodeError::new_err(format!(
+                "the request body is not valid UTF-8 ({error}); read it with request.body()"
+            ))
+        })
+    }
+
+    /// The body parsed as JSON (in Rust). Invalid JSON raises `InvalidJSON`, which
+    /// the framework answers with a 400 problem+json if the handler lets it through.
+    fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(value) = self.cache.json.get() {
+            return Ok(value.bind(py).clone());
+        }
+        if self.body.is_empty() {
+            return Err(InvalidJsonError::new_err(
+                "the request has no body; send a JSON document",
+            ));
+        }
+        let value = crate::json::decode(py, &self.body).map_err(|error| {
+            InvalidJsonError::new_err(format!("the request body is not valid JSON: {error}"))
+        })?;
+        let _ = self.cache.json.set(value.clone().unbind());
+        Ok(value)
+    }
+
+    /// The `Content-Type` header, or `None`.
+    #[getter]
+    fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Request {} {}>", self.method, self.uri)
+    }
+}

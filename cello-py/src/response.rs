@@ -1,0 +1,177 @@
+//! Handler return values → HTTP responses.
+
+use bytes::Bytes;
+use cello_http::{Response, ResponseBody};
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::StatusCode;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple, PyType};
+
+static RESPONSE_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Tells the native module which Python class is `cello.Response`.
+pub fn set_response_type(py: Python<'_>, ty: Bound<'_, PyType>) {
+    let _ = RESPONSE_TYPE.set(py, ty.unbind());
+}
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+const OCTETS: HeaderValue = HeaderValue::from_static("application/octet-stream");
+
+/// Converts what a handler returned into a response.
+///
+/// dict/list → JSON; str → text/plain; bytes → application/octet-stream; None → 204;
+/// `(body, status)` and `(body, status, headers)` tuples; a `cello.Response`; any
+/// other value the JSON encoder knows (dataclasses, models, numbers...) → JSON.
+pub fn to_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
+    if value.is_exact_instance_of::<PyDict>() || value.is_exact_instance_of::<PyList>() {
+        return Ok(json_response(value)?);
+    }
+    if let Ok(text) = value.cast::<PyString>() {
+        return Ok(with_type(Bytes::copy_from_slice(text.to_str()?.as_bytes()), TEXT));
+    }
+    if value.is_none() {
+        let mut response = Response::new(ResponseBody::Empty);
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        return Ok(response);
+    }
+    if let Ok(tuple) = value.cast::<PyTuple>() {
+        if let Some(response) = status_tuple(tuple)? {
+            return Ok(response);
+        }
+    }
+    let py = value.py();
+    if let Some(ty) = RESPONSE_TYPE.get(py) {
+        if value.is_instance(ty.bind(py))? {
+            return framework_response(value);
+        }
+    }
+    if let Some(bytes) = as_bytes(value) {
+        return Ok(with_type(bytes, OCTETS));
+    }
+    json_response(value)
+}
+
+fn json_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
+    Ok(with_type(Bytes::from(crate::json::encode(value)?), JSON))
+}
+
+fn with_type(body: Bytes, content_type: HeaderValue) -> Response {
+    let mut response = Response::new(ResponseBody::full(body));
+    response.headers_mut().insert(CONTENT_TYPE, content_type);
+    response
+}
+
+fn as_bytes(value: &Bound<'_, PyAny>) -> Option<Bytes> {
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Some(Bytes::copy_from_slice(bytes.as_bytes()));
+    }
+    if let Ok(array) = value.cast::<PyByteArray>() {
+        return Some(Bytes::from(array.to_vec()));
+    }
+    None
+}
+
+/// `(body, status)` or `(body, status, headers)`; other tuples are JSON arrays.
+fn status_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<Option<Response>> {
+    let len = tuple.len();
+    if !(len == 2 || len == 3) {
+        return Ok(None);
+    }
+    let status = tuple.get_item(1)?;
+    if !status.is_instance_of::<PyInt>() || status.is_instance_of::<pyo3::types::PyBool>() {
+        return Ok(None);
+    }
+    let mut response = to_response(&tuple.get_item(0)?)?;
+    *response.status_mut() = status_code(status.extract()?)?;
+    if len == 3 {
+        let headers = tuple.get_item(2)?;
+        let pairs: Bound<'_, PyAny> = if let Ok(dict) = headers.cast::<PyDict>() {
+            dict.items().into_any()
+        } else {
+            headers
+        };
+        for pair in pairs.try_iter()? {
+            let (name, value): (String, String) = pair?.extract()?;
+            insert_header(&mut response, &name, &value, true)?;
+        }
+    }
+    Ok(Some(response))
+}
+
+/// A `cello.Response` (or subclass): status, headers, and a body or a file path.
+fn framework_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
+    let py = value.py();
+    let status = status_code(value.getattr(intern!(py, "status_code"))?.extract()?)?;
+    let path = value.getattr(intern!(py, "path")).ok().filter(|p| !p.is_none());
+    let mut response = match path {
+        Some(path) => {
+            let path: std::path::PathBuf = path.extract()?;
+            file_body(&path)?
+        }
+        None => {
+            let body = value.getattr(intern!(py, "body"))?;
+            let bytes = as_bytes(&body).ok_or_else(|| {
+                PyTypeError::new_err("Response.body must be bytes; build responses with Response(...)")
+            })?;
+            Response::new(ResponseBody::full(bytes))
+        }
+    };
+    *response.status_mut() = status;
+    let headers = value.getattr(intern!(py, "raw_headers"))?;
+    for pair in headers.try_iter()? {
+        let (name, header_value): (String, String) = pair?.extract()?;
+        insert_header(&mut response, &name, &header_value, false)?;
+    }
+    if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED || status.is_informational() {
+        *response.body_mut() = ResponseBody::Empty;
+        response.headers_mut().remove(CONTENT_LENGTH);
+    }
+    Ok(response)
+}
+
+fn file_body(path: &std::path::Path) -> PyResult<Response> {
+    let file = std::fs::File::open(path).map_err(|error| {
+        pyo3::exceptions::PyFileNotFoundError::new_err(format!(
+            "cannot send file {}: {error}",
+            path.display()
+        ))
+    })?;
+    let length = file.metadata()?.len();
+    let mut response = Response::new(ResponseBody::stream(cello_http::FileBody::new(
+        tokio::fs::File::from_std(file),
+        length,
+    )));
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(length));
+    Ok(response)
+}
+
+fn status_code(code: u16) -> PyResult<StatusCode> {
+    StatusCode::from_u16(code)
+        .ok()
+        .filter(|status| (100..=599).contains(&status.as_u16()))
+        .ok_or_else(|| PyValueError::new_err(format!("{code} is not an HTTP status code (100-599)")))
+}
+
+/// Adds a header, refusing names and values that would break the response (CR/LF
+/// injection). `replace` replaces earlier values of the same name.
+fn insert_header(response: &mut Response, name: &str, value: &str, replace: bool) -> PyResult<()> {
+    let name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| PyValueError::new_err(format!("invalid response header name {name:?}")))?;
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        PyValueError::new_err(format!(
+            "invalid value for response header {name}: {value:?} (control characters such as CR/LF are not allowed)"
+        ))
+    })?;
+    if replace {
+        response.headers_mut().insert(name, value);
+    } else {
+        response.headers_mut().append(name, value);
+    }
+    Ok(())
+}

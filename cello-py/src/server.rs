@@ -1,0 +1,236 @@
+//! Starting servers and in-process requests on a [`PyDriver`].
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use cello_http::{bind_tcp, HttpConfig, RequestBody, Server, ShutdownHandle};
+use http::{HeaderName, HeaderValue, Method};
+use pyo3::exceptions::PyValueError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use crate::app::PyAppCore;
+use crate::dispatch::{DispatchConfig, Dispatcher, Hooks};
+use crate::driver::PyDriver;
+use crate::errors::{bind_error, invalid};
+
+/// An application ready to serve on one driver: frozen router plus hooks.
+#[pyclass(name = "Engine", module = "cello._cello", unsendable)]
+pub struct PyEngine {
+    dispatcher: Rc<Dispatcher>,
+    http: HttpConfig,
+}
+
+/// A running server: its port, a way to stop it, and a future that completes when
+/// it has drained.
+#[pyclass(name = "Server", module = "cello._cello", unsendable)]
+pub struct PyServer {
+    #[pyo3(get)]
+    port: u16,
+    #[pyo3(get)]
+    host: String,
+    handle: ShutdownHandle,
+    closed: Py<PyAny>,
+}
+
+#[pymethods]
+impl PyServer {
+    /// Stops accepting; in-flight requests get `shutdown_timeout` to finish.
+    fn shutdown(&self) {
+        self.handle.shutdown();
+    }
+
+    /// An asyncio future that completes once the server has drained.
+    fn wait_closed(&self, py: Python<'_>) -> Py<PyAny> {
+        self.closed.clone_ref(py)
+    }
+}
+
+fn seconds(config: &Bound<'_, PyAny>, name: &str) -> PyResult<Duration> {
+    let value: f64 = config.getattr(name)?.extract()?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(invalid(format!("{name} must be a positive number of seconds, got {value}")));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
+    Ok(HttpConfig {
+        max_header_size: config.getattr("max_header_size")?.extract()?,
+        max_body_size: config.getattr("max_body_size")?.extract()?,
+        header_read_timeout: seconds(config, "header_read_timeout")?,
+        keep_alive_timeout: seconds(config, "keep_alive_timeout")?,
+        body_read_timeout: seconds(config, "body_read_timeout")?,
+        keep_alive: config.getattr("keep_alive")?.extract()?,
+        shutdown_timeout: seconds(config, "shutdown_timeout")?,
+        backlog: config.getattr("backlog")?.extract()?,
+    })
+}
+
+#[pymethods]
+impl PyEngine {
+    /// Freezes `core`'s routes into an engine that runs on `driver`.
+    #[new]
+    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        driver: &PyDriver,
+        core: &PyAppCore,
+        app: Py<PyAny>,
+        on_error: Py<PyAny>,
+        start_task: Py<PyAny>,
+        config: &Bound<'_, PyAny>,
+        access_log: bool,
+        max_requests: Option<u64>,
+    ) -> PyResult<PyEngine> {
+        let http = http_config(config)?;
+        let dispatcher = Dispatcher::new(
+            core.build_router(py)?,
+            Hooks { on_error, start_task, app },
+            driver.shared.clone(),
+            DispatchConfig {
+                max_body_size: http.max_body_size,
+                body_read_timeout: http.body_read_timeout,
+                access_log,
+                max_requests,
+            },
+        );
+        Ok(PyEngine {
+            dispatcher: Rc::new(dispatcher),
+            http,
+        })
+    }
+
+    /// Binds `host:port` (port 0 picks a free one) and starts serving on `driver`.
+    #[pyo3(signature = (driver, host, port, reuse_port = false))]
+    fn serve(&self, py: Python<'_>, driver: &PyDriver, host: &str, port: u16, reuse_port: bool) -> PyResult<PyServer> {
+        let engine = self;
+        let address = resolve(host, port)?;
+        let listener = bind_tcp(address, reuse_port, engine.http.backlog).map_err(|error| bind_error(&error, host, port))?;
+        let bound = listener.local_addr()?;
+        let server = Server::new(engine.http.clone());
+        let handle = server.shutdown_handle();
+        *engine.dispatcher.shutdown.borrow_mut() = Some(handle.clone());
+        let event_loop = driver
+            .shared
+            .asyncio_loop
+            .borrow()
+            .as_ref()
+            .map(|l| l.clone_ref(py))
+            .ok_or_else(|| invalid("the driver has no event loop; call bind_loop first"))?;
+        let closed = event_loop.call_method0(py, intern!(py, "create_future"))?;
+        let closed_for_task = closed.clone_ref(py);
+        let dispatcher = engine.dispatcher.clone();
+        let shared = driver.shared.clone();
+        let _guard = driver.runtime.enter();
+        driver.local.spawn_local(async move {
+            let result = server.serve(listener, dispatcher).await;
+            Python::attach(|py| {
+                let future = closed_for_task.bind(py);
+                if !future.call_method0(intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(true) {
+                    let outcome = match result {
+                        Ok(()) => future.call_method1(intern!(py, "set_result"), (py.None(),)),
+                        Err(error) => future.call_method1(intern!(py, "set_exception"), (PyErr::from(error).value(py),)),
+                    };
+                    if let Err(error) = outcome {
+                        error.print(py);
+                    }
+                }
+                shared.after_python(py);
+            });
+        });
+        Ok(PyServer {
+            port: bound.port(),
+            host: host.to_owned(),
+            handle,
+            closed,
+        })
+    }
+
+    /// Sends one request through `engine` without a socket; returns an asyncio future
+    /// of `(status, [(name, value)], body)`.
+    #[pyo3(signature = (driver, method, target, headers, body))]
+    fn request(
+        &self,
+        py: Python<'_>,
+        driver: &PyDriver,
+        method: &str,
+        target: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> PyResult<Py<PyAny>> {
+        let method = Method::from_bytes(method.as_bytes()).map_err(|_| invalid(format!("invalid method {method:?}")))?;
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(target)
+            .body(RequestBody::Full(Bytes::from(body)))
+            .map_err(|error| PyValueError::new_err(format!("invalid request: {error}")))?;
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::from_str(&value).map_err(|_| invalid(format!("invalid value for header {name}")))?;
+            request.headers_mut().append(name, value);
+        }
+        let event_loop = driver
+            .shared
+            .asyncio_loop
+            .borrow()
+            .as_ref()
+            .map(|l| l.clone_ref(py))
+            .ok_or_else(|| invalid("the driver has no event loop; call bind_loop first"))?;
+        let future = event_loop.call_method0(py, intern!(py, "create_future"))?;
+        let future_for_task = future.clone_ref(py);
+        let dispatcher = self.dispatcher.clone();
+        let shared = driver.shared.clone();
+        let _guard = driver.runtime.enter();
+        driver.local.spawn_local(async move {
+            let response = dispatcher.respond(request, None).await;
+            let (parts, body) = response.into_parts();
+            let body = body.collect_bytes().await;
+            Python::attach(|py| {
+                let future = future_for_task.bind(py);
+                let outcome = match body {
+                    Ok(body) => {
+                        let headers = PyList::empty(py);
+                        for (name, value) in &parts.headers {
+                            let pair = (name.as_str(), String::from_utf8_lossy(value.as_bytes()).into_owned());
+                            let _ = headers.append(pair);
+                        }
+                        let result = PyTuple::new(
+                            py,
+                            [
+                                parts.status.as_u16().into_pyobject(py).map(|v| v.into_any()),
+                                Ok(headers.into_any()),
+                                Ok(PyBytes::new(py, &body).into_any()),
+                            ]
+                            .into_iter()
+                            .map(|item| item.expect("plain conversions")),
+                        );
+                        result.and_then(|result| future.call_method1(intern!(py, "set_result"), (result,)))
+                    }
+                    Err(error) => future.call_method1(
+                        intern!(py, "set_exception"),
+                        (pyo3::exceptions::PyRuntimeError::new_err(error.to_string()).value(py),),
+                    ),
+                };
+                if let Err(error) = outcome {
+                    error.print(py);
+                }
+                shared.after_python(py);
+            });
+        });
+        Ok(future)
+    }
+}
+
+fn resolve(host: &str, port: u16) -> PyResult<SocketAddr> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|error| invalid(format!("cannot resolve host {host:?}: {error}")))?
+        .next()
+        .ok_or_else(|| invalid(format!("host {host:?} has no address")))
+}

@@ -1,0 +1,60 @@
+"""Cello: a Python web framework whose hot path is Rust.
+
+Example:
+    >>> from cello import App
+    >>> app = App()
+    >>> @app.get("/")
+    ... def hello(request):
+    ...     return {"message": "Hello, World!"}
+"""
+
+from __future__ import annotations
+
+from cello import _cello
+from cello._cello import Request
+from cello.app import App
+from cello.blueprint import Blueprint
+from cello.config import ServerConfig
+from cello.datastructures import Headers, QueryParams, State
+from cello.exceptions import CelloError, HTTPException, InvalidJSON, RouteConflictError
+from cello.responses import FileResponse, Response
+
+__version__: str = _cello.__version__
+
+_cello.set_response_type(Response)
+
+
+def json_dumps(value: object) -> bytes:
+    """Encodes `value` to JSON bytes with the encoder responses use."""
+    return _cello.json_dumps(value)
+
+
+def json_loads(data: bytes | str) -> object:
+    """Parses JSON with the decoder ``request.json()`` uses."""
+    return _cello.json_loads(data)
+
+
+def features() -> list[str]:
+    """The optional subsystems this build of the native module includes."""
+    return list(_cello.features())
+
+
+__all__ = [
+    "App",
+    "Blueprint",
+    "CelloError",
+    "FileResponse",
+    "HTTPException",
+    "Headers",
+    "InvalidJSON",
+    "QueryParams",
+    "Request",
+    "Response",
+    "RouteConflictError",
+    "ServerConfig",
+    "State",
+    "__version__",
+    "features",
+    "json_dumps",
+    "json_loads",
+]

@@ -1,0 +1,106 @@
+"""Inspecting handlers once at registration, and wrapping them with guards."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, Sequence
+
+from cello._routing import Guard, describe
+from cello.exceptions import HTTPException
+
+__all__ = ["handler_kind", "takes_request", "with_guards"]
+
+
+def is_async(handler: Callable[..., Any]) -> bool:
+    """Whether calling `handler` returns a coroutine (``async def``, also through
+    ``functools.partial`` or an ``async def __call__``)."""
+    target = handler
+    while isinstance(target, functools.partial):
+        target = target.func
+    if inspect.iscoroutinefunction(target):
+        return True
+    call = getattr(target, "__call__", None)
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+def handler_kind(handler: Callable[..., Any], blocking: bool, owner: str) -> str:
+    """``"sync"``, ``"async"`` or ``"blocking"``."""
+    if is_async(handler):
+        if blocking:
+            raise TypeError(
+                f"{owner} is async; blocking=True is only for def handlers "
+                "(an async handler should await instead of blocking)"
+            )
+        return "async"
+    return "blocking" if blocking else "sync"
+
+
+def takes_request(handler: Callable[..., Any], owner: str) -> bool:
+    """Whether the handler wants the request: it has a positional parameter without a
+    default. More than one required parameter is a registration error."""
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):
+        return True
+    required = [
+        p
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    if len(required) > 1:
+        names = ", ".join(p.name for p in required)
+        raise TypeError(
+            f"{owner} requires {len(required)} arguments ({names}); Cello calls a handler "
+            "with the request only: give the other parameters defaults"
+        )
+    return len(required) == 1
+
+
+def _guard_name(guard: Guard) -> str:
+    return getattr(guard, "__name__", None) or type(guard).__name__
+
+
+def with_guards(
+    handler: Callable[..., Any], guards: Sequence[Guard], kind: str, wants_request: bool
+) -> Callable[..., Any]:
+    """Runs `guards` with the request before `handler`.
+
+    A falsy guard result answers 403; a guard may also raise `HTTPException` (401 for
+    missing credentials, for example). Async guards are awaited.
+    """
+    checks = list(guards)
+
+    def refused(guard: Guard) -> HTTPException:
+        return HTTPException(403, f"access denied by {_guard_name(guard)}")
+
+    if kind == "async" or any(is_async(g) for g in checks):
+
+        async def guarded_async(request: Any) -> Any:
+            for guard in checks:
+                verdict = guard(request)
+                if inspect.isawaitable(verdict):
+                    verdict = await verdict
+                if not verdict:
+                    raise refused(guard)
+            result = handler(request) if wants_request else handler()
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        functools.update_wrapper(guarded_async, handler)
+        return guarded_async
+
+    def guarded(request: Any) -> Any:
+        for guard in checks:
+            if not guard(request):
+                raise refused(guard)
+        return handler(request) if wants_request else handler()
+
+    functools.update_wrapper(guarded, handler)
+    return guarded
+
+
+def owner_of(handler: Callable[..., Any]) -> str:
+    """How messages name `handler`."""
+    return describe(handler)

@@ -1,0 +1,131 @@
+"""Route registration shared by `App` and `Blueprint`: one `route()` implementation,
+the verb decorators are one-line wrappers over it."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence, TypeVar
+
+__all__ = ["RouteRecord", "RouteRegistrar"]
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+Guard = Callable[..., Any]
+
+
+@dataclass
+class RouteRecord:
+    """One registration, before prefixes and guards are applied."""
+
+    methods: list[str]
+    path: str
+    handler: Callable[..., Any]
+    guards: list[Guard] = field(default_factory=list)
+    blocking: bool = False
+    tags: list[str] = field(default_factory=list)
+    summary: str | None = None
+    description: str | None = None
+    name: str | None = None
+
+
+def describe(handler: Callable[..., Any]) -> str:
+    """``module.function (file.py:12)``: how error messages name a handler."""
+    name = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
+    code = getattr(inspect.unwrap(handler), "__code__", None)
+    if code is None:
+        return name
+    filename = code.co_filename.rsplit("/", 1)[-1]
+    return f"{name} ({filename}:{code.co_firstlineno})"
+
+
+class RouteRegistrar:
+    """The decorators. Subclasses implement `_register`."""
+
+    def _register(self, record: RouteRecord) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def route(
+        self,
+        path: str,
+        methods: Sequence[str] | None = None,
+        *,
+        tags: Sequence[str] | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        guards: Sequence[Guard] | None = None,
+        blocking: bool = False,
+        name: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Registers the decorated function for `methods` (default ``["GET"]``) on `path`.
+
+        Args:
+            path: the path pattern, e.g. ``"/users/{id}"``, ``"/users/{id:int}"`` or
+                ``"/files/{*rest}"``.
+            methods: HTTP methods.
+            tags: OpenAPI tags.
+            summary: OpenAPI summary.
+            description: OpenAPI description.
+            guards: callables run with the request before the handler; a falsy result
+                answers 403, raising `HTTPException` answers its status.
+            blocking: run this (sync) handler on the worker's thread pool so it cannot
+                stall other requests (for blocking I/O or long computations).
+            name: a name for the route (defaults to the function's name).
+
+        Example:
+            >>> from cello import App
+            >>> app = App()
+            >>> @app.route("/resource", methods=["GET", "POST"])
+            ... def resource(request):
+            ...     return {"method": request.method}
+        """
+        if isinstance(methods, str):
+            raise TypeError(f"methods must be a list such as [{methods!r}], not a string")
+        chosen = [m.upper() for m in (methods or ["GET"])]
+
+        def decorator(handler: Handler) -> Handler:
+            if not callable(handler):
+                raise TypeError(f"@route({path!r}) must decorate a function, got {handler!r}")
+            self._register(
+                RouteRecord(
+                    methods=chosen,
+                    path=path,
+                    handler=handler,
+                    guards=list(guards or []),
+                    blocking=blocking,
+                    tags=list(tags or []),
+                    summary=summary,
+                    description=description,
+                    name=name or getattr(handler, "__name__", None),
+                )
+            )
+            return handler
+
+        return decorator
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Registers a GET route (HEAD is answered automatically). See `route`."""
+        return self.route(path, ["GET"], **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Registers a POST route. See `route`."""
+        return self.route(path, ["POST"], **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Registers a PUT route. See `route`."""
+        return self.route(path, ["PUT"], **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Registers a PATCH route. See `route`."""
+        return self.route(path, ["PATCH"], **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Registers a DELETE route. See `route`."""
+        return self.route(path, ["DELETE"], **options)
+
+    def head(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Registers an explicit HEAD route (it wins over the automatic one). See `route`."""
+        return self.route(path, ["HEAD"], **options)
+
+    def options(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Registers an explicit OPTIONS route (it wins over the automatic one). See `route`."""
+        return self.route(path, ["OPTIONS"], **options)

@@ -1,0 +1,216 @@
+"""The application object."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import traceback
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
+
+from cello import _cello
+from cello._handlers import handler_kind, owner_of, takes_request, with_guards
+from cello._routing import Guard, RouteRecord, RouteRegistrar
+from cello.blueprint import Blueprint
+from cello.datastructures import State
+from cello.exceptions import HTTPException, InvalidJSON
+from cello.responses import Response
+
+if TYPE_CHECKING:
+    from cello.config import ServerConfig
+
+__all__ = ["App"]
+
+logger = logging.getLogger("cello")
+
+Hook = TypeVar("Hook", bound=Callable[..., Any])
+ExceptionHandler = Callable[[Any, Any], Any]
+
+_EVENTS = ("startup", "shutdown")
+
+
+def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    """An RFC 9457 ``application/problem+json`` response."""
+    from http import HTTPStatus
+
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    response = Response.json(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status=status,
+        headers=headers,
+    )
+    response.headers["content-type"] = "application/problem+json"
+    return response
+
+
+class App(RouteRegistrar):
+    """A Cello application.
+
+    Register handlers with the route decorators, then call `run` (or serve it with
+    ``cello run module:app``, or test it with `cello.testing.TestClient`).
+
+    Example:
+        >>> from cello import App
+        >>> app = App()
+        >>> @app.get("/")
+        ... def hello(request):
+        ...     return {"message": "Hello, World!"}
+    """
+
+    def __init__(self) -> None:
+        self.state = State()
+        self.debug = False
+        self.env = "development"
+        self._records: list[RouteRecord] = []
+        self._probe = _cello.AppCore()
+        self._guards: list[Guard] = []
+        self._hooks: dict[str, list[Callable[[], Any]]] = {event: [] for event in _EVENTS}
+        self._exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
+
+    # --- registration ---------------------------------------------------------------
+
+    def _register(self, record: RouteRecord) -> None:
+        owner = owner_of(record.handler)
+        kind = handler_kind(record.handler, record.blocking, owner)
+        wants_request = takes_request(record.handler, owner)
+        # Validate now, so a conflict fails at the decorator that caused it.
+        self._probe.add_route(record.methods, record.path, record.handler, kind, wants_request, owner)
+        self._records.append(record)
+
+    def register_blueprint(self, blueprint: Blueprint) -> None:
+        """Adds every route of `blueprint` (and of blueprints nested in it)."""
+        for record in blueprint.records():
+            self._register(record)
+
+    def add_guard(self, guard: Guard) -> None:
+        """Adds a guard that runs before every route's handler."""
+        if not callable(guard):
+            raise TypeError(f"a guard must be callable, got {guard!r}")
+        self._guards.append(guard)
+
+    def on_event(self, event: str) -> Callable[[Hook], Hook]:
+        """Registers a ``"startup"`` or ``"shutdown"`` hook (sync or async), run in
+        each worker before it serves and after it has drained."""
+        if event not in _EVENTS:
+            raise ValueError(f"unknown event {event!r}; use 'startup' or 'shutdown'")
+
+        def decorator(hook: Hook) -> Hook:
+            self._hooks[event].append(hook)
+            return hook
+
+        return decorator
+
+    def exception_handler(self, exc_type: type[BaseException]) -> Callable[[Hook], Hook]:
+        """Registers ``handler(request, exc)`` (sync or async) for `exc_type` and its
+        subclasses; the most specific registered class wins."""
+        if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+            raise TypeError(f"exception_handler needs an exception class, got {exc_type!r}")
+
+        def decorator(handler: Hook) -> Hook:
+            self._exception_handlers[exc_type] = handler
+            return handler
+
+        return decorator
+
+    def routes(self) -> list[tuple[str, str, str]]:
+        """``(method, path, handler)`` for every registered route."""
+        return self._probe.routes()
+
+    # --- serving --------------------------------------------------------------------
+
+    def _build_core(self) -> _cello.AppCore:
+        core = _cello.AppCore()
+        for record in self._records:
+            owner = owner_of(record.handler)
+            kind = handler_kind(record.handler, record.blocking, owner)
+            wants_request = takes_request(record.handler, owner)
+            handler = record.handler
+            guards = [*self._guards, *record.guards]
+            if guards:
+                handler = with_guards(handler, guards, kind, wants_request)
+                wants_request = True
+                if kind == "sync" and inspect.iscoroutinefunction(handler):
+                    kind = "async"
+            core.add_route(record.methods, record.path, handler, kind, wants_request, owner)
+        return core
+
+    def _engine(
+        self,
+        driver: _cello.Driver,
+        start_task: Callable[..., Any],
+        config: ServerConfig,
+        access_log: bool,
+        max_requests: int | None = None,
+    ) -> _cello.Engine:
+        return _cello.Engine(
+            driver,
+            self._build_core(),
+            self,
+            self._on_error,
+            start_task,
+            config,
+            access_log,
+            max_requests,
+        )
+
+    async def _run_hooks(self, event: str) -> None:
+        for hook in self._hooks[event]:
+            result = hook()
+            if inspect.isawaitable(result):
+                await result
+
+    def _on_error(self, request: Any, exc: BaseException) -> Response | Awaitable[Any] | Any:
+        for cls in type(exc).__mro__:
+            handler = self._exception_handlers.get(cls)  # type: ignore[arg-type]
+            if handler is not None:
+                return handler(request, exc)
+        if isinstance(exc, HTTPException):
+            return problem(exc.status_code, exc.detail, exc.headers)
+        if isinstance(exc, InvalidJSON):
+            return problem(400, str(exc))
+        logger.error(
+            "unhandled %s in %s %s",
+            type(exc).__name__,
+            request.method,
+            request.path,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        if self.debug:
+            detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            return problem(500, detail)
+        return problem(500, "the server failed while handling this request")
+
+    def run(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        debug: bool | None = None,
+        env: str = "development",
+        workers: int | None = None,
+        reload: bool = False,
+        logs: bool | None = None,
+        *,
+        config: ServerConfig | None = None,
+    ) -> None:
+        """Serves the application until interrupted.
+
+        Args:
+            host: address to bind.
+            port: port to bind (0 picks a free one and prints it).
+            debug: debug mode (tracebacks in 500 responses); defaults to True in
+                development and False in production.
+            env: ``"development"`` or ``"production"``.
+            workers: worker processes; defaults to the CPU count in production and
+                1 in debug.
+            reload: restart when a ``.py`` file changes.
+            logs: access log, one line per request; defaults to on in debug.
+            config: limits, timeouts and worker recycling (`ServerConfig`).
+
+        The command-line flags ``--host --port --env --debug --reload --workers
+        --no-logs`` override these values.
+        """
+        from cello.server import run_app
+
+        run_app(self, host, port, debug, env, workers, reload, logs, config)

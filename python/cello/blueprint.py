@@ -1,0 +1,82 @@
+"""Blueprints: groups of routes with a shared prefix and guards."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterator, Sequence
+
+from cello._routing import Guard, RouteRecord, RouteRegistrar
+
+__all__ = ["Blueprint"]
+
+
+def join_paths(prefix: str, path: str) -> str:
+    """``"/users" + "/{id}"`` → ``"/users/{id}"``; ``"/users" + "/"`` → ``"/users/"``."""
+    if not prefix:
+        return path
+    return prefix.rstrip("/") + (path if path.startswith("/") else "/" + path)
+
+
+class Blueprint(RouteRegistrar):
+    """Routes grouped under a URL prefix, registered on an app (or another blueprint).
+
+    Both forms work: ``Blueprint("/users")`` (the prefix) and
+    ``Blueprint("api", url_prefix="/api/v1")`` (a name and a prefix).
+
+    Example:
+        >>> from cello import App, Blueprint
+        >>> users = Blueprint("/users")
+        >>> @users.get("/{id}")
+        ... def get_user(request):
+        ...     return {"id": request.params["id"]}
+        >>> app = App()
+        >>> app.register_blueprint(users)  # GET /users/{id}
+    """
+
+    def __init__(
+        self,
+        name_or_prefix: str = "",
+        url_prefix: str | None = None,
+        *,
+        guards: Sequence[Guard] | None = None,
+    ) -> None:
+        if url_prefix is None and name_or_prefix.startswith("/"):
+            self.name = name_or_prefix.strip("/").replace("/", ".") or "root"
+            self.url_prefix = name_or_prefix
+        else:
+            self.name = name_or_prefix
+            self.url_prefix = url_prefix or ""
+        if self.url_prefix and not self.url_prefix.startswith("/"):
+            raise ValueError(f"url_prefix must start with '/', got {self.url_prefix!r}")
+        self.guards: list[Guard] = list(guards or [])
+        self._records: list[RouteRecord] = []
+        self._children: list[Blueprint] = []
+
+    def _register(self, record: RouteRecord) -> None:
+        self._records.append(record)
+
+    def register_blueprint(self, blueprint: Blueprint) -> None:
+        """Nests `blueprint` under this one's prefix."""
+        if blueprint is self:
+            raise ValueError("a blueprint cannot be registered on itself")
+        self._children.append(blueprint)
+
+    def add_guard(self, guard: Guard) -> None:
+        """Adds a guard to every route of this blueprint (and nested ones)."""
+        self.guards.append(guard)
+
+    def records(self, prefix: str = "", guards: Sequence[Guard] = ()) -> Iterator[RouteRecord]:
+        """Every route with the prefixes and guards of the enclosing blueprints applied."""
+        full_prefix = join_paths(prefix, self.url_prefix) if self.url_prefix else prefix
+        inherited = [*guards, *self.guards]
+        for record in self._records:
+            yield replace(
+                record,
+                path=join_paths(full_prefix, record.path),
+                guards=[*inherited, *record.guards],
+            )
+        for child in self._children:
+            yield from child.records(full_prefix, inherited)
+
+    def __repr__(self) -> str:
+        return f"Blueprint(name={self.name!r}, url_prefix={self.url_prefix!r})"

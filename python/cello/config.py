@@ -1,0 +1,51 @@
+"""Server configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ServerConfig"]
+
+
+@dataclass
+class ServerConfig:
+    """Limits, timeouts and worker recycling, passed as ``app.run(config=...)``.
+
+    Example:
+        >>> from cello import ServerConfig
+        >>> config = ServerConfig(max_body_size=1024 * 1024, max_requests=10_000)
+    """
+
+    #: Largest request head (request line and headers), bytes. Over it: 431.
+    max_header_size: int = 16 * 1024
+    #: Largest request body, bytes; checked before reading. Over it: 413.
+    max_body_size: int = 16 * 1024 * 1024
+    #: Seconds to receive a complete request head (slowloris guard); then the connection closes.
+    header_read_timeout: float = 30.0
+    #: Seconds a keep-alive connection may idle between requests.
+    keep_alive_timeout: float = 75.0
+    #: Seconds to receive a whole request body. Over it: 408.
+    body_read_timeout: float = 60.0
+    #: HTTP/1.1 keep-alive.
+    keep_alive: bool = True
+    #: Seconds in-flight requests get to finish on shutdown.
+    shutdown_timeout: float = 30.0
+    #: ``listen(2)`` backlog.
+    backlog: int = 2048
+    #: Restart a worker after it served this many requests (``None``: never).
+    max_requests: int | None = None
+    #: Up to this many extra requests, chosen at random per worker, so workers do not
+    #: all restart at once.
+    max_requests_jitter: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("max_header_size", "max_body_size", "backlog"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ServerConfig.{name} must be positive")
+        for name in ("header_read_timeout", "keep_alive_timeout", "body_read_timeout", "shutdown_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ServerConfig.{name} must be a positive number of seconds")
+        if self.max_requests is not None and self.max_requests <= 0:
+            raise ValueError("ServerConfig.max_requests must be positive or None")
+        if self.max_requests_jitter < 0:
+            raise ValueError("ServerConfig.max_requests_jitter cannot be negative")

@@ -1,0 +1,51 @@
+"""Exceptions users raise and catch."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Mapping
+
+from cello._cello import CelloError, InvalidJSON, RouteConflictError
+
+__all__ = ["CelloError", "HTTPException", "InvalidJSON", "RouteConflictError"]
+
+
+class HTTPException(CelloError):
+    """Stops handling and answers with `status_code`.
+
+    The response is an RFC 9457 ``application/problem+json`` document whose
+    ``detail`` is the given text (the status's reason phrase by default), unless an
+    exception handler registered for ``HTTPException`` answers instead.
+
+    Example:
+        >>> from cello import App, HTTPException
+        >>> app = App()
+        >>> @app.get("/items/{id}")
+        ... def item(request):
+        ...     raise HTTPException(404, "no item with that id")
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        try:
+            phrase = HTTPStatus(status_code).phrase
+        except ValueError:
+            if not 400 <= status_code <= 599:
+                raise ValueError(
+                    f"HTTPException needs an error status (400-599), got {status_code}"
+                ) from None
+            phrase = "Error"
+        self.status_code = status_code
+        self.detail = detail if detail is not None else phrase
+        self.headers = dict(headers or {})
+        super().__init__(status_code, self.detail)
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"HTTPException(status_code={self.status_code!r}, detail={self.detail!r})"

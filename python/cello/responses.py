@@ -1,0 +1,261 @@
+"""Responses handlers can return.
+
+Plain values need no wrapper (a dict becomes JSON, a str text, ``None`` a 204);
+`Response` is for choosing the status, headers, cookies or media type.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from typing import Any, Literal, Mapping
+from urllib.parse import quote
+
+from cello import _cello
+from cello.datastructures import MutableHeaders
+
+__all__ = ["FileResponse", "Response"]
+
+_JSON_TYPES = (dict, list, tuple, int, float, bool)
+
+
+class Response:
+    """An HTTP response.
+
+    Args:
+        body: ``str`` (sent as UTF-8 text), ``bytes``, ``None`` (empty) or any value the
+            JSON encoder accepts (dict, list, dataclass, Pydantic model...), sent as JSON.
+        status: the status code.
+        headers: extra headers.
+        content_type: the ``Content-Type``; inferred from `body` when omitted.
+        background: a `BackgroundTasks` (or callable) to run after the response is sent.
+
+    Example:
+        >>> from cello import Response
+        >>> response = Response.json({"id": 1}, status=201)
+        >>> response.status_code, response.headers["content-type"]
+        (201, 'application/json')
+    """
+
+    __slots__ = ("body", "status_code", "raw_headers", "background")
+
+    #: For file responses, the path to stream; ``None`` for in-memory bodies.
+    path: str | None = None
+
+    def __init__(
+        self,
+        body: Any = None,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        *,
+        background: Any = None,
+    ) -> None:
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"status must be an int from 100 to 599, got {status!r}")
+        inferred: str | None
+        if body is None:
+            data, inferred = b"", None
+        elif isinstance(body, str):
+            data, inferred = body.encode("utf-8"), "text/plain; charset=utf-8"
+        elif isinstance(body, (bytes, bytearray, memoryview)):
+            data, inferred = bytes(body), "application/octet-stream"
+        else:
+            data, inferred = _cello.json_dumps(body), "application/json"
+        self.body: bytes = data
+        self.status_code: int = status
+        self.raw_headers: list[tuple[str, str]] = []
+        self.background = background
+        if headers:
+            for name, value in headers.items():
+                self.raw_headers.append((name.lower(), str(value)))
+        media = content_type or inferred
+        if media is not None and not any(h == "content-type" for h, _ in self.raw_headers):
+            self.raw_headers.insert(0, ("content-type", media))
+
+    # --- constructors -------------------------------------------------------------
+
+    @classmethod
+    def json(
+        cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """A JSON response (encoded in Rust)."""
+        response = cls(None, status, headers)
+        response.body = _cello.json_dumps(data)
+        response.headers["content-type"] = "application/json"
+        return response
+
+    @classmethod
+    def text(
+        cls, content: str, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """A ``text/plain; charset=utf-8`` response."""
+        return cls(content, status, headers, "text/plain; charset=utf-8")
+
+    @classmethod
+    def html(
+        cls, content: str, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """A ``text/html; charset=utf-8`` response."""
+        return cls(content, status, headers, "text/html; charset=utf-8")
+
+    @classmethod
+    def xml(
+        cls, content: str, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """An ``application/xml`` response."""
+        return cls(content, status, headers, "application/xml; charset=utf-8")
+
+    @classmethod
+    def binary(
+        cls,
+        data: bytes,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> Response:
+        """Raw bytes with the given content type."""
+        return cls(bytes(data), status, headers, content_type)
+
+    @classmethod
+    def redirect(
+        cls, url: str, status: int = 307, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """A redirect to `url` (307 keeps the method; use 301/302/303/308 as needed)."""
+        if not 300 <= status <= 399:
+            raise ValueError(f"a redirect needs a 3xx status, got {status}")
+        response = cls(None, status, headers)
+        response.headers["location"] = quote(url, safe=":/%#?=@[]!$&'()*+,;~")
+        return response
+
+    @classmethod
+    def no_content(cls, headers: Mapping[str, str] | None = None) -> Response:
+        """An empty 204 response."""
+        return cls(None, 204, headers)
+
+    @classmethod
+    def file(
+        cls,
+        path: str | os.PathLike[str],
+        filename: str | None = None,
+        content_type: str | None = None,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> FileResponse:
+        """A file streamed from disk (never loaded whole into memory)."""
+        return FileResponse(path, filename, content_type, status, headers)
+
+    # --- attributes ---------------------------------------------------------------
+
+    @property
+    def status(self) -> int:
+        """Same as `status_code`."""
+        return self.status_code
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """The headers, case-insensitive and editable."""
+        return MutableHeaders(self.raw_headers)
+
+    @property
+    def content_type(self) -> str | None:
+        """The ``Content-Type`` header, or ``None``."""
+        return self.headers.get("content-type")
+
+    media_type = content_type
+
+    # --- cookies ------------------------------------------------------------------
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+    ) -> None:
+        """Adds a ``Set-Cookie`` header (Starlette's signature)."""
+        if any(c in key for c in ' ;,="\r\n\t'):
+            raise ValueError(f"invalid cookie name {key!r}")
+        parts = [f"{key}={quote(value, safe='')}"]
+        if max_age is not None:
+            parts.append(f"Max-Age={int(max_age)}")
+        if expires is not None:
+            if isinstance(expires, int):
+                expires = datetime.fromtimestamp(
+                    datetime.now(timezone.utc).timestamp() + expires, timezone.utc
+                )
+            parts.append(f"expires={format_datetime(expires.astimezone(timezone.utc), usegmt=True)}")
+        if path is not None:
+            parts.append(f"Path={path}")
+        if domain is not None:
+            parts.append(f"Domain={domain}")
+        if secure:
+            parts.append("Secure")
+        if httponly:
+            parts.append("HttpOnly")
+        if samesite is not None:
+            if samesite.lower() not in ("lax", "strict", "none"):
+                raise ValueError("samesite must be 'lax', 'strict' or 'none'")
+            parts.append(f"SameSite={samesite.capitalize()}")
+        self.headers.append("set-cookie", "; ".join(parts))
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+    ) -> None:
+        """Tells the client to drop cookie `key`."""
+        self.set_cookie(
+            key, "", max_age=0, expires=0, path=path, domain=domain,
+            secure=secure, httponly=httponly, samesite=samesite,
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status_code} {self.content_type or ''}>".replace(" >", ">")
+
+
+class FileResponse(Response):
+    """A file streamed from disk in 64 KiB chunks, with its content type guessed from
+    the extension, ``Content-Length`` and ``Last-Modified``."""
+
+    __slots__ = ("path",)
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        filename: str | None = None,
+        content_type: str | None = None,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        file_path = os.fspath(path)
+        try:
+            info = os.stat(file_path)
+        except OSError as error:
+            raise FileNotFoundError(f"Response.file: cannot read {file_path!r}: {error}") from None
+        if not os.path.isfile(file_path):
+            raise IsADirectoryError(f"Response.file: {file_path!r} is not a regular file")
+        guessed = content_type or mimetypes.guess_type(filename or file_path)[0]
+        if guessed is None:
+            guessed = "application/octet-stream"
+        elif guessed.startswith("text/") and "charset" not in guessed:
+            guessed += "; charset=utf-8"
+        super().__init__(None, status, headers, guessed)
+        self.path = file_path
+        modified = datetime.fromtimestamp(info.st_mtime, timezone.utc)
+        self.headers["last-modified"] = format_datetime(modified, usegmt=True)
+        if filename is not None:
+            self.headers["content-disposition"] = (
+                f"attachment; filename*=utf-8''{quote(filename, safe='')}"
+            )

@@ -1,0 +1,161 @@
+"""Running an app: options, one worker in-process, or a supervisor with forked workers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from cello._loop import CelloEventLoop, task_starter
+from cello.config import ServerConfig
+
+if TYPE_CHECKING:
+    from cello.app import App
+
+__all__ = ["RunOptions", "resolve_options", "run_app", "serve_worker"]
+
+
+@dataclass
+class RunOptions:
+    """`App.run` options after defaults and command-line overrides."""
+
+    host: str
+    port: int
+    debug: bool
+    env: str
+    workers: int
+    reload: bool
+    logs: bool
+
+
+def _cli_overrides(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--env", choices=["development", "production"])
+    parser.add_argument("--debug", action="store_true", default=None)
+    parser.add_argument("--reload", action="store_true", default=None)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--no-logs", dest="logs", action="store_false", default=None)
+    known, _ = parser.parse_known_args(argv)
+    return known
+
+
+def resolve_options(
+    host: str,
+    port: int,
+    debug: bool | None,
+    env: str,
+    workers: int | None,
+    reload: bool,
+    logs: bool | None,
+    argv: list[str] | None = None,
+) -> RunOptions:
+    """Applies the command-line flags over the arguments, then the documented defaults."""
+    flags = _cli_overrides(sys.argv[1:] if argv is None else argv)
+    host = flags.host if flags.host is not None else host
+    port = flags.port if flags.port is not None else port
+    env = flags.env if flags.env is not None else env
+    debug = flags.debug if flags.debug is not None else debug
+    reload = flags.reload if flags.reload is not None else reload
+    workers = flags.workers if flags.workers is not None else workers
+    logs = flags.logs if flags.logs is not None else logs
+    if env not in ("development", "production"):
+        raise ValueError(f"env must be 'development' or 'production', got {env!r}")
+    if debug is None:
+        debug = env == "development"
+    if workers is None:
+        workers = (os.cpu_count() or 1) if env == "production" and not debug else 1
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0-65535, got {port}")
+    if logs is None:
+        logs = debug
+    return RunOptions(host, port, debug, env, workers, reload, logs)
+
+
+def _display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def serve_worker(
+    app: App,
+    host: str,
+    port: int,
+    *,
+    config: ServerConfig,
+    access_log: bool,
+    reuse_port: bool = False,
+    on_ready: Callable[[int], None] | None = None,
+) -> None:
+    """Runs one worker in this process until SIGTERM/SIGINT, then drains.
+
+    Startup hooks run before the socket is bound; shutdown hooks after the drain.
+    """
+    loop = CelloEventLoop()
+    asyncio.set_event_loop(loop)
+    max_requests = None
+    if config.max_requests is not None:
+        max_requests = config.max_requests + random.randint(0, config.max_requests_jitter)
+    try:
+        loop.run_until_complete(app._run_hooks("startup"))
+        engine = app._engine(loop.driver, task_starter(loop), config, access_log, max_requests)
+        server = engine.serve(loop.driver, host, port, reuse_port)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, server.shutdown)
+        if on_ready is not None:
+            on_ready(server.port)
+        loop.run_until_complete(server.wait_closed())
+        loop.run_until_complete(app._run_hooks("shutdown"))
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def run_app(
+    app: App,
+    host: str,
+    port: int,
+    debug: bool | None,
+    env: str,
+    workers: int | None,
+    reload: bool,
+    logs: bool | None,
+    config: ServerConfig | None,
+    argv: list[str] | None = None,
+) -> None:
+    """`App.run`'s implementation; `argv` defaults to ``sys.argv[1:]``."""
+    options = resolve_options(host, port, debug, env, workers, reload, logs, argv)
+    config = config or ServerConfig()
+    app.debug = options.debug
+    app.env = options.env
+    if options.reload and os.environ.get("CELLO_RELOADER_CHILD") != "1":
+        from cello._reload import run_with_reloader
+
+        run_with_reloader()
+        return
+    if options.workers == 1:
+
+        def announce(bound_port: int) -> None:
+            print(
+                f"Cello running at http://{_display_host(options.host)}:{bound_port} "
+                f"(1 worker, {options.env})",
+                flush=True,
+            )
+
+        serve_worker(
+            app, options.host, options.port, config=config, access_log=options.logs, on_ready=announce
+        )
+        return
+    from cello._supervisor import Supervisor
+
+    Supervisor(app, options, config).run()

@@ -1,0 +1,206 @@
+"""`TestClient`: requests through the real Rust engine, with no socket.
+
+Example:
+    >>> from cello import App
+    >>> from cello.testing import TestClient
+    >>> app = App()
+    >>> @app.get("/users/{id}")
+    ... def get_user(request):
+    ...     return {"id": request.params["id"]}
+    >>> with TestClient(app) as client:
+    ...     client.get("/users/1").json()
+    {'id': '1'}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+from typing import TYPE_CHECKING, Any, Mapping
+from urllib.parse import quote, urlencode, urlsplit
+
+from cello._loop import CelloEventLoop, task_starter
+from cello.config import ServerConfig
+
+if TYPE_CHECKING:
+    from cello.app import App
+
+__all__ = ["TestClient", "TestResponse"]
+
+
+class TestResponse:
+    """What the app answered."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, status_code: int, headers: list[tuple[str, str]], content: bytes) -> None:
+        self.status_code = status_code
+        self.raw_headers = headers
+        self.headers = _ResponseHeaders(headers)
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8."""
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return jsonlib.loads(self.content)
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def __repr__(self) -> str:
+        return f"<TestResponse [{self.status_code}]>"
+
+
+class _ResponseHeaders:
+    """Case-insensitive, multi-valued response headers."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = [(name.lower(), value) for name, value in pairs]
+
+    def __getitem__(self, name: str) -> str:
+        for header, value in self._pairs:
+            if header == name.lower():
+                return value
+        raise KeyError(name)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def get_list(self, name: str) -> list[str]:
+        return [v for h, v in self._pairs if h == name.lower()]
+
+    getlist = get_list
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and any(h == name.lower() for h, _ in self._pairs)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._pairs)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._pairs!r})"
+
+
+class TestClient:
+    """Drives an app in-process through the same routing, dispatch and response code
+    as a real server (only the socket is missing). Startup and shutdown hooks run on
+    ``with`` entry and exit (or on the first request and `close`)."""
+
+    __test__ = False
+
+    def __init__(
+        self,
+        app: App,
+        base_url: str = "http://testserver",
+        config: ServerConfig | None = None,
+    ) -> None:
+        self.app = app
+        self.base_url = base_url
+        self.config = config or ServerConfig()
+        self._loop: CelloEventLoop | None = None
+        self._engine: Any = None
+        self.cookies: dict[str, str] = {}
+
+    def __enter__(self) -> TestClient:
+        self._start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        if self._loop is not None:
+            return
+        loop = CelloEventLoop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(self.app._run_hooks("startup"))
+        self._engine = self.app._engine(loop.driver, task_starter(loop), self.config, False)
+
+    def close(self) -> None:
+        """Runs the shutdown hooks and closes the loop."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.run_until_complete(self.app._run_hooks("shutdown"))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+            self._loop = None
+            self._engine = None
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        content: bytes | str | None = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> TestResponse:
+        """Sends one request; `json`, `data` (form) and `content` set the body."""
+        self._start()
+        assert self._loop is not None
+        parts = urlsplit(url)
+        path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~")
+        query = parts.query
+        if params:
+            extra = urlencode(params, doseq=True)
+            query = f"{query}&{extra}" if query else extra
+        target = f"{path}?{query}" if query else path
+        host = urlsplit(self.base_url).netloc or "testserver"
+        header_list: list[tuple[str, str]] = [("host", host)]
+        body = b""
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            header_list.append(("content-type", "application/json"))
+        elif data is not None:
+            body = urlencode(data, doseq=True).encode()
+            header_list.append(("content-type", "application/x-www-form-urlencoded"))
+        elif content is not None:
+            body = content.encode() if isinstance(content, str) else bytes(content)
+        if body:
+            header_list.append(("content-length", str(len(body))))
+        jar = {**self.cookies, **(cookies or {})}
+        if jar:
+            header_list.append(("cookie", "; ".join(f"{k}={v}" for k, v in jar.items())))
+        for name, value in (headers or {}).items():
+            header_list = [(h, v) for h, v in header_list if h != name.lower()]
+            header_list.append((name.lower(), value))
+        future = self._engine.request(self._loop.driver, method.upper(), target, header_list, body)
+        status, response_headers, response_body = self._loop.run_until_complete(future)
+        return TestResponse(status, response_headers, response_body)
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("DELETE", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("OPTIONS", url, **kwargs)
