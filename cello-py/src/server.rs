@@ -26,7 +26,7 @@ pub struct PyEngine {
 
 /// A running server: its port, a way to stop it, and a future that completes when
 /// it has drained.
-#[pyclass(name = "Server", module = "cello._cello", unsendable)]
+#[pyclass(name = "Server", module = "cello._cello", frozen)]
 pub struct PyServer {
     #[pyo3(get)]
     port: u16,

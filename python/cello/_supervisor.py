@@ -83,7 +83,7 @@ class Supervisor:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             from cello.server import serve_worker
 
-            def ready(_bound: int) -> None:
+            def ready(_server: object) -> None:
                 os.write(ready_fd, b"1")
 
             serve_worker(

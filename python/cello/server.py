@@ -9,7 +9,7 @@ import random
 import signal
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from cello._loop import CelloEventLoop, task_starter
 from cello.config import ServerConfig
@@ -92,11 +92,15 @@ def serve_worker(
     config: ServerConfig,
     access_log: bool,
     reuse_port: bool = False,
-    on_ready: Callable[[int], None] | None = None,
+    on_ready: Callable[[Any], None] | None = None,
+    install_signals: bool = True,
 ) -> None:
     """Runs one worker in this process until SIGTERM/SIGINT, then drains.
 
     Startup hooks run before the socket is bound; shutdown hooks after the drain.
+    `on_ready` receives the running server (``.port``, ``.shutdown()``) once it
+    accepts connections. Without `install_signals` (a server in a thread), stop it
+    with ``loop.call_soon_threadsafe(server.shutdown)``.
     """
     loop = CelloEventLoop()
     asyncio.set_event_loop(loop)
@@ -107,15 +111,17 @@ def serve_worker(
         loop.run_until_complete(app._run_hooks("startup"))
         engine = app._engine(loop.driver, task_starter(loop), config, access_log, max_requests)
         server = engine.serve(loop.driver, host, port, reuse_port)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, server.shutdown)
+        if install_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, server.shutdown)
         if on_ready is not None:
-            on_ready(server.port)
+            on_ready(server)
         loop.run_until_complete(server.wait_closed())
         loop.run_until_complete(app._run_hooks("shutdown"))
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
+        if install_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         asyncio.set_event_loop(None)
@@ -145,9 +151,9 @@ def run_app(
         return
     if options.workers == 1:
 
-        def announce(bound_port: int) -> None:
+        def announce(server: Any) -> None:
             print(
-                f"Cello running at http://{_display_host(options.host)}:{bound_port} "
+                f"Cello running at http://{_display_host(options.host)}:{server.port} "
                 f"(1 worker, {options.env})",
                 flush=True,
             )

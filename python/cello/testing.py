@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import threading
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -25,7 +26,7 @@ from cello.config import ServerConfig
 if TYPE_CHECKING:
     from cello.app import App
 
-__all__ = ["TestClient", "TestResponse"]
+__all__ = ["LiveServer", "TestClient", "TestResponse"]
 
 
 class TestResponse:
@@ -204,3 +205,99 @@ class TestClient:
 
     def options(self, url: str, **kwargs: Any) -> TestResponse:
         return self.request("OPTIONS", url, **kwargs)
+
+
+class LiveServer:
+    """Serves `app` on a real socket from a background thread, for tests that need a
+    real HTTP client. Binds port 0 and reports the port it got.
+
+    Example:
+        >>> import httpx
+        >>> from cello import App
+        >>> from cello.testing import LiveServer
+        >>> app = App()
+        >>> @app.get("/")
+        ... def index(request):
+        ...     return {"ok": True}
+        >>> with LiveServer(app) as server:
+        ...     httpx.get(server.url + "/").json()
+        {'ok': True}
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        app: App,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        config: ServerConfig | None = None,
+        access_log: bool = False,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.config = config or ServerConfig()
+        self.access_log = access_log
+        self.startup_timeout = startup_timeout
+        self._ready = threading.Event()
+        self._server: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="cello-live-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the running server."""
+        return f"http://{self.host}:{self.port}"
+
+    def _main(self) -> None:
+        from cello.server import serve_worker
+
+        def ready(server: Any) -> None:
+            self._server = server
+            self._loop = asyncio.get_event_loop()
+            self.port = server.port
+            self._ready.set()
+
+        try:
+            serve_worker(
+                self.app,
+                self.host,
+                self.port,
+                config=self.config,
+                access_log=self.access_log,
+                on_ready=ready,
+                install_signals=False,
+            )
+        except BaseException as error:  # reported to the thread that started us
+            self._error = error
+            self._ready.set()
+        finally:
+            # The loop owns thread-bound native state: release it on this thread.
+            self._loop = None
+
+    def start(self) -> LiveServer:
+        """Starts serving; returns once the socket accepts connections."""
+        self._thread.start()
+        if not self._ready.wait(self.startup_timeout):
+            raise TimeoutError(f"the server did not start within {self.startup_timeout} s")
+        if self._error is not None:
+            raise RuntimeError(f"the server failed to start: {self._error}") from self._error
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Graceful shutdown: in-flight requests finish, then the thread ends."""
+        server = self._server
+        if server is not None and self._thread.is_alive():
+            server.shutdown()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError("the server did not stop in time")
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

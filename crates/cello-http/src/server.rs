@@ -46,9 +46,9 @@ pub trait Handler: 'static {
 }
 
 /// Stops a running [`Server`]: no new connections, in-flight requests get
-/// `shutdown_timeout` to finish. Cloneable; lives on the worker thread.
+/// `shutdown_timeout` to finish. Cloneable and `Send`: any thread may stop the server.
 #[derive(Clone, Debug)]
-pub struct ShutdownHandle(Rc<watch::Sender<bool>>);
+pub struct ShutdownHandle(Arc<watch::Sender<bool>>);
 
 impl ShutdownHandle {
     /// Starts the graceful shutdown. Calling it again does nothing.
@@ -82,7 +82,7 @@ impl Server {
         let (sender, _) = watch::channel(false);
         Self {
             config: Rc::new(config),
-            shutdown: ShutdownHandle(Rc::new(sender)),
+            shutdown: ShutdownHandle(Arc::new(sender)),
             connections: Rc::default(),
         }
     }

@@ -1,0 +1,37 @@
+"""Shared fixtures: apps are built inline per test (Starlette style)."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import pytest
+
+from cello import App
+from cello.testing import LiveServer, TestClient
+
+
+@pytest.fixture
+def app() -> App:
+    return App()
+
+
+@pytest.fixture
+def client(app: App) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def live() -> Iterator[Callable[..., LiveServer]]:
+    """Starts `LiveServer`s (real sockets, port 0) and stops them after the test."""
+    started: list[LiveServer] = []
+
+    def start(application: App, **options: object) -> LiveServer:
+        server = LiveServer(application, **options)  # type: ignore[arg-type]
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
