@@ -233,7 +233,7 @@ impl Dispatcher {
                 Step::Error(error) if !handled_error => {
                     handled_error = true;
                     Python::attach(|py| {
-                        let step = match self.hooks.on_error.call1(py, (request.clone_ref(py), error.value(py))) {
+                        let step = match self.hooks.on_error.call1(py, (request.clone_ref(py), error.into_value(py))) {
                             Ok(value) => self.maybe_await(py, value),
                             Err(hook_error) => Step::Error(hook_error),
                         };

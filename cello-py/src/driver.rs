@@ -21,6 +21,8 @@ use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
+use crate::thread_bound::ThreadBound;
+
 /// What request handling shares with the asyncio side of the loop.
 pub struct LoopShared {
     wake: Notify,
@@ -64,14 +66,26 @@ impl LoopShared {
     }
 }
 
-/// The per-worker driver. Lives on the thread that created it.
-#[pyclass(name = "Driver", module = "cello._cello", unsendable)]
+/// The per-worker driver. Usable only on the thread that created it.
+#[pyclass(name = "Driver", module = "cello._cello", frozen)]
 pub struct PyDriver {
+    inner: ThreadBound<DriverState>,
+}
+
+/// The thread-bound state of a [`PyDriver`].
+pub struct DriverState {
     pub runtime: Runtime,
     pub local: LocalSet,
     pub shared: Rc<LoopShared>,
     /// A duplicate of asyncio's epoll fd (ours to close), and the fd it copies.
     epoll: RefCell<Option<(RawFd, AsyncFd<OwnedFd>)>>,
+}
+
+impl PyDriver {
+    /// The driver's state, if called on its thread.
+    pub fn state(&self) -> PyResult<&DriverState> {
+        self.inner.get()
+    }
 }
 
 /// Lets a closure that only borrows thread-bound state cross `Python::detach`'s
@@ -97,10 +111,12 @@ impl PyDriver {
             .max_blocking_threads(64)
             .build()?;
         Ok(Self {
-            runtime,
-            local: LocalSet::new(),
-            shared: Rc::new(LoopShared::new()),
-            epoll: RefCell::new(None),
+            inner: ThreadBound::new(DriverState {
+                runtime,
+                local: LocalSet::new(),
+                shared: Rc::new(LoopShared::new()),
+                epoll: RefCell::new(None),
+            }),
         })
     }
 
@@ -108,10 +124,11 @@ impl PyDriver {
     /// heap to know when to hand control back).
     fn bind_loop(&self, event_loop: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = event_loop.py();
-        *self.shared.ready.borrow_mut() = event_loop.getattr(intern!(py, "_ready")).ok().map(Bound::unbind);
-        *self.shared.scheduled.borrow_mut() =
+        let this = self.state()?;
+        *this.shared.ready.borrow_mut() = event_loop.getattr(intern!(py, "_ready")).ok().map(Bound::unbind);
+        *this.shared.scheduled.borrow_mut() =
             event_loop.getattr(intern!(py, "_scheduled")).ok().map(Bound::unbind);
-        *self.shared.asyncio_loop.borrow_mut() = Some(event_loop.clone().unbind());
+        *this.shared.asyncio_loop.borrow_mut() = Some(event_loop.clone().unbind());
         Ok(())
     }
 
@@ -120,14 +137,15 @@ impl PyDriver {
     /// `timeout == 0` still gives Tokio one non-blocking turn.
     #[pyo3(signature = (epoll_fd, timeout))]
     fn wait(&self, py: Python<'_>, epoll_fd: RawFd, timeout: Option<f64>) -> PyResult<()> {
-        if let Some(scheduled) = self.shared.scheduled.borrow().as_ref() {
+        let this = self.state()?;
+        if let Some(scheduled) = this.shared.scheduled.borrow().as_ref() {
             // SAFETY: a live list object; the GIL is held.
-            self.shared
+            this.shared
                 .scheduled_len
                 .set(unsafe { ffi::PyObject_Size(scheduled.as_ptr()) });
         }
-        self.ensure_epoll(epoll_fd)?;
-        let state = SameThread((self, timeout));
+        this.ensure_epoll(epoll_fd)?;
+        let state = SameThread((this, timeout));
         py.detach(move || {
             let (driver, timeout) = state.into_inner();
             driver.local.block_on(&driver.runtime, driver.wait_inner(timeout));
@@ -136,18 +154,19 @@ impl PyDriver {
     }
 
     /// Runs Tokio's tasks without blocking (used when asyncio has work queued).
-    fn poll(&self, py: Python<'_>) {
-        let state = SameThread(self);
+    fn poll(&self, py: Python<'_>) -> PyResult<()> {
+        let state = SameThread(self.state()?);
         py.detach(move || {
             let driver = state.into_inner();
             driver
                 .local
                 .block_on(&driver.runtime, tokio::task::yield_now());
         });
+        Ok(())
     }
 }
 
-impl PyDriver {
+impl DriverState {
     fn ensure_epoll(&self, fd: RawFd) -> PyResult<()> {
         let mut slot = self.epoll.borrow_mut();
         if slot.as_ref().is_some_and(|(original, _)| *original == fd) {

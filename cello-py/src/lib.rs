@@ -13,6 +13,7 @@ mod json;
 mod request;
 mod response;
 mod server;
+mod thread_bound;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};

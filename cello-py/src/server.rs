@@ -16,10 +16,15 @@ use crate::app::PyAppCore;
 use crate::dispatch::{DispatchConfig, Dispatcher, Hooks};
 use crate::driver::PyDriver;
 use crate::errors::{bind_error, invalid};
+use crate::thread_bound::ThreadBound;
 
 /// An application ready to serve on one driver: frozen router plus hooks.
-#[pyclass(name = "Engine", module = "cello._cello", unsendable)]
+#[pyclass(name = "Engine", module = "cello._cello", frozen)]
 pub struct PyEngine {
+    inner: ThreadBound<EngineState>,
+}
+
+struct EngineState {
     dispatcher: Rc<Dispatcher>,
     http: HttpConfig,
 }
@@ -88,6 +93,7 @@ impl PyEngine {
         max_requests: Option<u64>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
+        let driver = driver.state()?;
         let dispatcher = Dispatcher::new(
             core.build_router(py)?,
             Hooks { on_error, start_task, app },
@@ -100,15 +106,18 @@ impl PyEngine {
             },
         );
         Ok(PyEngine {
-            dispatcher: Rc::new(dispatcher),
-            http,
+            inner: ThreadBound::new(EngineState {
+                dispatcher: Rc::new(dispatcher),
+                http,
+            }),
         })
     }
 
     /// Binds `host:port` (port 0 picks a free one) and starts serving on `driver`.
     #[pyo3(signature = (driver, host, port, reuse_port = false))]
     fn serve(&self, py: Python<'_>, driver: &PyDriver, host: &str, port: u16, reuse_port: bool) -> PyResult<PyServer> {
-        let engine = self;
+        let engine = self.inner.get()?;
+        let driver = driver.state()?;
         let address = resolve(host, port)?;
         let listener = bind_tcp(address, reuse_port, engine.http.backlog).map_err(|error| bind_error(&error, host, port))?;
         let bound = listener.local_addr()?;
@@ -163,6 +172,8 @@ impl PyEngine {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> PyResult<Py<PyAny>> {
+        let engine = self.inner.get()?;
+        let driver = driver.state()?;
         let method = Method::from_bytes(method.as_bytes()).map_err(|_| invalid(format!("invalid method {method:?}")))?;
         let mut request = http::Request::builder()
             .method(method)
@@ -183,7 +194,7 @@ impl PyEngine {
             .ok_or_else(|| invalid("the driver has no event loop; call bind_loop first"))?;
         let future = event_loop.call_method0(py, intern!(py, "create_future"))?;
         let future_for_task = future.clone_ref(py);
-        let dispatcher = self.dispatcher.clone();
+        let dispatcher = engine.dispatcher.clone();
         let shared = driver.shared.clone();
         let _guard = driver.runtime.enter();
         driver.local.spawn_local(async move {
