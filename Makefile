@@ -53,6 +53,7 @@ lint: venv ## clippy, rustfmt, ruff, mypy --strict
 	cargo fmt --all --check
 	$(VENV)/bin/ruff check python tests examples
 	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest cello._cello
 
 .PHONY: fmt
 fmt: venv ## format Rust and Python

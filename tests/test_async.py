@@ -7,10 +7,9 @@ import concurrent.futures
 import contextvars
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
-
 from cello import App
 from cello.testing import LiveServer, TestClient
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
-
 from cello import App, HTTPException, Response
 from cello.testing import LiveServer, TestClient
 

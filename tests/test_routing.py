@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from cello import App, Blueprint, HTTPException, RouteConflictError
 from cello.testing import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def make_app() -> App:

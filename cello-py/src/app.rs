@@ -75,7 +75,7 @@ impl PyAppCore {
             other => return Err(invalid(format!("unknown handler kind {other:?}"))),
         };
         let methods = methods
-            .iter()
+            .into_iter()
             .map(|name| {
                 Method::from_bytes(name.to_ascii_uppercase().as_bytes())
                     .map_err(|_| invalid(format!("{name:?} is not an HTTP method")))
@@ -117,12 +117,19 @@ impl PyAppCore {
 impl PyAppCore {
     /// Freezes the current routes into a router.
     pub fn build_router(&self, py: Python<'_>) -> PyResult<cello_router::Router<Route>> {
-        let routes = self.routes.lock().map_err(|_| invalid("route table poisoned"))?;
+        let routes = self
+            .routes
+            .lock()
+            .map_err(|_| invalid("route table poisoned"))?;
         let mut builder = RouterBuilder::new();
         for spec in routes.iter() {
             let label = format!(
                 "{} {}",
-                spec.methods.iter().map(Method::as_str).collect::<Vec<_>>().join(","),
+                spec.methods
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 spec.path
             );
             let route = Route {

@@ -36,7 +36,8 @@ impl PyHeaders {
 #[pymethods]
 impl PyHeaders {
     fn __getitem__(&self, key: &str) -> PyResult<String> {
-        self.first(key).ok_or_else(|| PyKeyError::new_err(key.to_owned()))
+        self.first(key)
+            .ok_or_else(|| PyKeyError::new_err(key.to_owned()))
     }
 
     /// The first value of header `key`, or `default`.
@@ -50,7 +51,9 @@ impl PyHeaders {
 
     /// Every value of header `key`, in order (empty when absent).
     fn getlist(&self, key: &str) -> Vec<String> {
-        let Some(name) = Self::name(key) else { return Vec::new() };
+        let Some(name) = Self::name(key) else {
+            return Vec::new();
+        };
         self.map
             .get_all(name)
             .iter()
@@ -73,7 +76,10 @@ impl PyHeaders {
 
     /// Header names, lower case, each once.
     fn keys(&self) -> Vec<String> {
-        self.map.keys().map(|name| name.as_str().to_owned()).collect()
+        self.map
+            .keys()
+            .map(|name| name.as_str().to_owned())
+            .collect()
     }
 
     /// The first value of each header.
@@ -95,14 +101,22 @@ impl PyHeaders {
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        PyList::new(py, self.keys())?.try_iter().map(Bound::into_any)
+        PyList::new(py, self.keys())?
+            .try_iter()
+            .map(Bound::into_any)
     }
 
     fn __repr__(&self) -> String {
         let pairs: Vec<String> = self
             .map
             .iter()
-            .map(|(name, value)| format!("{:?}: {:?}", name.as_str(), String::from_utf8_lossy(value.as_bytes())))
+            .map(|(name, value)| {
+                format!(
+                    "{:?}: {:?}",
+                    name.as_str(),
+                    String::from_utf8_lossy(value.as_bytes())
+                )
+            })
             .collect();
         format!("Headers({{{}}})", pairs.join(", "))
     }
@@ -184,14 +198,22 @@ impl PyQueryParams {
     }
 
     fn keys(&self) -> Vec<String> {
-        self.distinct_keys().into_iter().map(str::to_owned).collect()
+        self.distinct_keys()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// `(key, last value)` per distinct key.
     fn items(&self) -> Vec<(String, String)> {
         self.distinct_keys()
             .into_iter()
-            .map(|key| (key.to_owned(), self.last(key).unwrap_or_default().to_owned()))
+            .map(|key| {
+                (
+                    key.to_owned(),
+                    self.last(key).unwrap_or_default().to_owned(),
+                )
+            })
             .collect()
     }
 
@@ -201,14 +223,18 @@ impl PyQueryParams {
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        PyList::new(py, self.keys())?.try_iter().map(Bound::into_any)
+        PyList::new(py, self.keys())?
+            .try_iter()
+            .map(Bound::into_any)
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<bool> {
         if let Ok(other) = other.cast::<PyQueryParams>() {
             return Ok(other.get().pairs == self.pairs);
         }
-        let Ok(dict) = other.cast::<pyo3::types::PyDict>() else { return Ok(false) };
+        let Ok(dict) = other.cast::<pyo3::types::PyDict>() else {
+            return Ok(false);
+        };
         let mine = self.items();
         if dict.len() != mine.len() {
             return Ok(false);
@@ -223,7 +249,11 @@ impl PyQueryParams {
     }
 
     fn __repr__(&self) -> String {
-        let pairs: Vec<String> = self.pairs.iter().map(|(k, v)| format!("({k:?}, {v:?})")).collect();
+        let pairs: Vec<String> = self
+            .pairs
+            .iter()
+            .map(|(k, v)| format!("({k:?}, {v:?})"))
+            .collect();
         format!("QueryParams([{}])", pairs.join(", "))
     }
 }

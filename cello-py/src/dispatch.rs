@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cello_http::{problem_response, ConnInfo, Handler, Request, Response, ResponseBody, ShutdownHandle};
+use cello_http::{
+    problem_response, ConnInfo, Handler, Request, Response, ResponseBody, ShutdownHandle,
+};
 use cello_router::{Lookup, Router};
 use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, LOCATION};
 use http::StatusCode;
@@ -72,22 +74,25 @@ impl TaskDone {
 }
 
 impl Handler for Dispatcher {
-    fn call(self: Rc<Self>, request: Request, conn: ConnInfo) -> impl std::future::Future<Output = Response> + 'static {
-        async move {
-            let started = self.config.access_log.then(Instant::now);
-            let method = started.map(|_| (request.method().clone(), request.uri().clone()));
-            let response = self.respond(request, Some(conn)).await;
-            if let (Some(started), Some((method, uri))) = (started, method) {
-                access_log(&conn, &method, &uri, response.status(), started.elapsed());
-            }
-            self.count_request();
-            response
+    async fn call(self: Rc<Self>, request: Request, conn: ConnInfo) -> Response {
+        let started = self.config.access_log.then(Instant::now);
+        let method = started.map(|_| (request.method().clone(), request.uri().clone()));
+        let response = self.respond(request, Some(conn)).await;
+        if let (Some(started), Some((method, uri))) = (started, method) {
+            access_log(&conn, &method, &uri, response.status(), started.elapsed());
         }
+        self.count_request();
+        response
     }
 }
 
 impl Dispatcher {
-    pub fn new(router: Router<Route>, hooks: Hooks, shared: Rc<LoopShared>, config: DispatchConfig) -> Self {
+    pub fn new(
+        router: Router<Route>,
+        hooks: Hooks,
+        shared: Rc<LoopShared>,
+        config: DispatchConfig,
+    ) -> Self {
         Self {
             router,
             hooks,
@@ -101,7 +106,11 @@ impl Dispatcher {
     fn count_request(&self) {
         let served = self.served.get() + 1;
         self.served.set(served);
-        if self.config.max_requests.is_some_and(|limit| served >= limit) {
+        if self
+            .config
+            .max_requests
+            .is_some_and(|limit| served >= limit)
+        {
             if let Some(handle) = self.shutdown.borrow().as_ref() {
                 handle.shutdown();
             }
@@ -113,7 +122,11 @@ impl Dispatcher {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().to_owned();
         match self.router.lookup(&parts.method, &path) {
-            Lookup::Found { value: route, params, head_fallback } => {
+            Lookup::Found {
+                value: route,
+                params,
+                head_fallback,
+            } => {
                 let params: Vec<(Box<str>, OwnedParam)> = params
                     .iter()
                     .map(|(name, value)| (Box::from(name), OwnedParam::from_router(value)))
@@ -152,7 +165,10 @@ impl Dispatcher {
             Lookup::MethodNotAllowed { allow } => {
                 let mut response = problem_response(
                     StatusCode::METHOD_NOT_ALLOWED,
-                    &format!("{} is not allowed on {path}; allowed: {allow}", parts.method),
+                    &format!(
+                        "{} is not allowed on {path}; allowed: {allow}",
+                        parts.method
+                    ),
                 );
                 response.headers_mut().insert(ALLOW, header_value(allow));
                 response
@@ -164,7 +180,9 @@ impl Dispatcher {
                 };
                 let mut response = Response::new(ResponseBody::Empty);
                 *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
-                response.headers_mut().insert(LOCATION, header_value(&target));
+                response
+                    .headers_mut()
+                    .insert(LOCATION, header_value(&target));
                 response
             }
             Lookup::NotFound => problem_response(
@@ -213,7 +231,9 @@ impl Dispatcher {
                     })
                     .await;
                     joined.unwrap_or_else(|_| {
-                        Step::Error(pyo3::exceptions::PyRuntimeError::new_err("blocking handler panicked"))
+                        Step::Error(pyo3::exceptions::PyRuntimeError::new_err(
+                            "blocking handler panicked",
+                        ))
                     })
                 }
                 Step::Value(value) => {
@@ -233,7 +253,11 @@ impl Dispatcher {
                 Step::Error(error) if !handled_error => {
                     handled_error = true;
                     Python::attach(|py| {
-                        let step = match self.hooks.on_error.call1(py, (request.clone_ref(py), error.into_value(py))) {
+                        let step = match self
+                            .hooks
+                            .on_error
+                            .call1(py, (request.clone_ref(py), error.into_value(py)))
+                        {
                             Ok(value) => self.maybe_await(py, value),
                             Err(hook_error) => Step::Error(hook_error),
                         };
@@ -278,7 +302,11 @@ impl Dispatcher {
             Err(error) => return Step::Error(error),
         };
         let task = task.into_bound(py);
-        if task.call_method0(intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(false) {
+        if task
+            .call_method0(intern!(py, "done"))
+            .and_then(|d| d.is_truthy())
+            .unwrap_or(false)
+        {
             return task_outcome(&task);
         }
         let (sender, receiver) = oneshot::channel();
@@ -329,7 +357,13 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn access_log(conn: &ConnInfo, method: &http::Method, uri: &http::Uri, status: StatusCode, elapsed: Duration) {
+fn access_log(
+    conn: &ConnInfo,
+    method: &http::Method,
+    uri: &http::Uri,
+    status: StatusCode,
+    elapsed: Duration,
+) {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(
         stderr,

@@ -125,9 +125,14 @@ impl PyDriver {
     fn bind_loop(&self, event_loop: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = event_loop.py();
         let this = self.state()?;
-        *this.shared.ready.borrow_mut() = event_loop.getattr(intern!(py, "_ready")).ok().map(Bound::unbind);
-        *this.shared.scheduled.borrow_mut() =
-            event_loop.getattr(intern!(py, "_scheduled")).ok().map(Bound::unbind);
+        *this.shared.ready.borrow_mut() = event_loop
+            .getattr(intern!(py, "_ready"))
+            .ok()
+            .map(Bound::unbind);
+        *this.shared.scheduled.borrow_mut() = event_loop
+            .getattr(intern!(py, "_scheduled"))
+            .ok()
+            .map(Bound::unbind);
         *this.shared.asyncio_loop.borrow_mut() = Some(event_loop.clone().unbind());
         Ok(())
     }
@@ -148,7 +153,9 @@ impl PyDriver {
         let state = SameThread((this, timeout));
         py.detach(move || {
             let (driver, timeout) = state.into_inner();
-            driver.local.block_on(&driver.runtime, driver.wait_inner(timeout));
+            driver
+                .local
+                .block_on(&driver.runtime, driver.wait_inner(timeout));
         });
         Ok(())
     }
@@ -181,28 +188,39 @@ impl DriverState {
         let owned = unsafe { OwnedFd::from_raw_fd(copy) };
         let _guard = self.runtime.enter();
         // SAFETY: we own `owned`; it stays open until the AsyncFd is dropped.
-        let registered = unsafe { AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }
-            .map_err(std::io::Error::from)?;
+        let registered =
+            unsafe { AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }
+                .map_err(std::io::Error::from)?;
         *slot = Some((fd, registered));
         Ok(())
     }
 
+    // The epoll slot is only replaced by `ensure_epoll`, which runs before `wait` enters
+    // this future and never while it runs (same thread, no re-entry), so the shared
+    // borrow cannot conflict.
+    #[allow(clippy::await_holding_refcell_ref)]
     async fn wait_inner(&self, timeout: Option<f64>) {
         if timeout == Some(0.0) {
             tokio::task::yield_now().await;
             return;
         }
         let epoll = self.epoll.borrow();
-        let Some((_, epoll)) = epoll.as_ref() else { return };
+        let Some((_, epoll)) = epoll.as_ref() else {
+            return;
+        };
         let sleep = async {
             match timeout {
-                Some(seconds) => tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await,
+                Some(seconds) => {
+                    tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await
+                }
                 None => std::future::pending().await,
             }
         };
         let readable = async {
             loop {
-                let Ok(mut guard) = epoll.readable().await else { return };
+                let Ok(mut guard) = epoll.readable().await else {
+                    return;
+                };
                 if has_events(epoll.get_ref().as_raw_fd()) {
                     return;
                 }

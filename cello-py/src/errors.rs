@@ -35,8 +35,12 @@ pub fn bind_error(error: &std::io::Error, host: &str, port: u16) -> PyErr {
         std::io::ErrorKind::AddrInUse => {
             "another process is listening there; stop it or choose another port"
         }
-        std::io::ErrorKind::PermissionDenied => "ports below 1024 need privileges; use a port above 1024",
-        std::io::ErrorKind::AddrNotAvailable => "that address is not on this machine; try 127.0.0.1 or 0.0.0.0",
+        std::io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need privileges; use a port above 1024"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            "that address is not on this machine; try 127.0.0.1 or 0.0.0.0"
+        }
         _ => "check the host and port",
     };
     PyOSError::new_err(format!("cannot listen on {host}:{port}: {error} ({hint})"))

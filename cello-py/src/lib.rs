@@ -52,7 +52,10 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("CelloError", py.get_type::<errors::CelloError>())?;
     m.add("InvalidJSON", py.get_type::<errors::InvalidJsonError>())?;
-    m.add("RouteConflictError", py.get_type::<errors::RouteConflictError>())?;
+    m.add(
+        "RouteConflictError",
+        py.get_type::<errors::RouteConflictError>(),
+    )?;
     m.add_class::<app::PyAppCore>()?;
     m.add_class::<driver::PyDriver>()?;
     m.add_class::<server::PyEngine>()?;

@@ -103,7 +103,11 @@ impl PyRequest {
         self.uri
             .authority()
             .map(http::uri::Authority::as_str)
-            .or_else(|| self.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()))
+            .or_else(|| {
+                self.headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+            })
             .unwrap_or("localhost")
     }
 }
@@ -239,7 +243,9 @@ impl PyRequest {
     /// The client's address as `(host, port)`, with `.host` and `.port`; `None` in-process.
     #[getter]
     fn client<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let Some(peer) = self.peer else { return Ok(None) };
+        let Some(peer) = self.peer else {
+            return Ok(None);
+        };
         let address = py
             .import(intern!(py, "cello.datastructures"))?
             .getattr(intern!(py, "Address"))?;

@@ -28,10 +28,13 @@ const OCTETS: HeaderValue = HeaderValue::from_static("application/octet-stream")
 /// other value the JSON encoder knows (dataclasses, models, numbers...) → JSON.
 pub fn to_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
     if value.is_exact_instance_of::<PyDict>() || value.is_exact_instance_of::<PyList>() {
-        return Ok(json_response(value)?);
+        return json_response(value);
     }
     if let Ok(text) = value.cast::<PyString>() {
-        return Ok(with_type(Bytes::copy_from_slice(text.to_str()?.as_bytes()), TEXT));
+        return Ok(with_type(
+            Bytes::copy_from_slice(text.to_str()?.as_bytes()),
+            TEXT,
+        ));
     }
     if value.is_none() {
         let mut response = Response::new(ResponseBody::Empty);
@@ -106,7 +109,10 @@ fn status_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<Option<Response>> {
 fn framework_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
     let py = value.py();
     let status = status_code(value.getattr(intern!(py, "status_code"))?.extract()?)?;
-    let path = value.getattr(intern!(py, "path")).ok().filter(|p| !p.is_none());
+    let path = value
+        .getattr(intern!(py, "path"))
+        .ok()
+        .filter(|p| !p.is_none());
     let mut response = match path {
         Some(path) => {
             let path: std::path::PathBuf = path.extract()?;
@@ -115,7 +121,9 @@ fn framework_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
         None => {
             let body = value.getattr(intern!(py, "body"))?;
             let bytes = as_bytes(&body).ok_or_else(|| {
-                PyTypeError::new_err("Response.body must be bytes; build responses with Response(...)")
+                PyTypeError::new_err(
+                    "Response.body must be bytes; build responses with Response(...)",
+                )
             })?;
             Response::new(ResponseBody::full(bytes))
         }
@@ -126,7 +134,10 @@ fn framework_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
         let (name, header_value): (String, String) = pair?.extract()?;
         insert_header(&mut response, &name, &header_value, false)?;
     }
-    if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED || status.is_informational() {
+    if status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || status.is_informational()
+    {
         *response.body_mut() = ResponseBody::Empty;
         response.headers_mut().remove(CONTENT_LENGTH);
     }
@@ -155,7 +166,9 @@ fn status_code(code: u16) -> PyResult<StatusCode> {
     StatusCode::from_u16(code)
         .ok()
         .filter(|status| (100..=599).contains(&status.as_u16()))
-        .ok_or_else(|| PyValueError::new_err(format!("{code} is not an HTTP status code (100-599)")))
+        .ok_or_else(|| {
+            PyValueError::new_err(format!("{code} is not an HTTP status code (100-599)"))
+        })
 }
 
 /// Adds a header, refusing names and values that would break the response (CR/LF

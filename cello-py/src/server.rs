@@ -57,7 +57,9 @@ impl PyServer {
 fn seconds(config: &Bound<'_, PyAny>, name: &str) -> PyResult<Duration> {
     let value: f64 = config.getattr(name)?.extract()?;
     if !(value.is_finite() && value > 0.0) {
-        return Err(invalid(format!("{name} must be a positive number of seconds, got {value}")));
+        return Err(invalid(format!(
+            "{name} must be a positive number of seconds, got {value}"
+        )));
     }
     Ok(Duration::from_secs_f64(value))
 }
@@ -96,7 +98,11 @@ impl PyEngine {
         let driver = driver.state()?;
         let dispatcher = Dispatcher::new(
             core.build_router(py)?,
-            Hooks { on_error, start_task, app },
+            Hooks {
+                on_error,
+                start_task,
+                app,
+            },
             driver.shared.clone(),
             DispatchConfig {
                 max_body_size: http.max_body_size,
@@ -115,11 +121,19 @@ impl PyEngine {
 
     /// Binds `host:port` (port 0 picks a free one) and starts serving on `driver`.
     #[pyo3(signature = (driver, host, port, reuse_port = false))]
-    fn serve(&self, py: Python<'_>, driver: &PyDriver, host: &str, port: u16, reuse_port: bool) -> PyResult<PyServer> {
+    fn serve(
+        &self,
+        py: Python<'_>,
+        driver: &PyDriver,
+        host: &str,
+        port: u16,
+        reuse_port: bool,
+    ) -> PyResult<PyServer> {
         let engine = self.inner.get()?;
         let driver = driver.state()?;
         let address = resolve(host, port)?;
-        let listener = bind_tcp(address, reuse_port, engine.http.backlog).map_err(|error| bind_error(&error, host, port))?;
+        let listener = bind_tcp(address, reuse_port, engine.http.backlog)
+            .map_err(|error| bind_error(&error, host, port))?;
         let bound = listener.local_addr()?;
         let server = Server::new(engine.http.clone());
         let handle = server.shutdown_handle();
@@ -140,10 +154,17 @@ impl PyEngine {
             let result = server.serve(listener, dispatcher).await;
             Python::attach(|py| {
                 let future = closed_for_task.bind(py);
-                if !future.call_method0(intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(true) {
+                if !future
+                    .call_method0(intern!(py, "done"))
+                    .and_then(|d| d.is_truthy())
+                    .unwrap_or(true)
+                {
                     let outcome = match result {
                         Ok(()) => future.call_method1(intern!(py, "set_result"), (py.None(),)),
-                        Err(error) => future.call_method1(intern!(py, "set_exception"), (PyErr::from(error).value(py),)),
+                        Err(error) => future.call_method1(
+                            intern!(py, "set_exception"),
+                            (PyErr::from(error).value(py),),
+                        ),
                     };
                     if let Err(error) = outcome {
                         error.print(py);
@@ -174,15 +195,18 @@ impl PyEngine {
     ) -> PyResult<Py<PyAny>> {
         let engine = self.inner.get()?;
         let driver = driver.state()?;
-        let method = Method::from_bytes(method.as_bytes()).map_err(|_| invalid(format!("invalid method {method:?}")))?;
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| invalid(format!("invalid method {method:?}")))?;
         let mut request = http::Request::builder()
             .method(method)
             .uri(target)
             .body(RequestBody::Full(Bytes::from(body)))
             .map_err(|error| PyValueError::new_err(format!("invalid request: {error}")))?;
         for (name, value) in headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(format!("invalid header name {name:?}")))?;
-            let value = HeaderValue::from_str(&value).map_err(|_| invalid(format!("invalid value for header {name}")))?;
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| invalid(format!("invalid value for header {name}")))?;
             request.headers_mut().append(name, value);
         }
         let event_loop = driver
@@ -207,20 +231,29 @@ impl PyEngine {
                     Ok(body) => {
                         let headers = PyList::empty(py);
                         for (name, value) in &parts.headers {
-                            let pair = (name.as_str(), String::from_utf8_lossy(value.as_bytes()).into_owned());
+                            let pair = (
+                                name.as_str(),
+                                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                            );
                             let _ = headers.append(pair);
                         }
                         let result = PyTuple::new(
                             py,
                             [
-                                parts.status.as_u16().into_pyobject(py).map(|v| v.into_any()),
+                                parts
+                                    .status
+                                    .as_u16()
+                                    .into_pyobject(py)
+                                    .map(|v| v.into_any()),
                                 Ok(headers.into_any()),
                                 Ok(PyBytes::new(py, &body).into_any()),
                             ]
                             .into_iter()
                             .map(|item| item.expect("plain conversions")),
                         );
-                        result.and_then(|result| future.call_method1(intern!(py, "set_result"), (result,)))
+                        result.and_then(|result| {
+                            future.call_method1(intern!(py, "set_result"), (result,))
+                        })
                     }
                     Err(error) => future.call_method1(
                         intern!(py, "set_exception"),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from cello._routing import Guard, describe
 from cello.exceptions import HTTPException
@@ -20,8 +21,9 @@ def is_async(handler: Callable[..., Any]) -> bool:
         target = target.func
     if inspect.iscoroutinefunction(target):
         return True
-    call = getattr(target, "__call__", None)
-    return call is not None and inspect.iscoroutinefunction(call)
+    if inspect.isroutine(target) or isinstance(target, type):
+        return False
+    return inspect.iscoroutinefunction(type(target).__call__)
 
 
 def handler_kind(handler: Callable[..., Any], blocking: bool, owner: str) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import selectors
 import sys
-from typing import Any, Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 from cello import _cello
 

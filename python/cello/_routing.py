@@ -4,8 +4,9 @@ the verb decorators are one-line wrappers over it."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["RouteRecord", "RouteRegistrar"]
 

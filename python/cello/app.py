@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 import logging
 import traceback
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cello import _cello
 from cello._handlers import handler_kind, owner_of, takes_request, with_guards
@@ -163,7 +164,7 @@ class App(RouteRegistrar):
 
     def _on_error(self, request: Any, exc: BaseException) -> Response | Awaitable[Any] | Any:
         for cls in type(exc).__mro__:
-            handler = self._exception_handlers.get(cls)  # type: ignore[arg-type]
+            handler = self._exception_handlers.get(cls)
             if handler is not None:
                 return handler(request, exc)
         if isinstance(exc, HTTPException):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 from cello._cello import Headers, QueryParams
 
@@ -74,7 +75,7 @@ class MutableHeaders:
         return iter(seen)
 
     def __len__(self) -> int:
-        return len(set(h for h, _ in self._pairs))
+        return len({h for h, _ in self._pairs})
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of `name`, or `default`."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Mapping
 
 from cello._cello import CelloError, InvalidJSON, RouteConflictError
 

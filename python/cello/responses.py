@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 from urllib.parse import quote
 
 from cello import _cello
@@ -39,7 +40,7 @@ class Response:
         (201, 'application/json')
     """
 
-    __slots__ = ("body", "status_code", "raw_headers", "background")
+    __slots__ = ("background", "body", "raw_headers", "status_code")
 
     #: For file responses, the path to stream; ``None`` for in-memory bodies.
     path: str | None = None
@@ -189,9 +190,9 @@ class Response:
         if expires is not None:
             if isinstance(expires, int):
                 expires = datetime.fromtimestamp(
-                    datetime.now(timezone.utc).timestamp() + expires, timezone.utc
+                    datetime.now(UTC).timestamp() + expires, UTC
                 )
-            parts.append(f"expires={format_datetime(expires.astimezone(timezone.utc), usegmt=True)}")
+            parts.append(f"expires={format_datetime(expires.astimezone(UTC), usegmt=True)}")
         if path is not None:
             parts.append(f"Path={path}")
         if domain is not None:
@@ -253,7 +254,7 @@ class FileResponse(Response):
             guessed += "; charset=utf-8"
         super().__init__(None, status, headers, guessed)
         self.path = file_path
-        modified = datetime.fromtimestamp(info.st_mtime, timezone.utc)
+        modified = datetime.fromtimestamp(info.st_mtime, UTC)
         self.headers["last-modified"] = format_datetime(modified, usegmt=True)
         if filename is not None:
             self.headers["content-disposition"] = (

@@ -8,8 +8,9 @@ import os
 import random
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from cello._loop import CelloEventLoop, task_starter
 from cello.config import ServerConfig

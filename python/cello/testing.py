@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import threading
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, urlencode, urlsplit
 
 from cello._loop import CelloEventLoop, task_starter
@@ -110,7 +111,7 @@ class TestClient:
         self._engine: Any = None
         self.cookies: dict[str, str] = {}
 
-    def __enter__(self) -> TestClient:
+    def __enter__(self) -> Self:
         self._start()
         return self
 
@@ -271,14 +272,14 @@ class LiveServer:
                 on_ready=ready,
                 install_signals=False,
             )
-        except BaseException as error:  # reported to the thread that started us
+        except BaseException as error:  # noqa: BLE001 - reported to the thread that started us
             self._error = error
             self._ready.set()
         finally:
             # The loop owns thread-bound native state: release it on this thread.
             self._loop = None
 
-    def start(self) -> LiveServer:
+    def start(self) -> Self:
         """Starts serving; returns once the socket accepts connections."""
         self._thread.start()
         if not self._ready.wait(self.startup_timeout):
@@ -296,7 +297,7 @@ class LiveServer:
         if self._thread.is_alive():
             raise TimeoutError("the server did not stop in time")
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:

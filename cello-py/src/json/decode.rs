@@ -18,13 +18,18 @@ pub fn decode<'py>(py: Python<'py>, input: &[u8]) -> PyResult<Bound<'py, PyAny>>
             let mut index = 0;
             build(py, &nodes, &mut index)
         }
-        Err(_) => py
-            .import(intern!(py, "json"))?
-            .call_method1(intern!(py, "loads"), (pyo3::types::PyBytes::new(py, input),)),
+        Err(_) => py.import(intern!(py, "json"))?.call_method1(
+            intern!(py, "loads"),
+            (pyo3::types::PyBytes::new(py, input),),
+        ),
     }
 }
 
-fn build<'py>(py: Python<'py>, nodes: &[Node<'_>], index: &mut usize) -> PyResult<Bound<'py, PyAny>> {
+fn build<'py>(
+    py: Python<'py>,
+    nodes: &[Node<'_>],
+    index: &mut usize,
+) -> PyResult<Bound<'py, PyAny>> {
     let node = nodes[*index];
     *index += 1;
     Ok(match node {

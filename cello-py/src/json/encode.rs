@@ -113,19 +113,22 @@ impl Encoder<'_> {
                     value.str()?
                 )));
             }
-            self.out.extend_from_slice(value.str()?.to_str()?.as_bytes());
+            self.out
+                .extend_from_slice(value.str()?.to_str()?.as_bytes());
             return Ok(());
         }
         if let Ok(serializer) = ty.getattr(intern!(py, "__pydantic_serializer__")) {
             let raw = serializer.call_method1(intern!(py, "to_json"), (value,))?;
-            self.out.extend_from_slice(raw.cast::<PyBytes>()?.as_bytes());
+            self.out
+                .extend_from_slice(raw.cast::<PyBytes>()?.as_bytes());
             return Ok(());
         }
         if ty.hasattr(intern!(py, "__struct_fields__"))? {
             let encoded = py
                 .import(intern!(py, "msgspec.json"))?
                 .call_method1(intern!(py, "encode"), (value,))?;
-            self.out.extend_from_slice(encoded.cast::<PyBytes>()?.as_bytes());
+            self.out
+                .extend_from_slice(encoded.cast::<PyBytes>()?.as_bytes());
             return Ok(());
         }
         if let Ok(fields) = ty.getattr(intern!(py, "__dataclass_fields__")) {
@@ -146,7 +149,8 @@ impl Encoder<'_> {
 
     fn int(&mut self, int: &Bound<'_, PyInt>) -> PyResult<()> {
         if let Ok(small) = int.extract::<i64>() {
-            self.out.extend_from_slice(itoa::Buffer::new().format(small).as_bytes());
+            self.out
+                .extend_from_slice(itoa::Buffer::new().format(small).as_bytes());
         } else {
             // Beyond 64 bits: Python's own decimal digits are exact.
             self.out.extend_from_slice(int.str()?.to_str()?.as_bytes());
@@ -160,7 +164,8 @@ impl Encoder<'_> {
                 "cannot encode float {number} to JSON: NaN and infinity have no JSON form"
             )));
         }
-        self.out.extend_from_slice(ryu::Buffer::new().format_finite(number).as_bytes());
+        self.out
+            .extend_from_slice(ryu::Buffer::new().format_finite(number).as_bytes());
         Ok(())
     }
 
@@ -275,7 +280,14 @@ fn write_escaped(out: &mut Vec<u8>, text: &str) {
         };
         out.extend_from_slice(&bytes[start..index]);
         if escape.is_empty() {
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(byte >> 4) as usize], HEX[(byte & 0xf) as usize]]);
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(byte >> 4) as usize],
+                HEX[(byte & 0xf) as usize],
+            ]);
         } else {
             out.extend_from_slice(escape);
         }

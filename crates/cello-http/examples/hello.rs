@@ -8,19 +8,28 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use cello_http::{bind_tcp, ConnInfo, Handler, HttpConfig, Request, Response, ResponseBody, Server};
+use cello_http::{
+    bind_tcp, ConnInfo, Handler, HttpConfig, Request, Response, ResponseBody, Server,
+};
 use http::header::{HeaderValue, CONTENT_TYPE};
 
 struct Hello;
 
 impl Handler for Hello {
-    fn call(self: Rc<Self>, request: Request, _conn: ConnInfo) -> impl std::future::Future<Output = Response> + 'static {
+    fn call(
+        self: Rc<Self>,
+        request: Request,
+        _conn: ConnInfo,
+    ) -> impl std::future::Future<Output = Response> + 'static {
         let plain = request.uri().path() == "/plaintext";
         async move {
             let (body, content_type) = if plain {
                 (Bytes::from_static(b"Hello, World!"), "text/plain")
             } else {
-                (Bytes::from_static(br#"{"message":"Hello, World!"}"#), "application/json")
+                (
+                    Bytes::from_static(br#"{"message":"Hello, World!"}"#),
+                    "application/json",
+                )
             };
             let mut response = Response::new(ResponseBody::full(body));
             response
@@ -38,15 +47,28 @@ fn main() -> std::io::Result<()> {
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--host" => host = args.next().expect("--host needs a value"),
-            "--port" => port = args.next().and_then(|p| p.parse().ok()).expect("--port needs a number"),
+            "--port" => {
+                port = args
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .expect("--port needs a number")
+            }
             other => panic!("unknown argument {other}; use --host and --port"),
         }
     }
     let addr: SocketAddr = format!("{host}:{port}").parse().expect("invalid host/port");
     let config = HttpConfig::default();
     let listener = bind_tcp(addr, true, config.backlog)?;
-    println!("cello-http hello listening on http://{}", listener.local_addr()?);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    println!(
+        "cello-http hello listening on http://{}",
+        listener.local_addr()?
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, Server::new(config).serve(listener, Rc::new(Hello)))
+    local.block_on(
+        &runtime,
+        Server::new(config).serve(listener, Rc::new(Hello)),
+    )
 }

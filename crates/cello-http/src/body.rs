@@ -62,14 +62,19 @@ impl RequestBody {
     }
 }
 
-async fn collect_limited(mut incoming: hyper::body::Incoming, limit: usize) -> Result<Bytes, HttpError> {
+async fn collect_limited(
+    mut incoming: hyper::body::Incoming,
+    limit: usize,
+) -> Result<Bytes, HttpError> {
     let exact = incoming.size_hint().exact();
     let mut first: Option<Bytes> = None;
     let mut buffer: Option<BytesMut> = None;
     let mut total = 0usize;
     while let Some(frame) = incoming.frame().await {
         let frame = frame.map_err(|error| HttpError::BodyRead(error.to_string()))?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         total += data.len();
         if total > limit {
             return Err(HttpError::BodyTooLarge { limit });

@@ -42,7 +42,11 @@ pub struct ConnInfo {
 pub trait Handler: 'static {
     /// Produces the response for one request. A panic inside becomes a 500 and the
     /// worker keeps serving.
-    fn call(self: Rc<Self>, request: Request, conn: ConnInfo) -> impl Future<Output = Response> + 'static;
+    fn call(
+        self: Rc<Self>,
+        request: Request,
+        conn: ConnInfo,
+    ) -> impl Future<Output = Response> + 'static;
 }
 
 /// Stops a running [`Server`]: no new connections, in-flight requests get
@@ -258,7 +262,11 @@ struct ActivityIo {
 }
 
 impl AsyncRead for ActivityIo {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let result = Pin::new(&mut this.inner).poll_read(cx, buf);
@@ -270,7 +278,11 @@ impl AsyncRead for ActivityIo {
 }
 
 impl AsyncWrite for ActivityIo {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
 
