@@ -51,7 +51,7 @@ fn main() -> std::io::Result<()> {
                 port = args
                     .next()
                     .and_then(|p| p.parse().ok())
-                    .expect("--port needs a number")
+                    .expect("--port needs a number");
             }
             other => panic!("unknown argument {other}; use --host and --port"),
         }

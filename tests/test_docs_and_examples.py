@@ -1,0 +1,65 @@
+"""Every Python block in README.md runs, and every program in examples/ serves."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from cello.testing import TestClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def python_blocks(markdown: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", markdown.read_text(), flags=re.S)
+
+
+def test_readme_python_blocks_run() -> None:
+    blocks = python_blocks(ROOT / "README.md")
+    assert blocks, "README.md should show code"
+    for block in blocks:
+        namespace: dict[str, object] = {"__name__": "readme"}
+        exec(compile(block, "README.md", "exec"), namespace)
+        app = namespace.get("app")
+        if app is not None:
+            with TestClient(app) as client:  # type: ignore[arg-type]
+                assert client.get("/").status_code == 200
+
+
+def serve_example(path: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, str(path), "--port", "0", "--no-logs"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"Cello running at (http://\S+)", line)
+    if match is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+        raise AssertionError(f"{path.name} did not start: {line!r}")
+    return process, match.group(1).replace("0.0.0.0", "127.0.0.1")
+
+
+def test_hello_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "hello.py")
+    try:
+        assert httpx.get(url + "/").json() == {"message": "Hello from Cello v1.0.1!"}
+        assert httpx.get(url + "/users/3").json() == {"id": "3", "name": "Alice"}
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=30)
+        assert process.stdout is not None
+        process.stdout.close()
+        assert code == 0
