@@ -22,8 +22,9 @@ class ServerConfig:
     max_body_size: int = 16 * 1024 * 1024
     #: Seconds to receive a complete request head (slowloris guard); then the connection closes.
     header_read_timeout: float = 30.0
-    #: Seconds a keep-alive connection may idle between requests.
-    keep_alive_timeout: float = 75.0
+    #: Seconds a keep-alive connection may idle between requests (uvicorn's default).
+    #: An idle connection closes after the shorter of this and `header_read_timeout`.
+    keep_alive_timeout: float = 5.0
     #: Seconds to receive a whole request body. Over it: 408.
     body_read_timeout: float = 60.0
     #: HTTP/1.1 keep-alive.

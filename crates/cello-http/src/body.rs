@@ -56,7 +56,7 @@ impl RequestBody {
         match tokio::time::timeout(timeout, collect_limited(incoming, limit)).await {
             Ok(result) => result,
             Err(_) => Err(HttpError::BodyTimeout {
-                seconds: timeout.as_secs(),
+                seconds: timeout.as_secs_f64(),
             }),
         }
     }

@@ -17,6 +17,8 @@ pub struct HttpConfig {
     /// is closed when it runs out.
     pub header_read_timeout: Duration,
     /// Time a keep-alive connection may sit idle between requests before it is closed.
+    /// hyper also applies `header_read_timeout` while it waits for the next request,
+    /// so an idle connection closes after the shorter of the two.
     pub keep_alive_timeout: Duration,
     /// Time allowed to receive a whole request body once the handler asks for it. Over it: 408.
     pub body_read_timeout: Duration,
@@ -34,7 +36,7 @@ impl Default for HttpConfig {
             max_header_size: 16 * 1024,
             max_body_size: 16 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(30),
-            keep_alive_timeout: Duration::from_secs(75),
+            keep_alive_timeout: Duration::from_secs(5),
             body_read_timeout: Duration::from_secs(60),
             keep_alive: true,
             shutdown_timeout: Duration::from_secs(30),

@@ -12,7 +12,7 @@ pub enum HttpError {
     #[error("request body is larger than the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
     #[error("request body was not received within {seconds} seconds")]
-    BodyTimeout { seconds: u64 },
+    BodyTimeout { seconds: f64 },
     #[error("malformed request body: {0}")]
     BodyRead(String),
 }

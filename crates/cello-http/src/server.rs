@@ -139,12 +139,23 @@ impl Server {
         let connections = self.connections.clone();
         connections.open.set(connections.open.get() + 1);
         tokio::task::spawn_local(async move {
+            // Decrements the count even if the task unwinds.
+            let _open = OpenConnection(connections);
             serve_connection(stream, info, handler, &config, shutdown).await;
-            connections.open.set(connections.open.get() - 1);
-            if connections.open.get() == 0 {
-                connections.all_closed.notify_waiters();
-            }
         });
+    }
+}
+
+/// Counts one open connection for the drain; the count drops with the guard.
+struct OpenConnection(Rc<ConnectionCount>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        let open = self.0.open.get() - 1;
+        self.0.open.set(open);
+        if open == 0 {
+            self.0.all_closed.notify_waiters();
+        }
     }
 }
 
@@ -191,7 +202,9 @@ async fn serve_connection<H: Handler>(
         activity.in_flight.fetch_add(1, Ordering::Relaxed);
         async move {
             let request = request.map(RequestBody::Incoming);
-            let response = CatchUnwind(handler.call(request, info)).await;
+            // `call` itself runs inside the guarded future, so a panic before it
+            // returns its future is caught too.
+            let response = CatchUnwind(async move { handler.call(request, info).await }).await;
             activity.in_flight.fetch_sub(1, Ordering::Relaxed);
             activity.touch();
             Ok::<_, Infallible>(response.unwrap_or_else(|()| {
@@ -215,8 +228,11 @@ async fn serve_connection<H: Handler>(
     tokio::pin!(connection);
     let idle_limit = config.keep_alive_timeout;
     let mut closing = false;
+    // While a request runs past the idle limit, check again one limit later instead of
+    // spinning on a deadline that is already in the past.
+    let mut not_before = Instant::now();
     loop {
-        let idle_deadline = activity.last() + idle_limit;
+        let idle_deadline = (activity.last() + idle_limit).max(not_before);
         tokio::select! {
             _ = connection.as_mut() => break,
             changed = shutdown.changed(), if !closing => {
@@ -231,6 +247,8 @@ async fn serve_connection<H: Handler>(
                 if idle {
                     closing = true;
                     connection.as_mut().graceful_shutdown();
+                } else {
+                    not_before = Instant::now() + idle_limit;
                 }
             }
         }
@@ -291,7 +309,12 @@ impl AsyncWrite for ActivityIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(written)) if written > 0) {
+            this.activity.touch();
+        }
+        result
     }
 
     fn is_write_vectored(&self) -> bool {
