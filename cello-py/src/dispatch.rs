@@ -31,6 +31,9 @@ pub struct Hooks {
     pub start_task: Py<PyAny>,
     /// The `App` object (`request.app`).
     pub app: Py<PyAny>,
+    /// Called once when the worker has served `max_requests`; without it the server
+    /// simply drains and stops.
+    pub on_retire: Option<Py<PyAny>>,
 }
 
 /// Engine settings the dispatcher applies per request.
@@ -49,6 +52,12 @@ pub struct Dispatcher {
     config: DispatchConfig,
     served: Cell<u64>,
     pub shutdown: RefCell<Option<ShutdownHandle>>,
+}
+
+/// The outcome of the first, GIL-holding part of a request.
+enum Started {
+    Answered(Response),
+    Running(Py<PyRequest>, Step),
 }
 
 enum Step {
@@ -106,13 +115,20 @@ impl Dispatcher {
     fn count_request(&self) {
         let served = self.served.get() + 1;
         self.served.set(served);
-        if self
-            .config
-            .max_requests
-            .is_some_and(|limit| served >= limit)
-        {
-            if let Some(handle) = self.shutdown.borrow().as_ref() {
-                handle.shutdown();
+        if self.config.max_requests != Some(served) {
+            return;
+        }
+        match &self.hooks.on_retire {
+            Some(on_retire) => Python::attach(|py| {
+                if let Err(error) = on_retire.call0(py) {
+                    error.print(py);
+                }
+                self.shared.after_python(py);
+            }),
+            None => {
+                if let Some(handle) = self.shutdown.borrow().as_ref() {
+                    handle.shutdown();
+                }
             }
         }
     }
@@ -193,18 +209,35 @@ impl Dispatcher {
     }
 
     async fn run_route(&self, route: &Route, request: PyRequest) -> Response {
+        // One GIL acquisition covers the common case: the handler answers at once and
+        // its value converts; everything else continues in the loop below.
         let started = Python::attach(|py| {
             let mut request = request;
             request.app = Some(self.hooks.app.clone_ref(py));
-            let request = Py::new(py, request)?;
-            let step = self.invoke(py, route, &request);
+            let request = match Py::new(py, request) {
+                Ok(request) => request,
+                Err(error) => return Started::Answered(internal_error(py, &error, &route.label)),
+            };
+            let step = match self.invoke(py, route, &request) {
+                Step::Value(value) => match to_response(value.bind(py)) {
+                    Ok(response) => {
+                        drop(value);
+                        drop(request);
+                        self.shared.after_python(py);
+                        return Started::Answered(response);
+                    }
+                    Err(error) => Step::Error(error),
+                },
+                other => other,
+            };
             self.shared.after_python(py);
-            Ok::<_, PyErr>((request, step))
+            Started::Running(request, step)
         });
         let (request, mut step) = match started {
-            Ok(started) => started,
-            Err(error) => return Python::attach(|py| internal_error(py, &error, &route.label)),
+            Started::Running(request, step) => (request, step),
+            Started::Answered(response) => return response,
         };
+        let request = HeldRequest(Some(request));
         let mut handled_error = false;
         loop {
             step = match step {
@@ -213,8 +246,9 @@ impl Dispatcher {
                     Python::attach(|py| task_outcome(task.bind(py)))
                 }
                 Step::Blocking => {
-                    let handler = Python::attach(|py| route.handler.clone_ref(py));
-                    let argument = Python::attach(|py| request.clone_ref(py));
+                    let (handler, argument) = Python::attach(|py| {
+                        (route.handler.clone_ref(py), request.get().clone_ref(py))
+                    });
                     let takes_request = route.takes_request;
                     let joined = tokio::task::spawn_blocking(move || {
                         Python::attach(|py| {
@@ -243,21 +277,18 @@ impl Dispatcher {
                         result
                     });
                     match converted {
-                        Ok(response) => {
-                            Python::attach(|py| drop(request.clone_ref(py)));
-                            return response;
-                        }
+                        Ok(response) => return response,
                         Err(error) => Step::Error(error),
                     }
                 }
                 Step::Error(error) if !handled_error => {
                     handled_error = true;
                     Python::attach(|py| {
-                        let step = match self
+                        let hook_result = self
                             .hooks
                             .on_error
-                            .call1(py, (request.clone_ref(py), error.into_value(py)))
-                        {
+                            .call1(py, (request.get().clone_ref(py), error.into_value(py)));
+                        let step = match hook_result {
                             Ok(value) => self.maybe_await(py, value),
                             Err(hook_error) => Step::Error(hook_error),
                         };
@@ -316,6 +347,23 @@ impl Dispatcher {
         match task.call_method1(intern!(py, "add_done_callback"), (callback,)) {
             Ok(_) => Step::Awaiting(task.unbind(), receiver),
             Err(error) => Step::Error(error),
+        }
+    }
+}
+
+/// The request object of a handler still running; released with the GIL held.
+struct HeldRequest(Option<Py<PyRequest>>);
+
+impl HeldRequest {
+    fn get(&self) -> &Py<PyRequest> {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for HeldRequest {
+    fn drop(&mut self) {
+        if let Some(request) = self.0.take() {
+            Python::attach(|_| drop(request));
         }
     }
 }

@@ -211,7 +211,7 @@ impl DriverState {
         let sleep = async {
             match timeout {
                 Some(seconds) => {
-                    tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await
+                    tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
                 }
                 None => std::future::pending().await,
             }

@@ -81,7 +81,7 @@ fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
 impl PyEngine {
     /// Freezes `core`'s routes into an engine that runs on `driver`.
     #[new]
-    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None))]
+    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -93,6 +93,7 @@ impl PyEngine {
         config: &Bound<'_, PyAny>,
         access_log: bool,
         max_requests: Option<u64>,
+        on_retire: Option<Py<PyAny>>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
         let driver = driver.state()?;
@@ -102,6 +103,7 @@ impl PyEngine {
                 on_error,
                 start_task,
                 app,
+                on_retire,
             },
             driver.shared.clone(),
             DispatchConfig {
@@ -119,8 +121,10 @@ impl PyEngine {
         })
     }
 
-    /// Binds `host:port` (port 0 picks a free one) and starts serving on `driver`.
-    #[pyo3(signature = (driver, host, port, reuse_port = false))]
+    /// Binds `host:port` (port 0 picks a free one) and starts serving on `driver`;
+    /// with `fd`, serves an already listening socket instead (a duplicate of it: the
+    /// caller keeps its own descriptor, so queued connections survive this server).
+    #[pyo3(signature = (driver, host, port, reuse_port = false, fd = None))]
     fn serve(
         &self,
         py: Python<'_>,
@@ -128,12 +132,15 @@ impl PyEngine {
         host: &str,
         port: u16,
         reuse_port: bool,
+        fd: Option<i32>,
     ) -> PyResult<PyServer> {
         let engine = self.inner.get()?;
         let driver = driver.state()?;
-        let address = resolve(host, port)?;
-        let listener = bind_tcp(address, reuse_port, engine.http.backlog)
-            .map_err(|error| bind_error(&error, host, port))?;
+        let listener = match fd {
+            Some(fd) => inherited_listener(fd)?,
+            None => bind_tcp(resolve(host, port)?, reuse_port, engine.http.backlog)
+                .map_err(|error| bind_error(&error, host, port))?,
+        };
         let bound = listener.local_addr()?;
         let server = Server::new(engine.http.clone());
         let handle = server.shutdown_handle();
@@ -268,6 +275,19 @@ impl PyEngine {
         });
         Ok(future)
     }
+}
+
+fn inherited_listener(fd: i32) -> PyResult<std::net::TcpListener> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: `dup` of a descriptor the caller owns and keeps open for this call.
+    let copy = unsafe { libc::dup(fd) };
+    if copy < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: `copy` is a fresh descriptor that nothing else owns.
+    let listener = std::net::TcpListener::from(unsafe { OwnedFd::from_raw_fd(copy) });
+    listener.set_nonblocking(true)?;
+    Ok(listener)
 }
 
 fn resolve(host: &str, port: u16) -> PyResult<SocketAddr> {

@@ -68,8 +68,16 @@ class Engine:
         config: Any,
         access_log: bool,
         max_requests: int | None = None,
+        on_retire: Callable[[], None] | None = None,
     ) -> Self: ...
-    def serve(self, driver: Driver, host: str, port: int, reuse_port: bool = False) -> Server: ...
+    def serve(
+        self,
+        driver: Driver,
+        host: str,
+        port: int,
+        reuse_port: bool = False,
+        fd: int | None = None,
+    ) -> Server: ...
     def request(
         self,
         driver: Driver,

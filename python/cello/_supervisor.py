@@ -1,12 +1,19 @@
 """The parent process of a multi-worker server.
 
-It reserves the port, forks the workers (before any runtime or thread exists in the
-parent), restarts a worker that dies and says why, recycles workers that reached
-``max_requests``, and on SIGTERM/SIGINT drains them all within the deadline.
+It opens one listening socket per worker slot (all on the same port with
+SO_REUSEPORT, so the kernel spreads connections evenly), forks the workers before any
+runtime or thread exists in the parent, restarts a worker that dies and says why,
+replaces a worker that reached ``max_requests`` before it stops, and on SIGTERM or
+SIGINT drains them all within the deadline.
+
+The supervisor keeps every slot's socket open itself. A worker that exits therefore
+never closes its slot's socket, and connections the kernel queued on it wait for the
+replacement instead of being reset: recycling and restarts lose no connection.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -14,7 +21,7 @@ import socket
 import sys
 import time
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cello.config import ServerConfig
 
@@ -25,10 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Supervisor"]
 
 _READY_TIMEOUT = 60.0
-
-
-class _Stop(Exception):
-    """Raised by the signal handler to leave the blocking wait."""
+_MAX_BACKOFF = 5.0
 
 
 def _log(message: str) -> None:
@@ -46,54 +50,87 @@ def _describe_exit(status: int) -> str:
     return f"exited with code {os.WEXITSTATUS(status)}"
 
 
+class _Worker:
+    """A forked worker: its slot, and whether it reported ready or retiring."""
+
+    def __init__(self, slot: int, pid: int) -> None:
+        self.slot = slot
+        self.pid = pid
+        self.ready = False
+        self.retiring = False
+
+
 class Supervisor:
-    """Forks and watches `options.workers` workers sharing one port (SO_REUSEPORT)."""
+    """Forks and watches `options.workers` workers sharing one port."""
 
     def __init__(self, app: App, options: RunOptions, config: ServerConfig) -> None:
         self.app = app
         self.options = options
         self.config = config
-        self.children: dict[int, int] = {}
+        self.workers: dict[int, _Worker] = {}
+        self.listeners: list[socket.socket] = []
+        self.backoff: dict[int, float] = {}
+        self.stop_requested: str | None = None
         self.stopping = False
+        self.announced = False
 
-    def _reserve_port(self) -> tuple[socket.socket, int]:
+    # --- sockets -------------------------------------------------------------------
+
+    def _open_listeners(self) -> int:
         family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
-        reservation = socket.socket(family, socket.SOCK_STREAM)
-        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            reservation.bind((self.options.host, self.options.port))
-        except OSError as error:
-            reservation.close()
-            raise OSError(
-                f"cannot listen on {self.options.host}:{self.options.port}: {error}"
-            ) from None
-        # Bound but not listening: the kernel sends no connections here, yet port 0
-        # is resolved once and the workers all bind the same port.
-        return reservation, reservation.getsockname()[1]
+        port = self.options.port
+        for _ in range(self.options.workers):
+            listener = socket.socket(family, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                listener.bind((self.options.host, port))
+            except OSError as error:
+                listener.close()
+                for opened in self.listeners:
+                    opened.close()
+                raise OSError(
+                    error.errno,
+                    f"cannot listen on {self.options.host}:{self.options.port}: {error.strerror}",
+                ) from None
+            listener.listen(self.config.backlog)
+            port = listener.getsockname()[1]  # port 0 resolves once; later slots reuse it
+            self.listeners.append(listener)
+        return port
 
-    def _spawn(self, index: int, port: int, ready_fd: int) -> None:
+    # --- workers -------------------------------------------------------------------
+
+    def _spawn(self, slot: int, control: int) -> None:
         pid = os.fork()
         if pid != 0:
-            self.children[pid] = index
+            self.workers[pid] = _Worker(slot, pid)
             return
         code = 0
         try:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.set_wakeup_fd(-1)
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+                signal.signal(signum, signal.SIG_DFL)
+            for index, listener in enumerate(self.listeners):
+                if index != slot:
+                    listener.close()
             from cello.server import serve_worker
 
-            def ready(_server: object) -> None:
-                os.write(ready_fd, b"1")
+            def ready(_server: Any) -> None:
+                os.write(control, f"R{os.getpid()}\n".encode())
+
+            def retiring() -> None:
+                os.write(control, f"X{os.getpid()}\n".encode())
 
             serve_worker(
                 self.app,
                 self.options.host,
-                port,
+                self.listeners[slot].getsockname()[1],
                 config=self.config,
                 access_log=self.options.logs,
-                reuse_port=True,
+                fd=self.listeners[slot].fileno(),
                 on_ready=ready,
+                on_retire=retiring,
             )
         except BaseException:  # noqa: BLE001 - a worker reports everything and exits
             traceback.print_exc()
@@ -104,81 +141,121 @@ class Supervisor:
             os._exit(code)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
-        if not self.stopping:
-            self.stopping = True
-            _log(f"received {signal.Signals(signum).name}; draining {len(self.children)} workers")
-            for pid in self.children:
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        raise _Stop
+        if signum in (signal.SIGTERM, signal.SIGINT) and self.stop_requested is None:
+            self.stop_requested = f"received {signal.Signals(signum).name}"
 
-    def run(self) -> None:
-        reservation, port = self._reserve_port()
-        ready_read, ready_write = os.pipe()
-        for index in range(self.options.workers):
-            self._spawn(index, port, ready_write)
-        started = 0
-        deadline = time.monotonic() + _READY_TIMEOUT
-        while started < self.options.workers and time.monotonic() < deadline:
-            readable, _, _ = select.select([ready_read], [], [], 0.5)
-            if readable:
-                started += len(os.read(ready_read, 64))
-            self._reap_nonblocking(port, ready_write)
-        host = f"[{self.options.host}]" if ":" in self.options.host else self.options.host
-        print(
-            f"Cello running at http://{host}:{port} "
-            f"({self.options.workers} workers, {self.options.env})",
-            flush=True,
-        )
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
-        try:
-            self._watch(port, ready_write)
-        finally:
-            reservation.close()
-            os.close(ready_read)
-            os.close(ready_write)
+    def _begin_stop(self, reason: str) -> float:
+        self.stopping = True
+        _log(f"{reason}; draining {len(self.workers)} workers")
+        for pid in self.workers:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        return time.monotonic() + self.config.shutdown_timeout + 5
 
-    def _reap_nonblocking(self, port: int, ready_fd: int) -> None:
-        while self.children:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+    def _handle_message(self, line: str, control: int) -> None:
+        kind, pid_text = line[:1], line[1:]
+        worker = self.workers.get(int(pid_text)) if pid_text.isdigit() else None
+        if worker is None:
+            return
+        if kind == "R":
+            worker.ready = True
+            self.backoff.pop(worker.slot, None)
+        elif kind == "X" and not worker.retiring and not self.stopping:
+            worker.retiring = True
+            _log(
+                f"worker {worker.slot} (pid {worker.pid}) finished its max_requests; "
+                "starting its replacement"
+            )
+            self._spawn(worker.slot, control)
+
+    def _reap(self, control: int) -> None:
+        while self.workers:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
             if pid == 0:
                 return
-            self._handle_exit(pid, status, port, ready_fd)
-
-    def _handle_exit(self, pid: int, status: int, port: int, ready_fd: int) -> None:
-        index = self.children.pop(pid, None)
-        if index is None or self.stopping:
-            return
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-            _log(f"worker {index} (pid {pid}) finished its max_requests; starting a fresh one")
-        else:
-            _log(f"worker {index} (pid {pid}) {_describe_exit(status)}; restarting it")
-            time.sleep(0.1)  # a worker that dies at start must not become a fork bomb
-        self._spawn(index, port, ready_fd)
-
-    def _watch(self, port: int, ready_fd: int) -> None:
-        drain_deadline: float | None = None
-        while self.children:
-            try:
-                if self.stopping:
-                    if drain_deadline is None:
-                        drain_deadline = time.monotonic() + self.config.shutdown_timeout + 5
-                    pid, status = os.waitpid(-1, os.WNOHANG)
-                    if pid == 0:
-                        if time.monotonic() > drain_deadline:
-                            for child in list(self.children):
-                                _log(f"worker pid {child} did not drain in time; killing it")
-                                os.kill(child, signal.SIGKILL)
-                        time.sleep(0.05)
-                        continue
-                else:
-                    pid, status = os.wait()
-                self._handle_exit(pid, status, port, ready_fd)
-            except _Stop:
+            worker = self.workers.pop(pid, None)
+            if worker is None or self.stopping or worker.retiring:
                 continue
-            except ChildProcessError:
+            _log(f"worker {worker.slot} (pid {pid}) {_describe_exit(status)}; restarting it")
+            if not worker.ready:
+                # Dying before it ever served: back off so a broken app is no fork bomb.
+                delay = min(self.backoff.get(worker.slot, 0.05) * 2, _MAX_BACKOFF)
+                self.backoff[worker.slot] = delay
+                time.sleep(delay)
+            self._spawn(worker.slot, control)
+
+    def run(self) -> None:
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        control_read, control_write = os.pipe()
+        previous = {
+            signum: signal.signal(signum, self._on_signal)
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
+        }
+        signal.set_wakeup_fd(wake_write)
+        try:
+            port = self._open_listeners()
+            for slot in range(self.options.workers):
+                self._spawn(slot, control_write)
+            self._loop(port, control_read, control_write, wake_read)
+        finally:
+            signal.set_wakeup_fd(-1)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            for listener in self.listeners:
+                listener.close()
+            for fd in (wake_read, wake_write, control_read, control_write):
+                os.close(fd)
+
+    def _loop(self, port: int, control_read: int, control_write: int, wake_read: int) -> None:
+        started = time.monotonic()
+        deadline: float | None = None
+        pending = b""
+        while True:
+            if self.stop_requested is not None and not self.stopping:
+                deadline = self._begin_stop(self.stop_requested)
+            if self.stopping and not self.workers:
                 break
+            if deadline is not None and time.monotonic() > deadline:
+                for pid in list(self.workers):
+                    _log(f"worker pid {pid} did not drain in time; killing it")
+                    os.kill(pid, signal.SIGKILL)
+                deadline = time.monotonic() + 5
+            try:
+                readable, _, _ = select.select([control_read, wake_read], [], [], 0.5)
+            except InterruptedError:
+                readable = []
+            if wake_read in readable:
+                try:
+                    os.read(wake_read, 512)
+                except OSError as error:
+                    if error.errno != errno.EAGAIN:
+                        raise
+            if control_read in readable:
+                pending += os.read(control_read, 4096)
+                *lines, rest = pending.split(b"\n")
+                pending = rest
+                for line in lines:
+                    self._handle_message(line.decode(), control_write)
+            self._reap(control_write)
+            if not self.announced and not self.stopping:
+                if len(self.workers) >= self.options.workers and all(
+                    w.ready for w in self.workers.values() if not w.retiring
+                ):
+                    self.announced = True
+                    host = self.options.host
+                    shown = f"[{host}]" if ":" in host else host
+                    print(
+                        f"Cello running at http://{shown}:{port} "
+                        f"({self.options.workers} workers, {self.options.env})",
+                        flush=True,
+                    )
+                elif time.monotonic() - started > _READY_TIMEOUT:
+                    _log(f"workers did not start within {_READY_TIMEOUT:.0f} s; giving up")
+                    self.stop_requested = "no worker started"
         _log("all workers stopped")

@@ -144,6 +144,7 @@ class App(RouteRegistrar):
         config: ServerConfig,
         access_log: bool,
         max_requests: int | None = None,
+        on_retire: Callable[[], None] | None = None,
     ) -> _cello.Engine:
         return _cello.Engine(
             driver,
@@ -154,6 +155,7 @@ class App(RouteRegistrar):
             config,
             access_log,
             max_requests,
+            on_retire,
         )
 
     async def _run_hooks(self, event: str) -> None:

@@ -95,13 +95,17 @@ def serve_worker(
     reuse_port: bool = False,
     on_ready: Callable[[Any], None] | None = None,
     install_signals: bool = True,
+    fd: int | None = None,
+    on_retire: Callable[[], None] | None = None,
 ) -> None:
     """Runs one worker in this process until SIGTERM/SIGINT, then drains.
 
     Startup hooks run before the socket is bound; shutdown hooks after the drain.
     `on_ready` receives the running server (``.port``, ``.shutdown()``) once it
     accepts connections. Without `install_signals` (a server in a thread), stop it
-    with ``loop.call_soon_threadsafe(server.shutdown)``.
+    with ``server.shutdown()`` from any thread. With `fd`, the worker serves that
+    listening socket (from the supervisor) instead of binding. After
+    ``config.max_requests`` requests, `on_retire` is called and the worker drains.
     """
     loop = CelloEventLoop()
     asyncio.set_event_loop(loop)
@@ -110,8 +114,19 @@ def serve_worker(
         max_requests = config.max_requests + random.randint(0, config.max_requests_jitter)
     try:
         loop.run_until_complete(app._run_hooks("startup"))
-        engine = app._engine(loop.driver, task_starter(loop), config, access_log, max_requests)
-        server = engine.serve(loop.driver, host, port, reuse_port)
+        running: list[Any] = []
+
+        def retire() -> None:
+            if on_retire is not None:
+                on_retire()
+            for server_to_stop in running:
+                server_to_stop.shutdown()
+
+        engine = app._engine(
+            loop.driver, task_starter(loop), config, access_log, max_requests, retire
+        )
+        server = engine.serve(loop.driver, host, port, reuse_port, fd)
+        running.append(server)
         if install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, server.shutdown)
@@ -150,7 +165,7 @@ def run_app(
 
         run_with_reloader()
         return
-    if options.workers == 1:
+    if options.workers == 1 and config.max_requests is None:
 
         def announce(server: Any) -> None:
             print(
