@@ -6,19 +6,19 @@ use pyo3::exceptions::{PyException, PyOSError, PyValueError};
 use pyo3::PyErr;
 
 create_exception!(
-    _cello,
+    cello._cello,
     CelloError,
     PyException,
     "Base class of every error Cello raises."
 );
 create_exception!(
-    _cello,
+    cello._cello,
     InvalidJsonError,
     CelloError,
     "The request body is not valid JSON; answered with a 400 if a handler lets it through."
 );
 create_exception!(
-    _cello,
+    cello._cello,
     RouteConflictError,
     CelloError,
     "A route was registered twice, or its path pattern is invalid."

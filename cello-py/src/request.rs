@@ -6,7 +6,6 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use cello_router::ParamValue;
 use http::{HeaderMap, Method, Uri, Version};
-use pyo3::exceptions::PyUnicodeDecodeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -273,13 +272,23 @@ impl PyRequest {
         PyBytes::new(py, &self.body)
     }
 
-    /// The body decoded as text (the charset of `Content-Type`, UTF-8 by default).
-    fn text(&self) -> PyResult<String> {
-        String::from_utf8(self.body.to_vec()).map_err(|error| {
-            PyUnicodeDecodeError::new_err(format!(
-                "the request body is not valid UTF-8 ({error}); read it with request.body()"
-            ))
-        })
+    /// The body decoded as text: the charset of `Content-Type`, UTF-8 by default.
+    /// Undecodable bytes raise `UnicodeDecodeError`.
+    fn text<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let charset = self
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value.split(';').skip(1).find_map(|parameter| {
+                    let (name, value) = parameter.split_once('=')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("charset")
+                        .then(|| value.trim().trim_matches('"').to_owned())
+                })
+            })
+            .unwrap_or_else(|| "utf-8".to_owned());
+        PyBytes::new(py, &self.body).call_method1(intern!(py, "decode"), (charset,))
     }
 
     /// The body parsed as JSON (in Rust). Invalid JSON raises `InvalidJSON`, which

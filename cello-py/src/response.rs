@@ -27,6 +27,23 @@ const OCTETS: HeaderValue = HeaderValue::from_static("application/octet-stream")
 /// `(body, status)` and `(body, status, headers)` tuples; a `cello.Response`; any
 /// other value the JSON encoder knows (dataclasses, models, numbers...) → JSON.
 pub fn to_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
+    let mut response = convert(value)?;
+    let status = response.status();
+    if status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || status.is_informational()
+    {
+        // These statuses never carry a body (RFC 9110 §6.4.1).
+        *response.body_mut() = ResponseBody::Empty;
+        response.headers_mut().remove(CONTENT_LENGTH);
+        if status == StatusCode::NO_CONTENT {
+            response.headers_mut().remove(CONTENT_TYPE);
+        }
+    }
+    Ok(response)
+}
+
+fn convert(value: &Bound<'_, PyAny>) -> PyResult<Response> {
     if value.is_exact_instance_of::<PyDict>() || value.is_exact_instance_of::<PyList>() {
         return json_response(value);
     }
@@ -78,7 +95,8 @@ fn as_bytes(value: &Bound<'_, PyAny>) -> Option<Bytes> {
     None
 }
 
-/// `(body, status)` or `(body, status, headers)`; other tuples are JSON arrays.
+/// `(body, status)` or `(body, status, headers)` with headers a dict or a list of
+/// pairs; other tuples are JSON arrays.
 fn status_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<Option<Response>> {
     let len = tuple.len();
     if !(len == 2 || len == 3) {
@@ -88,18 +106,36 @@ fn status_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<Option<Response>> {
     if !status.is_instance_of::<PyInt>() || status.is_instance_of::<pyo3::types::PyBool>() {
         return Ok(None);
     }
-    let mut response = to_response(&tuple.get_item(0)?)?;
-    *response.status_mut() = status_code(status.extract()?)?;
-    if len == 3 {
+    let headers = if len == 3 {
         let headers = tuple.get_item(2)?;
+        if !(headers.is_instance_of::<PyDict>()
+            || headers.is_instance_of::<PyList>()
+            || headers.is_instance_of::<PyTuple>())
+        {
+            return Ok(None);
+        }
+        Some(headers)
+    } else {
+        None
+    };
+    let mut response = convert(&tuple.get_item(0)?)?;
+    *response.status_mut() = status_code(status.extract()?)?;
+    if let Some(headers) = headers {
         let pairs: Bound<'_, PyAny> = if let Ok(dict) = headers.cast::<PyDict>() {
             dict.items().into_any()
         } else {
             headers
         };
+        // A name's first value replaces the default (say Content-Type); repeats append.
+        let mut seen: Vec<String> = Vec::new();
         for pair in pairs.try_iter()? {
             let (name, value): (String, String) = pair?.extract()?;
-            insert_header(&mut response, &name, &value, true)?;
+            let lower = name.to_ascii_lowercase();
+            let repeat = seen.contains(&lower);
+            insert_header(&mut response, &name, &value, !repeat)?;
+            if !repeat {
+                seen.push(lower);
+            }
         }
     }
     Ok(Some(response))
@@ -133,13 +169,6 @@ fn framework_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
     for pair in headers.try_iter()? {
         let (name, header_value): (String, String) = pair?.extract()?;
         insert_header(&mut response, &name, &header_value, false)?;
-    }
-    if status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-        || status.is_informational()
-    {
-        *response.body_mut() = ResponseBody::Empty;
-        response.headers_mut().remove(CONTENT_LENGTH);
     }
     Ok(response)
 }

@@ -125,8 +125,10 @@ class Response:
         cls, url: str, status: int = 307, headers: Mapping[str, str] | None = None
     ) -> Response:
         """A redirect to `url` (307 keeps the method; use 301/302/303/308 as needed)."""
-        if not 300 <= status <= 399:
-            raise ValueError(f"a redirect needs a 3xx status, got {status}")
+        if status not in (300, 301, 302, 303, 307, 308):
+            raise ValueError(
+                f"a redirect needs a 3xx status (300, 301, 302, 303, 307 or 308), got {status}"
+            )
         response = cls(None, status, headers)
         response.headers["location"] = quote(url, safe=":/%#?=@[]!$&'()*+,;~")
         return response

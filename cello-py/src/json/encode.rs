@@ -186,7 +186,8 @@ impl Encoder<'_> {
     }
 
     /// Object keys: strings as they are; int, float, bool and None as `json.dumps`
-    /// writes them (`1` → `"1"`); anything else is refused.
+    /// writes them (`1` → `"1"`, an `IntEnum` member → its number); non-finite
+    /// floats and anything else are refused.
     fn key(&mut self, key: &Bound<'_, PyAny>) -> PyResult<()> {
         if let Ok(text) = key.cast::<PyString>() {
             return self.string(text);
@@ -195,8 +196,28 @@ impl Encoder<'_> {
             "null".to_owned()
         } else if let Ok(flag) = key.cast::<PyBool>() {
             if flag.is_true() { "true" } else { "false" }.to_owned()
-        } else if key.cast::<PyInt>().is_ok() || key.cast::<PyFloat>().is_ok() {
-            key.str()?.to_str()?.to_owned()
+        } else if let Ok(int) = key.cast::<PyInt>() {
+            match int.extract::<i64>() {
+                Ok(small) => itoa::Buffer::new().format(small).to_owned(),
+                // `int.__repr__`, not `str()`: subclasses (IntEnum) may override `__str__`.
+                Err(_) => key
+                    .py()
+                    .get_type::<PyInt>()
+                    .call_method1("__repr__", (key,))?
+                    .extract()?,
+            }
+        } else if let Ok(float) = key.cast::<PyFloat>() {
+            let number = float.value();
+            if !number.is_finite() {
+                return Err(PyValueError::new_err(format!(
+                    "cannot encode the dict key {number} to JSON: NaN and infinity have no JSON form"
+                )));
+            }
+            // `float.__repr__`, as `json.dumps` writes keys (`1e+20`, not `1e20`).
+            key.py()
+                .get_type::<PyFloat>()
+                .call_method1("__repr__", (key,))?
+                .extract()?
         } else {
             return Err(PyTypeError::new_err(format!(
                 "JSON object keys must be str, int, float, bool or None, not {}",

@@ -1,0 +1,60 @@
+"""The benchmark app for Cello and for the original cello-framework.
+
+Written against the seed API only (``from cello import App, Response``, ``request.params``,
+``request.json()``, ``app.run(...)``), so the same file runs on both: what differs between
+the two rows of the report is the framework, not the app.
+
+    python cello_app.py --port 8000 --workers 2
+"""
+
+import argparse
+import asyncio
+
+from cello import App, Response
+
+app = App()
+
+
+@app.get("/json")
+def json_hello(request):
+    return {"message": "Hello, World!"}
+
+
+@app.get("/plaintext")
+def plaintext(request):
+    return Response("Hello, World!", status=200)
+
+
+@app.get("/users/{id}")
+def user(request):
+    return {"id": int(request.params["id"])}
+
+
+@app.get("/query")
+def query(request):
+    # request.query is not in the seed pages; both frameworks expose it as a dict.
+    return {"a": request.query["a"], "b": request.query["b"]}
+
+
+@app.post("/echo")
+def echo(request):
+    return request.json()
+
+
+@app.get("/async")
+async def async_return(request):
+    return {"message": "Hello, World!"}
+
+
+@app.get("/async-sleep")
+async def async_sleep(request):
+    await asyncio.sleep(0)
+    return {"message": "Hello, World!"}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1)
+    args, _ = parser.parse_known_args()
+    app.run(host="127.0.0.1", port=args.port, workers=args.workers, env="production", logs=False)
