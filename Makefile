@@ -60,13 +60,31 @@ fmt: venv ## format Rust and Python
 	cargo fmt --all
 	$(VENV)/bin/ruff format python tests examples
 
+# Benchmarks compare like for like on Python 3.12 (the original framework needs 3.12+):
+# Cello's release wheel (fat LTO) is installed into a 3.12 virtualenv of its own.
+BENCH_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python) $(shell command -v python3.12))
+BENCH_VENV ?= $(HOME)/.cache/cello-bench/venvs/cello-release
+BENCH_ARGS ?=
+
+.PHONY: bench-wheel
+bench-wheel: venv ## build the release wheel and install it into the 3.12 bench virtualenv
+	rm -rf $(CARGO_TARGET_DIR)/bench-wheels
+	$(VENV)/bin/maturin build --release -q -o $(CARGO_TARGET_DIR)/bench-wheels
+	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --force-reinstall $(CARGO_TARGET_DIR)/bench-wheels/*.whl
+
 .PHONY: bench
-bench: release ## the full comparison with peer frameworks (see benches/README.md)
-	$(PY) benches/run.py --cello-python $(PY)
+bench: bench-wheel ## the full comparison with peer frameworks (hours; see benches/README.md)
+	$(PYTHON) benches/run.py --cello-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 .PHONY: bench-quick
-bench-quick: release ## one round: Cello vs the original vs nginx, three scenarios
-	$(PY) benches/run.py --quick --cello-python $(PY)
+bench-quick: bench-wheel ## one round: Cello vs the original vs nginx, three scenarios
+	$(PYTHON) benches/run.py --quick --cello-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
+
+.PHONY: bench-json
+bench-json: build ## JSON encode/decode micro-benchmark: Cello vs json, orjson, msgspec
+	$(VENV)/bin/pip install -q orjson msgspec
+	$(PY) benches/jsonbench.py
 
 .PHONY: bench-rust
 bench-rust: ## criterion benches of the crates

@@ -88,17 +88,47 @@ impl PyDriver {
     }
 }
 
-/// Lets a closure that only borrows thread-bound state cross `Python::detach`'s
-/// `Send` bound. Sound because `detach` runs the closure synchronously on this thread.
-struct SameThread<T>(T);
-// SAFETY: the wrapped value is used only inside `Python::detach`, which runs the
-// closure on the calling thread before returning; nothing crosses threads.
-unsafe impl<T> Send for SameThread<T> {}
+thread_local! {
+    /// Set while `wait` runs Tokio on this thread with the GIL held.
+    static IN_WAIT: Cell<bool> = const { Cell::new(false) };
+    /// The thread state saved while Tokio is parked inside `wait`.
+    static PARKED: Cell<*mut ffi::PyThreadState> = const { Cell::new(std::ptr::null_mut()) };
+}
 
-impl<T> SameThread<T> {
-    /// Takes the value out; a method call makes closures capture the whole wrapper.
-    fn into_inner(self) -> T {
-        self.0
+/// Tokio's park hook: about to sleep in epoll, so let other Python threads run.
+fn release_gil_while_parked() {
+    if IN_WAIT.with(Cell::get) {
+        // SAFETY: inside `wait` this thread holds the GIL (it was called from Python);
+        // the saved state is restored by `reacquire_gil_after_park` before any Python
+        // runs again on this thread.
+        let state = unsafe { ffi::PyEval_SaveThread() };
+        PARKED.with(|parked| parked.set(state));
+    }
+}
+
+/// Tokio's unpark hook: take the GIL back before tasks (which call Python) run.
+fn reacquire_gil_after_park() {
+    let state = PARKED.with(|parked| parked.replace(std::ptr::null_mut()));
+    if !state.is_null() {
+        // SAFETY: `state` was saved by `release_gil_while_parked` on this thread.
+        unsafe { ffi::PyEval_RestoreThread(state) };
+    }
+}
+
+/// Marks the extent of a `wait`, also when it unwinds.
+struct WaitScope;
+
+impl WaitScope {
+    fn enter() -> Self {
+        IN_WAIT.with(|flag| flag.set(true));
+        Self
+    }
+}
+
+impl Drop for WaitScope {
+    fn drop(&mut self) {
+        IN_WAIT.with(|flag| flag.set(false));
+        reacquire_gil_after_park();
     }
 }
 
@@ -109,6 +139,11 @@ impl PyDriver {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .max_blocking_threads(64)
+            // The GIL stays held while Tokio runs tasks (handlers need it anyway) and
+            // is released only while the thread sleeps: one release per idle period
+            // instead of an acquire/release pair per request.
+            .on_thread_park(release_gil_while_parked)
+            .on_thread_unpark(reacquire_gil_after_park)
             .build()?;
         Ok(Self {
             inner: ThreadBound::new(DriverState {
@@ -150,25 +185,9 @@ impl PyDriver {
                 .set(unsafe { ffi::PyObject_Size(scheduled.as_ptr()) });
         }
         this.ensure_epoll(epoll_fd)?;
-        let state = SameThread((this, timeout));
-        py.detach(move || {
-            let (driver, timeout) = state.into_inner();
-            driver
-                .local
-                .block_on(&driver.runtime, driver.wait_inner(timeout));
-        });
-        Ok(())
-    }
-
-    /// Runs Tokio's tasks without blocking (used when asyncio has work queued).
-    fn poll(&self, py: Python<'_>) -> PyResult<()> {
-        let state = SameThread(self.state()?);
-        py.detach(move || {
-            let driver = state.into_inner();
-            driver
-                .local
-                .block_on(&driver.runtime, tokio::task::yield_now());
-        });
+        let _ = py;
+        let _scope = WaitScope::enter();
+        this.local.block_on(&this.runtime, this.wait_inner(timeout));
         Ok(())
     }
 }
