@@ -83,15 +83,24 @@ impl TaskDone {
 }
 
 impl Handler for Dispatcher {
-    async fn call(self: Rc<Self>, request: Request, conn: ConnInfo) -> Response {
-        let started = self.config.access_log.then(Instant::now);
-        let method = started.map(|_| (request.method().clone(), request.uri().clone()));
-        let response = self.respond(request, Some(conn)).await;
-        if let (Some(started), Some((method, uri))) = (started, method) {
-            access_log(&conn, &method, &uri, response.status(), started.elapsed());
-        }
-        self.count_request();
-        response
+    fn call(
+        self: Rc<Self>,
+        request: Request,
+        conn: ConnInfo,
+    ) -> impl std::future::Future<Output = Response> + 'static {
+        // Boxed once here: the request future is large (it holds every state of a
+        // request), and the layers above (panic guard, hyper's dispatcher) would
+        // otherwise copy it by value. memmove was 6% of a worker's profile before.
+        Box::pin(async move {
+            let started = self.config.access_log.then(Instant::now);
+            let method = started.map(|_| (request.method().clone(), request.uri().clone()));
+            let response = self.respond(request, Some(conn)).await;
+            if let (Some(started), Some((method, uri))) = (started, method) {
+                access_log(&conn, &method, &uri, response.status(), started.elapsed());
+            }
+            self.count_request();
+            response
+        })
     }
 }
 
