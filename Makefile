@@ -55,6 +55,11 @@ lint: venv ## clippy, rustfmt, ruff, mypy --strict
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest cello._cello
 
+.PHONY: deny
+deny: ## licences and advisories (installs cargo-deny on first use)
+	command -v cargo-deny >/dev/null || cargo install --locked cargo-deny
+	cargo deny check
+
 .PHONY: fmt
 fmt: venv ## format Rust and Python
 	cargo fmt --all
