@@ -15,12 +15,15 @@ use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, LOCATION};
 use http::StatusCode;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyList;
 use tokio::sync::oneshot;
 
 use crate::app::{HandlerKind, Route};
 use crate::driver::LoopShared;
 use crate::request::{OwnedParam, PyRequest};
-use crate::response::to_response;
+use crate::response::{to_response, ResponseContext};
+use crate::streaming::BackgroundBody;
 
 /// Python callables the dispatcher needs, supplied by `cello.App`.
 pub struct Hooks {
@@ -228,7 +231,7 @@ impl Dispatcher {
                 Err(error) => return Started::Answered(internal_error(py, &error, &route.label)),
             };
             let step = match self.invoke(py, route, &request) {
-                Step::Value(value) => match to_response(value.bind(py)) {
+                Step::Value(value) => match self.convert(py, &value, &request) {
                     Ok(response) => {
                         drop(value);
                         drop(request);
@@ -261,11 +264,13 @@ impl Dispatcher {
                     let takes_request = route.takes_request;
                     let joined = tokio::task::spawn_blocking(move || {
                         Python::attach(|py| {
-                            let result = if takes_request {
-                                handler.call1(py, (argument,))
-                            } else {
-                                handler.call0(py)
-                            };
+                            let result = with_current_request(py, &argument, || {
+                                if takes_request {
+                                    handler.call1(py, (argument.clone_ref(py),))
+                                } else {
+                                    handler.call0(py)
+                                }
+                            });
                             match result {
                                 Ok(value) => Step::Value(value),
                                 Err(error) => Step::Error(error),
@@ -281,8 +286,10 @@ impl Dispatcher {
                 }
                 Step::Value(value) => {
                     let converted = Python::attach(|py| {
-                        let result = to_response(value.bind(py));
+                        let result = self.convert(py, &value, request.get());
                         drop(value);
+                        // Converting may start asyncio work (a stream's pump task).
+                        self.shared.after_python(py);
                         result
                     });
                     match converted {
@@ -317,16 +324,45 @@ impl Dispatcher {
         if route.kind == HandlerKind::Blocking {
             return Step::Blocking;
         }
-        let result = if route.takes_request {
-            route.handler.call1(py, (request.clone_ref(py),))
-        } else {
-            route.handler.call0(py)
+        // The coroutine's task copies the context when it starts, so an async handler
+        // still sees its request (for `BackgroundTasks()`) after it suspends.
+        let outcome = with_current_request(py, request, || {
+            let result = if route.takes_request {
+                route.handler.call1(py, (request.clone_ref(py),))
+            } else {
+                route.handler.call0(py)
+            };
+            Ok(match result {
+                Ok(value) if route.kind == HandlerKind::Async => self.maybe_await(py, value),
+                Ok(value) => Step::Value(value),
+                Err(error) => Step::Error(error),
+            })
+        });
+        outcome.unwrap_or_else(Step::Error)
+    }
+
+    /// The response for a handler's value, with the request's background tasks
+    /// attached to run once it has been sent.
+    fn convert(
+        &self,
+        py: Python<'_>,
+        value: &Py<PyAny>,
+        request: &Py<PyRequest>,
+    ) -> PyResult<Response> {
+        let background = RefCell::new(request.get().take_background());
+        let context = ResponseContext {
+            shared: &self.shared,
+            background: &background,
         };
-        match result {
-            Ok(value) if route.kind == HandlerKind::Async => self.maybe_await(py, value),
-            Ok(value) => Step::Value(value),
-            Err(error) => Step::Error(error),
+        let mut response = to_response(value.bind(py), &context)?;
+        let tasks = background.into_inner();
+        if !tasks.is_empty() {
+            let tasks = PyList::new(py, tasks)?.into_any().unbind();
+            let body = std::mem::replace(response.body_mut(), ResponseBody::Empty);
+            *response.body_mut() =
+                ResponseBody::stream(BackgroundBody::new(body, tasks, self.shared.clone()));
         }
+        Ok(response)
     }
 
     /// Starts a task for an awaitable (coroutine) and returns its outcome if it
@@ -375,6 +411,26 @@ impl Drop for HeldRequest {
             Python::attach(|_| drop(request));
         }
     }
+}
+
+static CURRENT_REQUEST: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Runs `call` with `cello.background.current_request` set to `request`.
+fn with_current_request<T>(
+    py: Python<'_>,
+    request: &Py<PyRequest>,
+    call: impl FnOnce() -> PyResult<T>,
+) -> PyResult<T> {
+    let variable = CURRENT_REQUEST.get_or_try_init(py, || {
+        py.import(intern!(py, "cello.background"))?
+            .getattr(intern!(py, "current_request"))
+            .map(Bound::unbind)
+    })?;
+    let variable = variable.bind(py);
+    let token = variable.call_method1(intern!(py, "set"), (request,))?;
+    let result = call();
+    variable.call_method1(intern!(py, "reset"), (token,))?;
+    result
 }
 
 fn task_outcome(task: &Bound<'_, PyAny>) -> Step {

@@ -193,6 +193,17 @@ impl PyDriver {
 }
 
 impl DriverState {
+    /// A new future of the bound asyncio loop (`loop.create_future()`).
+    pub fn create_future(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let event_loop = self.shared.asyncio_loop.borrow();
+        let event_loop = event_loop.as_ref().ok_or_else(|| {
+            pyo3::exceptions::PyRuntimeError::new_err(
+                "the driver has no event loop; call bind_loop first",
+            )
+        })?;
+        event_loop.call_method0(py, intern!(py, "create_future"))
+    }
+
     fn ensure_epoll(&self, fd: RawFd) -> PyResult<()> {
         let mut slot = self.epoll.borrow_mut();
         if slot.as_ref().is_some_and(|(original, _)| *original == fd) {

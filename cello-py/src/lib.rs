@@ -13,6 +13,7 @@ mod json;
 mod request;
 mod response;
 mod server;
+mod streaming;
 mod thread_bound;
 
 use pyo3::prelude::*;
@@ -63,6 +64,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<request::PyRequest>()?;
     m.add_class::<datastructures::PyHeaders>()?;
     m.add_class::<datastructures::PyQueryParams>()?;
+    m.add_class::<streaming::PyBodySink>()?;
     m.add_function(wrap_pyfunction!(json_dumps, m)?)?;
     m.add_function(wrap_pyfunction!(json_loads, m)?)?;
     m.add_function(wrap_pyfunction!(set_response_type, m)?)?;

@@ -61,6 +61,8 @@ pub struct PyRequest {
     pub secure: bool,
     pub app: Option<Py<PyAny>>,
     cache: RequestCache,
+    /// `BackgroundTasks` created while this request was being handled.
+    background: std::sync::Mutex<Vec<Py<PyAny>>>,
 }
 
 #[derive(Default)]
@@ -95,7 +97,16 @@ impl PyRequest {
             secure,
             app,
             cache: RequestCache::default(),
+            background: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Takes the background tasks registered so far.
+    pub fn take_background(&self) -> Vec<Py<PyAny>> {
+        self.background
+            .lock()
+            .map(|mut tasks| std::mem::take(&mut *tasks))
+            .unwrap_or_default()
     }
 
     fn host(&self) -> &str {
@@ -319,5 +330,13 @@ impl PyRequest {
 
     fn __repr__(&self) -> String {
         format!("<Request {} {}>", self.method, self.uri)
+    }
+
+    /// Registers `tasks` to run after this request's response has been sent (called
+    /// by `BackgroundTasks()`; not for direct use).
+    fn _add_background(&self, tasks: Py<PyAny>) {
+        if let Ok(mut registered) = self.background.lock() {
+            registered.push(tasks);
+        }
     }
 }

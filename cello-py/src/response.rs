@@ -1,5 +1,10 @@
 //! Handler return values → HTTP responses.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::driver::LoopShared;
+use crate::streaming::ChannelBody;
 use bytes::Bytes;
 use cello_http::{Response, ResponseBody};
 use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
@@ -26,8 +31,8 @@ const OCTETS: HeaderValue = HeaderValue::from_static("application/octet-stream")
 /// dict/list → JSON; str → text/plain; bytes → application/octet-stream; None → 204;
 /// `(body, status)` and `(body, status, headers)` tuples; a `cello.Response`; any
 /// other value the JSON encoder knows (dataclasses, models, numbers...) → JSON.
-pub fn to_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
-    let mut response = convert(value)?;
+pub fn to_response(value: &Bound<'_, PyAny>, context: &ResponseContext<'_>) -> PyResult<Response> {
+    let mut response = convert(value, context)?;
     let status = response.status();
     if status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
@@ -43,7 +48,15 @@ pub fn to_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
     Ok(response)
 }
 
-fn convert(value: &Bound<'_, PyAny>) -> PyResult<Response> {
+/// What converting a `cello.Response` may need beyond the value itself.
+pub struct ResponseContext<'a> {
+    /// The worker's loop, for streamed bodies.
+    pub shared: &'a Rc<LoopShared>,
+    /// Receives a response's `background=` tasks.
+    pub background: &'a RefCell<Vec<Py<PyAny>>>,
+}
+
+fn convert(value: &Bound<'_, PyAny>, context: &ResponseContext<'_>) -> PyResult<Response> {
     if value.is_exact_instance_of::<PyDict>() || value.is_exact_instance_of::<PyList>() {
         return json_response(value);
     }
@@ -59,14 +72,14 @@ fn convert(value: &Bound<'_, PyAny>) -> PyResult<Response> {
         return Ok(response);
     }
     if let Ok(tuple) = value.cast::<PyTuple>() {
-        if let Some(response) = status_tuple(tuple)? {
+        if let Some(response) = status_tuple(tuple, context)? {
             return Ok(response);
         }
     }
     let py = value.py();
     if let Some(ty) = RESPONSE_TYPE.get(py) {
         if value.is_instance(ty.bind(py))? {
-            return framework_response(value);
+            return framework_response(value, context);
         }
     }
     if let Some(bytes) = as_bytes(value) {
@@ -97,7 +110,10 @@ fn as_bytes(value: &Bound<'_, PyAny>) -> Option<Bytes> {
 
 /// `(body, status)` or `(body, status, headers)` with headers a dict or a list of
 /// pairs; other tuples are JSON arrays.
-fn status_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<Option<Response>> {
+fn status_tuple(
+    tuple: &Bound<'_, PyTuple>,
+    context: &ResponseContext<'_>,
+) -> PyResult<Option<Response>> {
     let len = tuple.len();
     if !(len == 2 || len == 3) {
         return Ok(None);
@@ -118,7 +134,7 @@ fn status_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<Option<Response>> {
     } else {
         None
     };
-    let mut response = convert(&tuple.get_item(0)?)?;
+    let mut response = convert(&tuple.get_item(0)?, context)?;
     *response.status_mut() = status_code(status.extract()?)?;
     if let Some(headers) = headers {
         let pairs: Bound<'_, PyAny> = if let Ok(dict) = headers.cast::<PyDict>() {
@@ -142,19 +158,27 @@ fn status_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<Option<Response>> {
 }
 
 /// A `cello.Response` (or subclass): status, headers, and a body or a file path.
-fn framework_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
+fn framework_response(
+    value: &Bound<'_, PyAny>,
+    context: &ResponseContext<'_>,
+) -> PyResult<Response> {
     let py = value.py();
     let status = status_code(value.getattr(intern!(py, "status_code"))?.extract()?)?;
     let path = value
         .getattr(intern!(py, "path"))
         .ok()
         .filter(|p| !p.is_none());
-    let mut response = match path {
-        Some(path) => {
+    let stream = value
+        .getattr(intern!(py, "stream"))
+        .ok()
+        .filter(|s| !s.is_none());
+    let mut response = match (path, stream) {
+        (_, Some(_)) => stream_body(value, context)?,
+        (Some(path), None) => {
             let path: std::path::PathBuf = path.extract()?;
             file_body(&path)?
         }
-        None => {
+        (None, None) => {
             let body = value.getattr(intern!(py, "body"))?;
             let bytes = as_bytes(&body).ok_or_else(|| {
                 PyTypeError::new_err(
@@ -170,7 +194,36 @@ fn framework_response(value: &Bound<'_, PyAny>) -> PyResult<Response> {
         let (name, header_value): (String, String) = pair?.extract()?;
         insert_header(&mut response, &name, &header_value, false)?;
     }
+    if let Ok(background) = value.getattr(intern!(py, "background")) {
+        if !background.is_none() {
+            context.background.borrow_mut().push(background.unbind());
+        }
+    }
     Ok(response)
+}
+
+/// A body produced by the response's iterator, through a pump task (`cello.streaming`).
+fn stream_body(value: &Bound<'_, PyAny>, context: &ResponseContext<'_>) -> PyResult<Response> {
+    let py = value.py();
+    let keep_alive = value
+        .getattr(intern!(py, "keep_alive"))
+        .ok()
+        .filter(|k| !k.is_none())
+        .map(|k| k.extract::<f64>())
+        .transpose()?
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        .map(|seconds| {
+            (
+                std::time::Duration::from_secs_f64(seconds),
+                Bytes::from_static(b":\n\n"),
+            )
+        });
+    let (mut body, sink) = ChannelBody::new(context.shared.clone(), keep_alive);
+    let task = py
+        .import(intern!(py, "cello.streaming"))?
+        .call_method1(intern!(py, "start"), (value, sink))?;
+    body.set_pump(task.unbind());
+    Ok(Response::new(ResponseBody::stream(body)))
 }
 
 fn file_body(path: &std::path::Path) -> PyResult<Response> {

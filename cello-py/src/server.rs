@@ -145,14 +145,7 @@ impl PyEngine {
         let server = Server::new(engine.http.clone());
         let handle = server.shutdown_handle();
         *engine.dispatcher.shutdown.borrow_mut() = Some(handle.clone());
-        let event_loop = driver
-            .shared
-            .asyncio_loop
-            .borrow()
-            .as_ref()
-            .map(|l| l.clone_ref(py))
-            .ok_or_else(|| invalid("the driver has no event loop; call bind_loop first"))?;
-        let closed = event_loop.call_method0(py, intern!(py, "create_future"))?;
+        let closed = driver.create_future(py)?;
         let closed_for_task = closed.clone_ref(py);
         let dispatcher = engine.dispatcher.clone();
         let shared = driver.shared.clone();
@@ -216,14 +209,7 @@ impl PyEngine {
                 .map_err(|_| invalid(format!("invalid value for header {name}")))?;
             request.headers_mut().append(name, value);
         }
-        let event_loop = driver
-            .shared
-            .asyncio_loop
-            .borrow()
-            .as_ref()
-            .map(|l| l.clone_ref(py))
-            .ok_or_else(|| invalid("the driver has no event loop; call bind_loop first"))?;
-        let future = event_loop.call_method0(py, intern!(py, "create_future"))?;
+        let future = driver.create_future(py)?;
         let future_for_task = future.clone_ref(py);
         let dispatcher = engine.dispatcher.clone();
         let shared = driver.shared.clone();

@@ -13,11 +13,13 @@ from __future__ import annotations
 from cello import _cello
 from cello._cello import Request
 from cello.app import App
+from cello.background import BackgroundTask, BackgroundTasks
 from cello.blueprint import Blueprint
 from cello.config import ServerConfig
 from cello.datastructures import Headers, QueryParams, State
 from cello.exceptions import CelloError, HTTPException, InvalidJSON, RouteConflictError
 from cello.responses import FileResponse, Response
+from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 
 __version__: str = _cello.__version__
 
@@ -41,6 +43,8 @@ def features() -> list[str]:
 
 __all__ = [
     "App",
+    "BackgroundTask",
+    "BackgroundTasks",
     "Blueprint",
     "CelloError",
     "FileResponse",
@@ -52,7 +56,10 @@ __all__ = [
     "Response",
     "RouteConflictError",
     "ServerConfig",
+    "ServerSentEvent",
+    "SseStream",
     "State",
+    "StreamingResponse",
     "__version__",
     "features",
     "json_dumps",

@@ -22,6 +22,15 @@ __all__ = ["FileResponse", "Response"]
 _JSON_TYPES = (dict, list, tuple, int, float, bool)
 
 
+class _StreamAttribute:
+    """``Response.stream(...)`` on the class, the body's iterable on an instance."""
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        if instance is None:
+            return owner.stream_body  # type: ignore[attr-defined]
+        return None
+
+
 class Response:
     """An HTTP response.
 
@@ -44,6 +53,11 @@ class Response:
 
     #: For file responses, the path to stream; ``None`` for in-memory bodies.
     path: str | None = None
+    #: ``Response.stream(content, ...)`` builds a streamed response; on a response
+    #: instance, ``stream`` is the iterable producing the body (``None`` if in memory).
+    stream: Any = _StreamAttribute()
+    #: For Server-Sent Events, seconds of silence before a keep-alive comment.
+    keep_alive: float | None = None
 
     def __init__(
         self,
@@ -80,20 +94,30 @@ class Response:
 
     @classmethod
     def json(
-        cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+        cls,
+        data: Any,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        *,
+        background: Any = None,
     ) -> Response:
         """A JSON response (encoded in Rust)."""
-        response = cls(None, status, headers)
+        response = cls(None, status, headers, background=background)
         response.body = _cello.json_dumps(data)
         response.headers["content-type"] = "application/json"
         return response
 
     @classmethod
     def text(
-        cls, content: str, status: int = 200, headers: Mapping[str, str] | None = None
+        cls,
+        content: str,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        *,
+        background: Any = None,
     ) -> Response:
         """A ``text/plain; charset=utf-8`` response."""
-        return cls(content, status, headers, "text/plain; charset=utf-8")
+        return cls(content, status, headers, "text/plain; charset=utf-8", background=background)
 
     @classmethod
     def html(
@@ -149,6 +173,21 @@ class Response:
     ) -> FileResponse:
         """A file streamed from disk (never loaded whole into memory)."""
         return FileResponse(path, filename, content_type, status, headers)
+
+    @classmethod
+    def stream_body(
+        cls,
+        content: Any,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> Response:
+        """A body streamed from an iterable or async iterable of ``bytes``/``str``
+        chunks, with backpressure; the producer stops when the client disconnects.
+        Also reachable as ``Response.stream(...)``."""
+        from cello.streaming import StreamingResponse
+
+        return StreamingResponse(content, status, headers, content_type)
 
     # --- attributes ---------------------------------------------------------------
 

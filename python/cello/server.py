@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cello import background
 from cello._loop import CelloEventLoop, task_starter
 from cello.config import ServerConfig
 
@@ -133,6 +134,7 @@ def serve_worker(
         if on_ready is not None:
             on_ready(server)
         loop.run_until_complete(server.wait_closed())
+        loop.run_until_complete(background.drain(config.shutdown_timeout))
         loop.run_until_complete(app._run_hooks("shutdown"))
     finally:
         if install_signals:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, urlencode, urlsplit
 
+from cello import background
 from cello._loop import CelloEventLoop, task_starter
 from cello.config import ServerConfig
 
@@ -133,6 +134,7 @@ class TestClient:
         if loop is None:
             return
         try:
+            loop.run_until_complete(background.drain(self.config.shutdown_timeout))
             loop.run_until_complete(self.app._run_hooks("shutdown"))
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
