@@ -9,6 +9,7 @@ mod datastructures;
 mod dispatch;
 mod driver;
 mod errors;
+mod files;
 mod json;
 mod request;
 mod response;

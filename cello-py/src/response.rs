@@ -54,6 +54,14 @@ pub struct ResponseContext<'a> {
     pub shared: &'a Rc<LoopShared>,
     /// Receives a response's `background=` tasks.
     pub background: &'a RefCell<Vec<Py<PyAny>>>,
+    /// The request's headers (`Range`, `If-Range` for files).
+    pub request_headers: Option<&'a http::HeaderMap>,
+}
+
+/// Headers a file response may already carry (validators; a 416's problem type)
+/// that Python's defaults must not duplicate.
+fn is_file_validator(name: &str) -> bool {
+    name.eq_ignore_ascii_case("last-modified") || name.eq_ignore_ascii_case("content-type")
 }
 
 fn convert(value: &Bound<'_, PyAny>, context: &ResponseContext<'_>) -> PyResult<Response> {
@@ -176,7 +184,11 @@ fn framework_response(
         (_, Some(_)) => stream_body(value, context)?,
         (Some(path), None) => {
             let path: std::path::PathBuf = path.extract()?;
-            file_body(&path)?
+            let last_modified: Option<String> = value
+                .getattr(intern!(py, "headers"))?
+                .call_method1(intern!(py, "get"), ("last-modified",))?
+                .extract()?;
+            crate::files::file_response(&path, context.request_headers, last_modified.as_deref())?
         }
         (None, None) => {
             let body = value.getattr(intern!(py, "body"))?;
@@ -188,10 +200,16 @@ fn framework_response(
             Response::new(ResponseBody::full(bytes))
         }
     };
-    *response.status_mut() = status;
+    // A file answered with 206 or 416 keeps that status.
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
     let headers = value.getattr(intern!(py, "raw_headers"))?;
     for pair in headers.try_iter()? {
         let (name, header_value): (String, String) = pair?.extract()?;
+        if response.headers().contains_key(name.as_str()) && is_file_validator(&name) {
+            continue;
+        }
         insert_header(&mut response, &name, &header_value, false)?;
     }
     if let Ok(background) = value.getattr(intern!(py, "background")) {
@@ -224,24 +242,6 @@ fn stream_body(value: &Bound<'_, PyAny>, context: &ResponseContext<'_>) -> PyRes
         .call_method1(intern!(py, "start"), (value, sink))?;
     body.set_pump(task.unbind());
     Ok(Response::new(ResponseBody::stream(body)))
-}
-
-fn file_body(path: &std::path::Path) -> PyResult<Response> {
-    let file = std::fs::File::open(path).map_err(|error| {
-        pyo3::exceptions::PyFileNotFoundError::new_err(format!(
-            "cannot send file {}: {error}",
-            path.display()
-        ))
-    })?;
-    let length = file.metadata()?.len();
-    let mut response = Response::new(ResponseBody::stream(cello_http::FileBody::new(
-        tokio::fs::File::from_std(file),
-        length,
-    )));
-    response
-        .headers_mut()
-        .insert(CONTENT_LENGTH, HeaderValue::from(length));
-    Ok(response)
 }
 
 fn status_code(code: u16) -> PyResult<StatusCode> {
