@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from cello import App, Response
 from cello.testing import LiveServer
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cello_http::{
-    problem_response, ConnInfo, Handler, Request, Response, ResponseBody, ShutdownHandle,
+    problem_response, Buffered, ConnInfo, Handler, Request, Response, ResponseBody, ShutdownHandle,
 };
 use cello_router::{Lookup, Router};
 use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, LOCATION};
@@ -42,6 +42,8 @@ pub struct Hooks {
 /// Engine settings the dispatcher applies per request.
 pub struct DispatchConfig {
     pub max_body_size: usize,
+    /// Bodies up to this size are read before the handler runs; larger ones stream.
+    pub body_buffer_size: usize,
     pub body_read_timeout: Duration,
     pub access_log: bool,
     pub max_requests: Option<u64>,
@@ -159,18 +161,23 @@ impl Dispatcher {
                     .iter()
                     .map(|(name, value)| (Box::from(name), OwnedParam::from_router(value)))
                     .collect();
-                let body = if body.is_end_stream() {
-                    Bytes::new()
+                let (body, pending) = if body.is_end_stream() {
+                    (Bytes::new(), None)
                 } else {
-                    match body
-                        .read_to_bytes(self.config.max_body_size, self.config.body_read_timeout)
-                        .await
-                    {
-                        Ok(bytes) => bytes,
+                    let buffered = body
+                        .buffer(
+                            self.config.body_buffer_size,
+                            self.config.max_body_size,
+                            self.config.body_read_timeout,
+                        )
+                        .await;
+                    match buffered {
+                        Ok(Buffered::Complete(bytes)) => (bytes, None),
+                        Ok(Buffered::Partial(chunks)) => (Bytes::new(), Some(chunks)),
                         Err(error) => return error.to_response(),
                     }
                 };
-                let request = PyRequest::new(
+                let mut request = PyRequest::new(
                     parts,
                     body,
                     params,
@@ -178,6 +185,7 @@ impl Dispatcher {
                     conn.is_some_and(|c| c.secure),
                     None,
                 );
+                request.set_pending(pending);
                 let mut response = self.run_route(route, request).await;
                 if head_fallback {
                     strip_body(&mut response);

@@ -50,3 +50,10 @@ pub fn bind_error(error: &std::io::Error, host: &str, port: u16) -> PyErr {
 pub fn invalid(message: impl Into<String>) -> PyErr {
     PyValueError::new_err(message.into())
 }
+
+create_exception!(
+    cello._cello,
+    BodyNotReadError,
+    CelloError,
+    "The body was too large to be read in advance; stream it with request.stream()."
+);

@@ -10,6 +10,7 @@ mod dispatch;
 mod driver;
 mod errors;
 mod files;
+mod forms;
 mod json;
 mod request;
 mod response;
@@ -58,6 +59,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "RouteConflictError",
         py.get_type::<errors::RouteConflictError>(),
     )?;
+    m.add("BodyNotRead", py.get_type::<errors::BodyNotReadError>())?;
     m.add_class::<app::PyAppCore>()?;
     m.add_class::<driver::PyDriver>()?;
     m.add_class::<server::PyEngine>()?;
@@ -70,5 +72,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json_loads, m)?)?;
     m.add_function(wrap_pyfunction!(set_response_type, m)?)?;
     m.add_function(wrap_pyfunction!(features, m)?)?;
+    m.add_function(wrap_pyfunction!(forms::read_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(forms::read_form, m)?)?;
     Ok(())
 }

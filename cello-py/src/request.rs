@@ -63,6 +63,12 @@ pub struct PyRequest {
     cache: RequestCache,
     /// `BackgroundTasks` created while this request was being handled.
     background: std::sync::Mutex<Vec<Py<PyAny>>>,
+    /// The part of the body not read in advance (large or long chunked bodies).
+    pending: std::sync::Mutex<Option<cello_http::BodyChunks>>,
+    /// Whether `body` holds the whole body.
+    pub complete: bool,
+    /// Whether `stream()` has handed out the buffered body already.
+    pub streamed: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -98,7 +104,50 @@ impl PyRequest {
             app,
             cache: RequestCache::default(),
             background: std::sync::Mutex::new(Vec::new()),
+            pending: std::sync::Mutex::new(None),
+            complete: true,
+            streamed: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Marks the body as not (entirely) read yet: the rest comes from `chunks`.
+    pub fn set_pending(&mut self, chunks: Option<cello_http::BodyChunks>) {
+        self.complete = chunks.is_none();
+        self.pending = std::sync::Mutex::new(chunks);
+    }
+
+    /// The unread rest of the body, if any, for streaming or form parsing.
+    pub fn take_pending(&self) -> Option<cello_http::BodyChunks> {
+        self.pending
+            .lock()
+            .ok()
+            .and_then(|mut pending| pending.take())
+    }
+
+    /// Puts back what `take_pending` took (after reading one chunk).
+    pub fn restore_pending(&self, chunks: cello_http::BodyChunks) {
+        if let Ok(mut pending) = self.pending.lock() {
+            *pending = Some(chunks);
+        }
+    }
+
+    /// The `Content-Type` header as text.
+    pub fn content_type_text(&self) -> Option<String> {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    fn require_complete(&self) -> PyResult<()> {
+        if self.complete {
+            return Ok(());
+        }
+        Err(crate::errors::BodyNotReadError::new_err(
+            "this request's body is larger than ServerConfig.body_buffer_size, so it was not \
+             read in advance; read it with `async for chunk in request.stream()` or \
+             `await request.form()`, or raise body_buffer_size",
+        ))
     }
 
     /// Takes the background tasks registered so far.
@@ -279,13 +328,15 @@ impl PyRequest {
     }
 
     /// The raw body as bytes.
-    fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.body)
+    fn body<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        self.require_complete()?;
+        Ok(PyBytes::new(py, &self.body))
     }
 
     /// The body decoded as text: the charset of `Content-Type`, UTF-8 by default.
     /// Undecodable bytes raise `UnicodeDecodeError`.
     fn text<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.require_complete()?;
         let charset = self
             .headers
             .get(http::header::CONTENT_TYPE)
@@ -308,6 +359,7 @@ impl PyRequest {
         if let Some(value) = self.cache.json.get() {
             return Ok(value.bind(py).clone());
         }
+        self.require_complete()?;
         if self.body.is_empty() {
             return Err(InvalidJsonError::new_err(
                 "the request has no body; send a JSON document",
@@ -330,6 +382,28 @@ impl PyRequest {
 
     fn __repr__(&self) -> String {
         format!("<Request {} {}>", self.method, self.uri)
+    }
+
+    /// The body in chunks, as an async iterator: `async for chunk in request.stream()`.
+    /// A large upload is read as it arrives, never held whole in memory.
+    fn stream<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        py.import(intern!(py, "cello.forms"))?
+            .call_method1(intern!(py, "stream_body"), (slf,))
+    }
+
+    /// The form (urlencoded or multipart), awaited: `form = await request.form()`.
+    fn form<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        py.import(intern!(py, "cello.forms"))?
+            .call_method1(intern!(py, "read_form"), (slf,))
+    }
+
+    /// The uploaded files of a multipart form, awaited: `files = await request.files()`.
+    fn files<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        py.import(intern!(py, "cello.forms"))?
+            .call_method1(intern!(py, "read_files"), (slf,))
     }
 
     /// Registers `tasks` to run after this request's response has been sent (called

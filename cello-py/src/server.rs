@@ -108,6 +108,7 @@ impl PyEngine {
             driver.shared.clone(),
             DispatchConfig {
                 max_body_size: http.max_body_size,
+                body_buffer_size: config.getattr("body_buffer_size")?.extract()?,
                 body_read_timeout: http.body_read_timeout,
                 access_log,
                 max_requests,

@@ -17,7 +17,8 @@ from cello.background import BackgroundTask, BackgroundTasks
 from cello.blueprint import Blueprint
 from cello.config import ServerConfig
 from cello.datastructures import Headers, QueryParams, State
-from cello.exceptions import CelloError, HTTPException, InvalidJSON, RouteConflictError
+from cello.exceptions import BodyNotRead, CelloError, HTTPException, InvalidJSON, RouteConflictError
+from cello.forms import FormData, UploadFile
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 
@@ -46,8 +47,10 @@ __all__ = [
     "BackgroundTask",
     "BackgroundTasks",
     "Blueprint",
+    "BodyNotRead",
     "CelloError",
     "FileResponse",
+    "FormData",
     "HTTPException",
     "Headers",
     "InvalidJSON",
@@ -60,6 +63,7 @@ __all__ = [
     "SseStream",
     "State",
     "StreamingResponse",
+    "UploadFile",
     "__version__",
     "features",
     "json_dumps",

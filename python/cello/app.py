@@ -13,7 +13,7 @@ from cello._handlers import handler_kind, owner_of, takes_request, with_guards
 from cello._routing import Guard, RouteRecord, RouteRegistrar
 from cello.blueprint import Blueprint
 from cello.datastructures import State
-from cello.exceptions import HTTPException, InvalidJSON
+from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON
 from cello.responses import Response
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ class App(RouteRegistrar):
         self._guards: list[Guard] = []
         self._hooks: dict[str, list[Callable[[], Any]]] = {event: [] for event in _EVENTS}
         self._exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
+        self._server_config: ServerConfig | None = None
 
     # --- registration ---------------------------------------------------------------
 
@@ -146,6 +147,7 @@ class App(RouteRegistrar):
         max_requests: int | None = None,
         on_retire: Callable[[], None] | None = None,
     ) -> _cello.Engine:
+        self._server_config = config
         return _cello.Engine(
             driver,
             self._build_core(),
@@ -173,6 +175,10 @@ class App(RouteRegistrar):
             return problem(exc.status_code, exc.detail, exc.headers)
         if isinstance(exc, InvalidJSON):
             return problem(400, str(exc))
+        if isinstance(exc, BodyNotRead):
+            # The client sent more than this endpoint buffers; the message says how
+            # the handler can read it instead.
+            return problem(413, str(exc))
         logger.error(
             "unhandled %s in %s %s",
             type(exc).__name__,

@@ -20,6 +20,22 @@ class ServerConfig:
     max_header_size: int = 16 * 1024
     #: Largest request body, bytes; checked before reading. Over it: 413.
     max_body_size: int = 16 * 1024 * 1024
+    #: Bodies up to this many bytes are read before the handler runs, so the sync
+    #: ``request.body()``/``json()`` work; larger ones are read by the handler with
+    #: ``request.stream()`` or ``await request.form()`` (never held whole in memory).
+    body_buffer_size: int = 1024 * 1024
+    #: Most text fields in a form. Over it: 413.
+    max_form_fields: int = 1000
+    #: Most files in a multipart form. Over it: 413.
+    max_form_files: int = 100
+    #: Largest text field of a form, bytes. Over it: 413.
+    max_field_size: int = 1024 * 1024
+    #: Largest uploaded file, bytes (``None``: `max_body_size`). Over it: 413.
+    max_file_size: int | None = None
+    #: Uploaded files larger than this go to a temporary file instead of memory.
+    spool_threshold: int = 1024 * 1024
+    #: Directory for those temporary files (the system's temp directory by default).
+    upload_dir: str | None = None
     #: Seconds to receive a complete request head (slowloris guard); then the connection closes.
     header_read_timeout: float = 30.0
     #: Seconds a keep-alive connection may idle between requests (uvicorn's default).
@@ -40,7 +56,10 @@ class ServerConfig:
     max_requests_jitter: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("max_header_size", "max_body_size", "backlog"):
+        for name in (
+            "max_header_size", "max_body_size", "backlog", "body_buffer_size",
+            "max_form_fields", "max_form_files", "max_field_size", "spool_threshold",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ServerConfig.{name} must be positive")
         for name in ("header_read_timeout", "keep_alive_timeout", "body_read_timeout", "shutdown_timeout"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from http import HTTPStatus
 
-from cello._cello import CelloError, InvalidJSON, RouteConflictError
+from cello._cello import BodyNotRead, CelloError, InvalidJSON, RouteConflictError
 
-__all__ = ["CelloError", "HTTPException", "InvalidJSON", "RouteConflictError"]
+__all__ = ["BodyNotRead", "CelloError", "HTTPException", "InvalidJSON", "RouteConflictError"]
 
 
 class HTTPException(CelloError):

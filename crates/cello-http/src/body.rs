@@ -1,5 +1,6 @@
 //! Request and response bodies.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -98,6 +99,176 @@ async fn collect_limited(
         (Some(head), None) => head,
         (None, None) => Bytes::new(),
     })
+}
+
+/// A request body after the engine read what it reads in advance.
+#[derive(Debug)]
+pub enum Buffered {
+    /// The whole body, in memory.
+    Complete(Bytes),
+    /// Too large (or of unknown length and growing past the limit) to read in
+    /// advance: the handler streams it.
+    Partial(BodyChunks),
+}
+
+impl RequestBody {
+    /// Reads bodies up to `buffer_limit` bytes before the handler runs (so its sync
+    /// `body()`/`json()` work); a larger one, or a chunked one that grows past the
+    /// limit, is left for the handler to stream. A declared length over `max_size` is
+    /// refused before anything is read.
+    pub async fn buffer(
+        self,
+        buffer_limit: usize,
+        max_size: usize,
+        timeout: Duration,
+    ) -> Result<Buffered, HttpError> {
+        let incoming = match self {
+            Self::Full(bytes) if bytes.len() > max_size => {
+                return Err(HttpError::BodyTooLarge { limit: max_size })
+            }
+            Self::Full(bytes) => return Ok(Buffered::Complete(bytes)),
+            Self::Incoming(incoming) => incoming,
+        };
+        let declared = incoming.size_hint().exact();
+        if incoming.size_hint().lower() > max_size as u64 {
+            return Err(HttpError::BodyTooLarge { limit: max_size });
+        }
+        let mut chunks = BodyChunks::new(Bytes::new(), incoming, max_size, timeout);
+        if declared.is_some_and(|length| length > buffer_limit as u64) {
+            return Ok(Buffered::Partial(chunks));
+        }
+        let mut collected = BytesMut::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, chunks.next_chunk()).await;
+            match next {
+                Err(_) => {
+                    return Err(HttpError::BodyTimeout {
+                        seconds: timeout.as_secs_f64(),
+                    })
+                }
+                Ok(Err(error)) => return Err(error),
+                Ok(Ok(None)) => return Ok(Buffered::Complete(collected.freeze())),
+                Ok(Ok(Some(chunk))) => {
+                    collected.extend_from_slice(&chunk);
+                    if collected.len() > buffer_limit {
+                        chunks.prefix = Some(collected.freeze());
+                        return Ok(Buffered::Partial(chunks));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The rest of a request body, read chunk by chunk, with the size limit and an idle
+/// timeout per chunk (a client that stops sending gets a 408, not a hung handler).
+/// Also a `Stream` of chunks, for parsers such as multipart.
+pub struct BodyChunks {
+    prefix: Option<Bytes>,
+    incoming: Option<hyper::body::Incoming>,
+    max_size: usize,
+    seen: usize,
+    timeout: Duration,
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl std::fmt::Debug for BodyChunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyChunks")
+            .field("seen", &self.seen)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BodyChunks {
+    fn new(
+        prefix: Bytes,
+        incoming: hyper::body::Incoming,
+        max_size: usize,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            prefix: (!prefix.is_empty()).then_some(prefix),
+            incoming: Some(incoming),
+            max_size,
+            seen: 0,
+            timeout,
+            idle: None,
+        }
+    }
+
+    /// A body already in memory, served through the same interface.
+    pub fn from_bytes(bytes: Bytes) -> Self {
+        Self {
+            prefix: (!bytes.is_empty()).then_some(bytes),
+            incoming: None,
+            max_size: usize::MAX,
+            seen: 0,
+            timeout: Duration::from_secs(60),
+            idle: None,
+        }
+    }
+
+    /// The next chunk; `None` at the end of the body.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, HttpError> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, HttpError>> {
+        if let Some(prefix) = self.prefix.take() {
+            return Poll::Ready(Ok(Some(prefix)));
+        }
+        loop {
+            let Some(incoming) = self.incoming.as_mut() else {
+                return Poll::Ready(Ok(None));
+            };
+            match Pin::new(incoming).poll_frame(cx) {
+                Poll::Pending => {
+                    let timeout = self.timeout;
+                    let idle = self
+                        .idle
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    if idle.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Err(HttpError::BodyTimeout {
+                            seconds: timeout.as_secs_f64(),
+                        }));
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Ready(None) => {
+                    self.incoming = None;
+                    return Poll::Ready(Ok(None));
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    return Poll::Ready(Err(HttpError::BodyRead(error.to_string())))
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    self.idle = None;
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    self.seen += data.len();
+                    if self.seen > self.max_size {
+                        return Poll::Ready(Err(HttpError::BodyTooLarge {
+                            limit: self.max_size,
+                        }));
+                    }
+                    if !data.is_empty() {
+                        return Poll::Ready(Ok(Some(data)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for BodyChunks {
+    type Item = Result<Bytes, HttpError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx).map(Result::transpose)
+    }
 }
 
 /// A response body: empty, one buffer, or a stream of chunks.

@@ -15,6 +15,12 @@ pub enum HttpError {
     BodyTimeout { seconds: f64 },
     #[error("malformed request body: {0}")]
     BodyRead(String),
+    #[error("{0}")]
+    FormLimit(String),
+    #[error("malformed form data: {0}")]
+    Form(String),
+    #[error("cannot store an uploaded file: {0}")]
+    Spool(String),
 }
 
 impl HttpError {
@@ -23,7 +29,9 @@ impl HttpError {
         match self {
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::BodyRead(_) | Self::Form(_) => StatusCode::BAD_REQUEST,
+            Self::FormLimit(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Spool(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

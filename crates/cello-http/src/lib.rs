@@ -15,9 +15,10 @@ mod config;
 mod error;
 mod file;
 mod listener;
+pub mod multipart;
 mod server;
 
-pub use body::{BoxError, RequestBody, ResponseBody};
+pub use body::{BodyChunks, BoxError, Buffered, RequestBody, ResponseBody};
 pub use config::HttpConfig;
 pub use error::{problem_response, HttpError};
 pub use file::FileBody;
