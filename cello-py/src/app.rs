@@ -16,6 +16,18 @@ pub enum HandlerKind {
     Async,
     /// `def` handler marked `blocking=True`: runs on the bounded thread pool.
     Blocking,
+    /// WebSocket endpoint, `async def` handler.
+    WebSocketAsync,
+    /// WebSocket endpoint, `def` handler (runs in the thread pool).
+    WebSocketSync,
+}
+
+/// The handshake settings of a WebSocket route.
+pub struct WebSocketRoute {
+    /// Subprotocols the endpoint speaks, in preference order.
+    pub protocols: Vec<String>,
+    /// `check(request)`: the route's guards, run before the upgrade.
+    pub check: Option<Py<PyAny>>,
 }
 
 /// One registered route, as the dispatcher needs it.
@@ -26,6 +38,8 @@ pub struct Route {
     pub takes_request: bool,
     /// `"GET /users/{id}"`, for messages.
     pub label: String,
+    /// Set for WebSocket endpoints.
+    pub websocket: Option<WebSocketRoute>,
 }
 
 struct RouteSpec {
@@ -35,6 +49,8 @@ struct RouteSpec {
     kind: HandlerKind,
     takes_request: bool,
     owner: String,
+    protocols: Vec<String>,
+    check: Option<Py<PyAny>>,
 }
 
 /// The route table and hooks of an application. Built by `cello.App`; frozen into a
@@ -56,9 +72,12 @@ impl PyAppCore {
         }
     }
 
-    /// Registers `handler` for `methods` on `path`. `kind` is "sync", "async" or
-    /// "blocking"; `owner` names the handler in error messages.
-    #[pyo3(signature = (methods, path, handler, kind, takes_request, owner))]
+    /// Registers `handler` for `methods` on `path`. `kind` is "sync", "async",
+    /// "blocking", "websocket-async" or "websocket-sync"; `owner` names the handler in
+    /// error messages. WebSocket routes take their `subprotocols` and a handshake
+    /// `check(request)`.
+    #[pyo3(signature = (methods, path, handler, kind, takes_request, owner, subprotocols = None, check = None))]
+    #[allow(clippy::too_many_arguments)]
     fn add_route(
         &self,
         methods: Vec<String>,
@@ -67,11 +86,15 @@ impl PyAppCore {
         kind: &str,
         takes_request: bool,
         owner: String,
+        subprotocols: Option<Vec<String>>,
+        check: Option<Py<PyAny>>,
     ) -> PyResult<()> {
         let kind = match kind {
             "sync" => HandlerKind::Sync,
             "async" => HandlerKind::Async,
             "blocking" => HandlerKind::Blocking,
+            "websocket-async" => HandlerKind::WebSocketAsync,
+            "websocket-sync" => HandlerKind::WebSocketSync,
             other => return Err(invalid(format!("unknown handler kind {other:?}"))),
         };
         let methods = methods
@@ -96,6 +119,8 @@ impl PyAppCore {
                 kind,
                 takes_request,
                 owner,
+                protocols: subprotocols.unwrap_or_default(),
+                check,
             });
         Ok(())
     }
@@ -132,11 +157,20 @@ impl PyAppCore {
                     .join(","),
                 spec.path
             );
+            let websocket = matches!(
+                spec.kind,
+                HandlerKind::WebSocketAsync | HandlerKind::WebSocketSync
+            )
+            .then(|| WebSocketRoute {
+                protocols: spec.protocols.clone(),
+                check: spec.check.as_ref().map(|check| check.clone_ref(py)),
+            });
             let route = Route {
                 handler: spec.handler.clone_ref(py),
                 kind: spec.kind,
                 takes_request: spec.takes_request,
                 label,
+                websocket,
             };
             builder
                 .insert(&spec.methods, &spec.path, route, &spec.owner)

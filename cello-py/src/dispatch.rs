@@ -19,11 +19,12 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyList;
 use tokio::sync::oneshot;
 
-use crate::app::{HandlerKind, Route};
+use crate::app::{HandlerKind, Route, WebSocketRoute};
 use crate::driver::LoopShared;
 use crate::request::{OwnedParam, PyRequest};
 use crate::response::{to_response, ResponseContext};
 use crate::streaming::BackgroundBody;
+use crate::websocket::PyWebSocket;
 
 /// Python callables the dispatcher needs, supplied by `cello.App`.
 pub struct Hooks {
@@ -37,6 +38,8 @@ pub struct Hooks {
     /// Called once when the worker has served `max_requests`; without it the server
     /// simply drains and stops.
     pub on_retire: Option<Py<PyAny>>,
+    /// The worker's driver (WebSocket channels spawn their tasks through it).
+    pub driver: Py<crate::driver::PyDriver>,
 }
 
 /// Engine settings the dispatcher applies per request.
@@ -44,6 +47,8 @@ pub struct DispatchConfig {
     pub max_body_size: usize,
     /// Bodies up to this size are read before the handler runs; larger ones stream.
     pub body_buffer_size: usize,
+    /// Limits and timers of WebSocket sessions.
+    pub websocket: cello_http::websocket::WebSocketSettings,
     pub body_read_timeout: Duration,
     pub access_log: bool,
     pub max_requests: Option<u64>,
@@ -161,6 +166,9 @@ impl Dispatcher {
                     .iter()
                     .map(|(name, value)| (Box::from(name), OwnedParam::from_router(value)))
                     .collect();
+                if let Some(websocket) = &route.websocket {
+                    return self.open_websocket(route, websocket, parts, params, conn);
+                }
                 let (body, pending) = if body.is_end_stream() {
                     (Bytes::new(), None)
                 } else {
@@ -225,6 +233,118 @@ impl Dispatcher {
                 StatusCode::NOT_FOUND,
                 &format!("no route matches {} {path}", parts.method),
             ),
+        }
+    }
+
+    /// Answers a WebSocket handshake: guards, then `101` and a session whose handler
+    /// `cello.websocket.run_handler` starts.
+    fn open_websocket(
+        &self,
+        route: &Route,
+        websocket: &WebSocketRoute,
+        mut parts: http::request::Parts,
+        params: Vec<(Box<str>, OwnedParam)>,
+        conn: Option<ConnInfo>,
+    ) -> Response {
+        use cello_http::websocket;
+        if !websocket::is_upgrade(&parts.method, &parts.headers) {
+            let mut response = problem_response(
+                StatusCode::UPGRADE_REQUIRED,
+                "this endpoint speaks WebSocket; connect with a WebSocket client",
+            );
+            response
+                .headers_mut()
+                .insert(http::header::UPGRADE, HeaderValue::from_static("websocket"));
+            return response;
+        }
+        let (accepted, subprotocol) =
+            match websocket::handshake_response(&parts.headers, &websocket.protocols) {
+                Ok(accepted) => accepted,
+                Err(refused) => return refused,
+            };
+        let Some(upgrade) = websocket::take_upgrade(&mut parts.extensions) else {
+            return problem_response(
+                StatusCode::NOT_IMPLEMENTED,
+                "WebSocket needs a real connection; test it with cello.testing.LiveServer and a WebSocket client",
+            );
+        };
+        Python::attach(|py| {
+            let mut request = PyRequest::new(
+                parts,
+                Bytes::new(),
+                params,
+                conn.map(|c| c.peer),
+                conn.is_some_and(|c| c.secure),
+                None,
+            );
+            request.app = Some(self.hooks.app.clone_ref(py));
+            let request = Py::new(py, request)?;
+            if let Some(check) = &websocket.check {
+                let verdict = check.call1(py, (request.clone_ref(py),));
+                let refusal = match verdict {
+                    Ok(value) if value.is_truthy(py)? => None,
+                    Ok(_) => Some(problem_response(
+                        StatusCode::FORBIDDEN,
+                        "access denied by a guard",
+                    )),
+                    Err(error) => Some(self.error_response_now(py, &request, error, &route.label)),
+                };
+                if let Some(refusal) = refusal {
+                    return Ok(refusal);
+                }
+            }
+            let (inbox, outbox) = websocket::spawn_session(upgrade, self.config.websocket.clone());
+            let channel = Py::new(
+                py,
+                PyWebSocket::new(
+                    inbox,
+                    outbox,
+                    self.hooks.driver.clone_ref(py),
+                    request,
+                    subprotocol,
+                ),
+            )?;
+            py.import(intern!(py, "cello.websocket"))?.call_method1(
+                intern!(py, "run_handler"),
+                (
+                    &route.handler,
+                    channel,
+                    route.kind == HandlerKind::WebSocketAsync,
+                ),
+            )?;
+            self.shared.after_python(py);
+            Ok::<_, PyErr>(accepted)
+        })
+        .unwrap_or_else(|error| Python::attach(|py| internal_error(py, &error, &route.label)))
+    }
+
+    /// The error hook's answer for `error`, computed synchronously (handshake guards).
+    fn error_response_now(
+        &self,
+        py: Python<'_>,
+        request: &Py<PyRequest>,
+        error: PyErr,
+        label: &str,
+    ) -> Response {
+        let answer = self
+            .hooks
+            .on_error
+            .call1(py, (request.clone_ref(py), error.into_value(py)));
+        match answer {
+            Ok(value)
+                if !value
+                    .bind(py)
+                    .hasattr(intern!(py, "__await__"))
+                    .unwrap_or(false) =>
+            {
+                self.convert(py, &value, request)
+                    .unwrap_or_else(|error| internal_error(py, &error, label))
+            }
+            Ok(_) => problem_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "an async exception handler cannot answer a WebSocket handshake",
+            ),
+            Err(error) => internal_error(py, &error, label),
         }
     }
 

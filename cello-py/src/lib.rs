@@ -17,6 +17,7 @@ mod response;
 mod server;
 mod streaming;
 mod thread_bound;
+mod websocket;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
@@ -68,6 +69,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<datastructures::PyHeaders>()?;
     m.add_class::<datastructures::PyQueryParams>()?;
     m.add_class::<streaming::PyBodySink>()?;
+    m.add_class::<websocket::PyWebSocket>()?;
     m.add_function(wrap_pyfunction!(json_dumps, m)?)?;
     m.add_function(wrap_pyfunction!(json_loads, m)?)?;
     m.add_function(wrap_pyfunction!(set_response_type, m)?)?;

@@ -64,6 +64,18 @@ fn seconds(config: &Bound<'_, PyAny>, name: &str) -> PyResult<Duration> {
     Ok(Duration::from_secs_f64(value))
 }
 
+fn websocket_settings(
+    config: &Bound<'_, PyAny>,
+) -> PyResult<cello_http::websocket::WebSocketSettings> {
+    let ping: Option<f64> = config.getattr("ws_ping_interval")?.extract()?;
+    Ok(cello_http::websocket::WebSocketSettings {
+        max_message_size: config.getattr("ws_max_message_size")?.extract()?,
+        ping_interval: ping.filter(|p| *p > 0.0).map(Duration::from_secs_f64),
+        idle_timeout: seconds(config, "ws_idle_timeout")?,
+        inbox_capacity: 32,
+    })
+}
+
 fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
     Ok(HttpConfig {
         max_header_size: config.getattr("max_header_size")?.extract()?,
@@ -85,7 +97,7 @@ impl PyEngine {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        driver: &PyDriver,
+        driver: &Bound<'_, PyDriver>,
         core: &PyAppCore,
         app: Py<PyAny>,
         on_error: Py<PyAny>,
@@ -96,7 +108,8 @@ impl PyEngine {
         on_retire: Option<Py<PyAny>>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
-        let driver = driver.state()?;
+        let driver_object = driver.clone().unbind();
+        let driver = driver.get().state()?;
         let dispatcher = Dispatcher::new(
             core.build_router(py)?,
             Hooks {
@@ -104,11 +117,13 @@ impl PyEngine {
                 start_task,
                 app,
                 on_retire,
+                driver: driver_object,
             },
             driver.shared.clone(),
             DispatchConfig {
                 max_body_size: http.max_body_size,
                 body_buffer_size: config.getattr("body_buffer_size")?.extract()?,
+                websocket: websocket_settings(config)?,
                 body_read_timeout: http.body_read_timeout,
                 access_log,
                 max_requests,

@@ -21,6 +21,7 @@ from cello.exceptions import BodyNotRead, CelloError, HTTPException, InvalidJSON
 from cello.forms import FormData, UploadFile
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
+from cello.websocket import Message, SyncWebSocket, WebSocket, WebSocketDisconnect
 
 __version__: str = _cello.__version__
 
@@ -54,6 +55,7 @@ __all__ = [
     "HTTPException",
     "Headers",
     "InvalidJSON",
+    "Message",
     "QueryParams",
     "Request",
     "Response",
@@ -63,7 +65,10 @@ __all__ = [
     "SseStream",
     "State",
     "StreamingResponse",
+    "SyncWebSocket",
     "UploadFile",
+    "WebSocket",
+    "WebSocketDisconnect",
     "__version__",
     "features",
     "json_dumps",

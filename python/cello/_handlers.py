@@ -10,7 +10,7 @@ from typing import Any
 from cello._routing import Guard, describe
 from cello.exceptions import HTTPException
 
-__all__ = ["handler_kind", "takes_request", "with_guards"]
+__all__ = ["handler_kind", "handshake_check", "takes_request", "websocket_kind", "with_guards"]
 
 
 def is_async(handler: Callable[..., Any]) -> bool:
@@ -106,3 +106,28 @@ def with_guards(
 def owner_of(handler: Callable[..., Any]) -> str:
     """How messages name `handler`."""
     return describe(handler)
+
+
+def websocket_kind(handler: Callable[..., Any], guards: Sequence[Guard], owner: str) -> str:
+    """``"websocket-async"`` or ``"websocket-sync"``; guards must be sync (they run
+    during the handshake, before the connection is upgraded)."""
+    for guard in guards:
+        if is_async(guard):
+            raise TypeError(
+                f"{owner}: WebSocket guards run during the handshake and must be plain "
+                f"functions; {_guard_name(guard)} is async"
+            )
+    return "websocket-async" if is_async(handler) else "websocket-sync"
+
+
+def handshake_check(guards: Sequence[Guard]) -> Callable[[Any], bool]:
+    """Runs `guards` on the handshake request: a falsy result is a 403."""
+    checks = list(guards)
+
+    def check(request: Any) -> bool:
+        for guard in checks:
+            if not guard(request):
+                raise HTTPException(403, f"access denied by {_guard_name(guard)}")
+        return True
+
+    return check

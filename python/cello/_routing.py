@@ -27,6 +27,8 @@ class RouteRecord:
     summary: str | None = None
     description: str | None = None
     name: str | None = None
+    websocket: bool = False
+    subprotocols: list[str] = field(default_factory=list)
 
 
 def describe(handler: Callable[..., Any]) -> str:
@@ -126,6 +128,46 @@ class RouteRegistrar:
     def head(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         """Registers an explicit HEAD route (it wins over the automatic one). See `route`."""
         return self.route(path, ["HEAD"], **options)
+
+    def websocket(
+        self,
+        path: str,
+        *,
+        guards: Sequence[Guard] | None = None,
+        subprotocols: Sequence[str] | None = None,
+        name: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Registers a WebSocket endpoint. ``async def handler(ws)`` gets a
+        `cello.WebSocket`; ``def handler(ws)`` gets a `cello.SyncWebSocket` and runs
+        in the thread pool. Guards run on the handshake (a refusal is a 403 before
+        upgrading); `subprotocols` lists what the endpoint speaks, in preference order.
+
+        Example:
+            >>> from cello import App
+            >>> app = App()
+            >>> @app.websocket("/ws/chat")
+            ... async def chat(ws):
+            ...     async for message in ws:
+            ...         await ws.send(f"Echo: {message}")
+        """
+
+        def decorator(handler: Handler) -> Handler:
+            if not callable(handler):
+                raise TypeError(f"@websocket({path!r}) must decorate a function, got {handler!r}")
+            self._register(
+                RouteRecord(
+                    methods=["GET"],
+                    path=path,
+                    handler=handler,
+                    guards=list(guards or []),
+                    name=name or getattr(handler, "__name__", None),
+                    websocket=True,
+                    subprotocols=list(subprotocols or []),
+                )
+            )
+            return handler
+
+        return decorator
 
     def options(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         """Registers an explicit OPTIONS route (it wins over the automatic one). See `route`."""

@@ -9,7 +9,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cello import _cello
-from cello._handlers import handler_kind, owner_of, takes_request, with_guards
+from cello._handlers import (
+    handler_kind,
+    handshake_check,
+    owner_of,
+    takes_request,
+    websocket_kind,
+    with_guards,
+)
 from cello._routing import Guard, RouteRecord, RouteRegistrar
 from cello.blueprint import Blueprint
 from cello.datastructures import State
@@ -75,6 +82,11 @@ class App(RouteRegistrar):
 
     def _register(self, record: RouteRecord) -> None:
         owner = owner_of(record.handler)
+        if record.websocket:
+            kind = websocket_kind(record.handler, record.guards, owner)
+            self._probe.add_route(record.methods, record.path, record.handler, kind, True, owner)
+            self._records.append(record)
+            return
         kind = handler_kind(record.handler, record.blocking, owner)
         wants_request = takes_request(record.handler, owner)
         # Validate now, so a conflict fails at the decorator that caused it.
@@ -126,6 +138,14 @@ class App(RouteRegistrar):
         core = _cello.AppCore()
         for record in self._records:
             owner = owner_of(record.handler)
+            if record.websocket:
+                guards = [*self._guards, *record.guards]
+                core.add_route(
+                    record.methods, record.path, record.handler,
+                    websocket_kind(record.handler, guards, owner), True, owner,
+                    record.subprotocols, handshake_check(guards) if guards else None,
+                )
+                continue
             kind = handler_kind(record.handler, record.blocking, owner)
             wants_request = takes_request(record.handler, owner)
             handler = record.handler

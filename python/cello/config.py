@@ -36,6 +36,12 @@ class ServerConfig:
     spool_threshold: int = 1024 * 1024
     #: Directory for those temporary files (the system's temp directory by default).
     upload_dir: str | None = None
+    #: Largest WebSocket message, bytes (after reassembly); larger ones close with 1009.
+    ws_max_message_size: int = 16 * 1024 * 1024
+    #: Seconds between the server's WebSocket pings (``None``: no pings).
+    ws_ping_interval: float | None = 20.0
+    #: Seconds a WebSocket may stay silent (no message, no pong) before it is closed (1001).
+    ws_idle_timeout: float = 60.0
     #: Seconds to receive a complete request head (slowloris guard); then the connection closes.
     header_read_timeout: float = 30.0
     #: Seconds a keep-alive connection may idle between requests (uvicorn's default).

@@ -17,6 +17,7 @@ mod file;
 mod listener;
 pub mod multipart;
 mod server;
+pub mod websocket;
 
 pub use body::{BodyChunks, BoxError, Buffered, RequestBody, ResponseBody};
 pub use config::HttpConfig;
