@@ -1,0 +1,24 @@
+"""A WebSocket echo server (the peer the Autobahn conformance cases drive).
+
+    python examples/websocket_echo.py --port 9001
+"""
+
+from cello import App, ServerConfig
+
+app = App()
+
+
+@app.websocket("/")
+async def echo_root(ws):
+    async for message in ws:
+        await ws.send(message)
+
+
+@app.websocket("/{*path}")
+async def echo(ws):
+    async for message in ws:
+        await ws.send(message)
+
+
+if __name__ == "__main__":
+    app.run(env="production", workers=1, logs=False, config=ServerConfig(ws_max_message_size=64 * 1024 * 1024))
