@@ -62,3 +62,56 @@ def test_hello_example_serves() -> None:
         assert process.stdout is not None
         process.stdout.close()
         assert code == 0
+
+
+def test_realtime_example_serves() -> None:
+    import asyncio
+
+    import websockets
+
+    process, url = serve_example(ROOT / "examples" / "realtime.py")
+    try:
+        events = httpx.get(url + "/events").text
+        assert events == "".join(f"event: update\ndata: tick {i}\n\n" for i in range(3))
+        assert httpx.get(url + "/download").text == "".join(f"line {n}\n" for n in range(5))
+        uploaded = httpx.post(url + "/upload", data={"name": "me"}, files={"file": ("a.txt", b"abc")})
+        assert uploaded.json() == {"name": "me", "files": [["a.txt", 3]]}
+        assert httpx.post(url + "/orders", json={"sku": 1}).status_code == 201
+        for _ in range(100):
+            if httpx.get(url + "/log").json() == [{"sku": 1}]:
+                break
+        assert httpx.get(url + "/log").json() == [{"sku": 1}]
+
+        async def chat() -> str:
+            async with websockets.connect(url.replace("http", "ws") + "/ws/chat") as connection:
+                await connection.send("hi")
+                return await connection.recv()  # type: ignore[return-value]
+
+        assert asyncio.run(chat()) == "Echo: hi"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=30)
+        assert process.stdout is not None
+        process.stdout.close()
+        assert code == 0
+
+
+def test_websocket_echo_example_serves() -> None:
+    import asyncio
+
+    import websockets
+
+    process, url = serve_example(ROOT / "examples" / "websocket_echo.py")
+    try:
+
+        async def echo() -> object:
+            async with websockets.connect(url.replace("http", "ws") + "/any/path") as connection:
+                await connection.send(b"\x00bin")
+                return await connection.recv()
+
+        assert asyncio.run(echo()) == b"\x00bin"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        assert process.stdout is not None
+        process.stdout.close()
