@@ -46,6 +46,12 @@ class Message:
         self.text: str | None = payload if isinstance(payload, str) else None
         self.data: bytes = payload.encode() if isinstance(payload, str) else payload
 
+    @property
+    def content(self) -> str | bytes:
+        """``text`` for a text message, ``data`` for a binary one (the original
+        framework's name)."""
+        return self.text if self.text is not None else self.data
+
     def __str__(self) -> str:
         return self.text if self.text is not None else self.data.decode("utf-8", "replace")
 
