@@ -31,8 +31,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from harness.machine import describe_machine  # noqa: E402
-from harness.procmetrics import sample_tree  # noqa: E402
+from harness.machine import describe_machine
+from harness.procmetrics import sample_tree
 
 CACHE = Path(os.environ.get("CELLO_BENCH_CACHE", Path.home() / ".cache" / "cello-bench"))
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -147,12 +147,22 @@ def report(selected: list[Framework], args: argparse.Namespace, out: Path) -> No
     cello_rate = statistics.median(r["messages_per_second"] for r in cello.results) if cello else None
     lines = [
         f"# WebSocket echo and idle connections — {date}", "",
-        f"`python3 benches/ws_bench.py --rounds {args.rounds} --seconds {args.seconds} "
-        f"--connections {args.connections} --idle {args.idle}`", "",
-        f"**Machine**: {machine.cores} cores ({machine.cpu_model}), Linux {machine.kernel}. "
-        "The Rust load client and the server share the cores.", "",
-        f"Echo: {args.connections} connections each send a 32-byte text message and wait for its echo, "
-        f"for {args.seconds} s; median messages/s of {args.rounds} interleaved rounds; one worker each.", "",
+        (
+            f"`python3 benches/ws_bench.py --rounds {args.rounds} --seconds {args.seconds} "
+            f"--connections {args.connections} --idle {args.idle}`"
+        ),
+        "",
+        (
+            f"**Machine**: {machine.cores} cores ({machine.cpu_model}), Linux {machine.kernel}. "
+            "The Rust load client and the server share the cores."
+        ),
+        "",
+        (
+            f"Echo: {args.connections} connections each send a 32-byte text message and wait for "
+            f"its echo, for {args.seconds} s; median messages/s of {args.rounds} interleaved "
+            "rounds; one worker each."
+        ),
+        "",
         "| Framework | messages/s | errors | Cello × |", "|---|---:|---:|---:|",
     ]
     for framework in selected:
@@ -163,8 +173,10 @@ def report(selected: list[Framework], args: argparse.Namespace, out: Path) -> No
         errors = int(sum(r.get("errors", 0) + r.get("failed_connections", 0) for r in framework.results))
         ratio = f"{cello_rate / rate:.2f}×" if cello_rate and rate else ""
         lines.append(f"| {framework.name} | {rate:,.0f} | {errors} | {ratio} |")
-    lines += ["", f"Memory: RSS of the server (all its processes) idle, then holding {args.idle:,} idle "
-              "WebSocket connections.", "",
+    lines += ["", (
+                  f"Memory: RSS of the server (all its processes) idle, then holding {args.idle:,} "
+                  "idle WebSocket connections."
+              ), "",
               "| Framework | RSS idle MiB | RSS with connections MiB | open | KiB per connection |",
               "|---|---:|---:|---:|---:|"]
     for framework in selected:

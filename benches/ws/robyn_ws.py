@@ -9,7 +9,7 @@ args, _ = parser.parse_known_args()
 # Robyn parses its own command line: one process, one worker, quiet.
 sys.argv = [sys.argv[0], "--processes", "1", "--workers", "1", "--log-level", "WARNING"]
 
-from robyn import Robyn  # noqa: E402 - after the argv rewrite
+from robyn import Robyn
 
 app = Robyn(__file__)
 
