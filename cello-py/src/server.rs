@@ -86,6 +86,15 @@ fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
         keep_alive: config.getattr("keep_alive")?.extract()?,
         shutdown_timeout: seconds(config, "shutdown_timeout")?,
         backlog: config.getattr("backlog")?.extract()?,
+        http2: config.getattr("http2")?.extract()?,
+        http2_max_concurrent_streams: config.getattr("http2_max_concurrent_streams")?.extract()?,
+        http2_stream_window: config.getattr("http2_stream_window")?.extract()?,
+        http2_connection_window: config.getattr("http2_connection_window")?.extract()?,
+        http2_keep_alive_interval: config
+            .getattr("http2_keep_alive_interval")?
+            .extract::<Option<f64>>()?
+            .filter(|seconds| *seconds > 0.0)
+            .map(Duration::from_secs_f64),
     })
 }
 

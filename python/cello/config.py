@@ -55,6 +55,16 @@ class ServerConfig:
     shutdown_timeout: float = 30.0
     #: ``listen(2)`` backlog.
     backlog: int = 2048
+    #: Serve HTTP/2: with prior knowledge (h2c) in cleartext, through ALPN with TLS.
+    http2: bool = True
+    #: Most concurrent streams per HTTP/2 connection.
+    http2_max_concurrent_streams: int = 100
+    #: Initial HTTP/2 flow-control window per stream, bytes.
+    http2_stream_window: int = 1024 * 1024
+    #: Initial HTTP/2 flow-control window per connection, bytes.
+    http2_connection_window: int = 4 * 1024 * 1024
+    #: Seconds between HTTP/2 keep-alive pings (``None``: none).
+    http2_keep_alive_interval: float | None = None
     #: Restart a worker after it served this many requests (``None``: never).
     max_requests: int | None = None
     #: Up to this many extra requests, chosen at random per worker, so workers do not

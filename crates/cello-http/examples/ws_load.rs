@@ -36,7 +36,7 @@ fn options() -> Options {
         match flag.as_str() {
             "--url" => options.url = value,
             "--connections" => {
-                options.connections = value.parse().expect("--connections: a number")
+                options.connections = value.parse().expect("--connections: a number");
             }
             "--seconds" => options.seconds = value.parse().expect("--seconds: a number"),
             "--size" => options.size = value.parse().expect("--size: a number"),

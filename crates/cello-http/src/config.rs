@@ -28,6 +28,16 @@ pub struct HttpConfig {
     pub shutdown_timeout: Duration,
     /// Listen backlog passed to `listen(2)`.
     pub backlog: u32,
+    /// Whether HTTP/2 is served (with prior knowledge in cleartext, via ALPN with TLS).
+    pub http2: bool,
+    /// Most concurrent streams per HTTP/2 connection.
+    pub http2_max_concurrent_streams: u32,
+    /// Initial flow-control window of each HTTP/2 stream, bytes.
+    pub http2_stream_window: u32,
+    /// Initial flow-control window of each HTTP/2 connection, bytes.
+    pub http2_connection_window: u32,
+    /// Interval of HTTP/2 keep-alive pings (`None`: none).
+    pub http2_keep_alive_interval: Option<Duration>,
 }
 
 impl Default for HttpConfig {
@@ -41,6 +51,11 @@ impl Default for HttpConfig {
             keep_alive: true,
             shutdown_timeout: Duration::from_secs(30),
             backlog: 2048,
+            http2: true,
+            http2_max_concurrent_streams: 100,
+            http2_stream_window: 1024 * 1024,
+            http2_connection_window: 4 * 1024 * 1024,
+            http2_keep_alive_interval: None,
         }
     }
 }

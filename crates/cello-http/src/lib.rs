@@ -12,6 +12,7 @@
 
 mod body;
 mod config;
+mod connection;
 mod error;
 mod file;
 mod listener;
