@@ -534,7 +534,7 @@ def test_run_signature_defaults_match_the_documentation() -> None:
     defaults = {name: p.default for name, p in parameters.items() if name != "self"}
     assert defaults == {
         "host": "127.0.0.1", "port": 8000, "debug": None, "env": "development",
-        "workers": None, "reload": False, "logs": None, "config": None,
+        "workers": None, "reload": False, "logs": None, "config": None, "tls": None,
     }
 
 

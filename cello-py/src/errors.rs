@@ -57,3 +57,10 @@ create_exception!(
     CelloError,
     "The body was too large to be read in advance; stream it with request.stream()."
 );
+
+create_exception!(
+    cello._cello,
+    TlsSetupError,
+    CelloError,
+    "The TLS certificate or key cannot be used (missing file, empty PEM, mismatch)."
+);

@@ -61,6 +61,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<errors::RouteConflictError>(),
     )?;
     m.add("BodyNotRead", py.get_type::<errors::BodyNotReadError>())?;
+    m.add("TlsError", py.get_type::<errors::TlsSetupError>())?;
     m.add_class::<app::PyAppCore>()?;
     m.add_class::<driver::PyDriver>()?;
     m.add_class::<server::PyEngine>()?;

@@ -1,6 +1,7 @@
 //! Starting servers and in-process requests on a [`PyDriver`].
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ pub struct PyServer {
     host: String,
     handle: ShutdownHandle,
     closed: Py<PyAny>,
+    certificates: Option<std::sync::Arc<cello_http::tls::CertificateStore>>,
 }
 
 #[pymethods]
@@ -46,6 +48,23 @@ impl PyServer {
     /// Stops accepting; in-flight requests get `shutdown_timeout` to finish.
     fn shutdown(&self) {
         self.handle.shutdown();
+    }
+
+    /// Reads the TLS certificate and key files again (after a renewal). New
+    /// handshakes use them; on error the current certificate stays and this raises.
+    fn reload_tls(&self) -> PyResult<()> {
+        match &self.certificates {
+            Some(store) => store
+                .reload()
+                .map_err(|error| crate::errors::TlsSetupError::new_err(error.to_string())),
+            None => Err(invalid("this server does not serve TLS")),
+        }
+    }
+
+    /// Whether this server speaks TLS.
+    #[getter]
+    fn tls(&self) -> bool {
+        self.certificates.is_some()
     }
 
     /// An asyncio future that completes once the server has drained.
@@ -149,7 +168,9 @@ impl PyEngine {
     /// Binds `host:port` (port 0 picks a free one) and starts serving on `driver`;
     /// with `fd`, serves an already listening socket instead (a duplicate of it: the
     /// caller keeps its own descriptor, so queued connections survive this server).
-    #[pyo3(signature = (driver, host, port, reuse_port = false, fd = None))]
+    /// `tls` is `(cert_path, key_path, client_ca_path)`.
+    #[pyo3(signature = (driver, host, port, reuse_port = false, fd = None, tls = None))]
+    #[allow(clippy::too_many_arguments)]
     fn serve(
         &self,
         py: Python<'_>,
@@ -158,6 +179,7 @@ impl PyEngine {
         port: u16,
         reuse_port: bool,
         fd: Option<i32>,
+        tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
     ) -> PyResult<PyServer> {
         let engine = self.inner.get()?;
         let driver = driver.state()?;
@@ -167,7 +189,20 @@ impl PyEngine {
                 .map_err(|error| bind_error(&error, host, port))?,
         };
         let bound = listener.local_addr()?;
-        let server = Server::new(engine.http.clone());
+        let mut server = Server::new(engine.http.clone());
+        let mut certificates = None;
+        if let Some((cert_path, key_path, client_ca_path)) = tls {
+            let settings = cello_http::tls::TlsSettings {
+                cert_path,
+                key_path,
+                client_ca_path,
+                http2: engine.http.http2,
+            };
+            let (acceptor, store) = cello_http::tls::acceptor(&settings)
+                .map_err(|error| crate::errors::TlsSetupError::new_err(error.to_string()))?;
+            server = server.with_tls(acceptor);
+            certificates = Some(store);
+        }
         let handle = server.shutdown_handle();
         *engine.dispatcher.shutdown.borrow_mut() = Some(handle.clone());
         let closed = driver.create_future(py)?;
@@ -203,6 +238,7 @@ impl PyEngine {
             host: host.to_owned(),
             handle,
             closed,
+            certificates,
         })
     }
 

@@ -15,9 +15,16 @@ from cello._cello import Request
 from cello.app import App
 from cello.background import BackgroundTask, BackgroundTasks
 from cello.blueprint import Blueprint
-from cello.config import ServerConfig
+from cello.config import ServerConfig, TlsConfig
 from cello.datastructures import Headers, QueryParams, State
-from cello.exceptions import BodyNotRead, CelloError, HTTPException, InvalidJSON, RouteConflictError
+from cello.exceptions import (
+    BodyNotRead,
+    CelloError,
+    HTTPException,
+    InvalidJSON,
+    RouteConflictError,
+    TlsError,
+)
 from cello.forms import FormData, UploadFile
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
@@ -66,6 +73,8 @@ __all__ = [
     "State",
     "StreamingResponse",
     "SyncWebSocket",
+    "TlsConfig",
+    "TlsError",
     "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",

@@ -109,7 +109,7 @@ class Supervisor:
         code = 0
         try:
             signal.set_wakeup_fd(-1)
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP):
                 signal.signal(signum, signal.SIG_DFL)
             for index, listener in enumerate(self.listeners):
                 if index != slot:
@@ -131,6 +131,7 @@ class Supervisor:
                 fd=self.listeners[slot].fileno(),
                 on_ready=ready,
                 on_retire=retiring,
+                tls=self.options.tls,
             )
         except BaseException:  # noqa: BLE001 - a worker reports everything and exits
             traceback.print_exc()
@@ -141,6 +142,14 @@ class Supervisor:
             os._exit(code)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
+        if signum == signal.SIGHUP:
+            # Workers reload their TLS certificate.
+            for pid in self.workers:
+                try:
+                    os.kill(pid, signal.SIGHUP)
+                except ProcessLookupError:
+                    pass
+            return
         if signum in (signal.SIGTERM, signal.SIGINT) and self.stop_requested is None:
             self.stop_requested = f"received {signal.Signals(signum).name}"
 
@@ -195,7 +204,7 @@ class Supervisor:
         control_read, control_write = os.pipe()
         previous = {
             signum: signal.signal(signum, self._on_signal)
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP)
         }
         signal.set_wakeup_fd(wake_write)
         try:
@@ -250,8 +259,9 @@ class Supervisor:
                     self.announced = True
                     host = self.options.host
                     shown = f"[{host}]" if ":" in host else host
+                    scheme = "https" if self.options.tls else "http"
                     print(
-                        f"Cello running at http://{shown}:{port} "
+                        f"Cello running at {scheme}://{shown}:{port} "
                         f"({self.options.workers} workers, {self.options.env})",
                         flush=True,
                     )

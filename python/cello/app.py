@@ -24,7 +24,7 @@ from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON
 from cello.responses import Response
 
 if TYPE_CHECKING:
-    from cello.config import ServerConfig
+    from cello.config import ServerConfig, TlsConfig
 
 __all__ = ["App"]
 
@@ -222,6 +222,7 @@ class App(RouteRegistrar):
         logs: bool | None = None,
         *,
         config: ServerConfig | None = None,
+        tls: TlsConfig | None = None,
     ) -> None:
         """Serves the application until interrupted.
 
@@ -236,10 +237,11 @@ class App(RouteRegistrar):
             reload: restart when a ``.py`` file changes.
             logs: access log, one line per request; defaults to on in debug.
             config: limits, timeouts and worker recycling (`ServerConfig`).
+            tls: serve HTTPS (and HTTP/2 through ALPN) with this `TlsConfig`.
 
         The command-line flags ``--host --port --env --debug --reload --workers
-        --no-logs`` override these values.
+        --no-logs --tls-cert --tls-key`` override these values.
         """
         from cello.server import run_app
 
-        run_app(self, host, port, debug, env, workers, reload, logs, config)
+        run_app(self, host, port, debug, env, workers, reload, logs, config, tls=tls)

@@ -4,7 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ServerConfig"]
+__all__ = ["ServerConfig", "TlsConfig"]
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """HTTPS with rustls: ``app.run(tls=TlsConfig("cert.pem", "key.pem"))``.
+
+    The certificate file is a PEM chain (leaf first); the key PKCS#8, PKCS#1 or SEC1
+    PEM. With `client_ca_path`, clients must present a certificate signed by one of
+    those CAs (mutual TLS). ALPN offers HTTP/2 and HTTP/1.1. Send SIGHUP to reload the
+    files after a renewal, without a restart.
+
+    Example:
+        >>> from cello import TlsConfig
+        >>> tls = TlsConfig("cert.pem", "key.pem")
+    """
+
+    cert_path: str
+    key_path: str
+    client_ca_path: str | None = None
+
+    def as_tuple(self) -> tuple[str, str, str | None]:
+        """The form the native server takes."""
+        return (str(self.cert_path), str(self.key_path), self.client_ca_path and str(self.client_ca_path))
 
 
 @dataclass

@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from http import HTTPStatus
 
-from cello._cello import BodyNotRead, CelloError, InvalidJSON, RouteConflictError
+from cello._cello import BodyNotRead, CelloError, InvalidJSON, RouteConflictError, TlsError
 
-__all__ = ["BodyNotRead", "CelloError", "HTTPException", "InvalidJSON", "RouteConflictError"]
+__all__ = [
+    "BodyNotRead",
+    "CelloError",
+    "HTTPException",
+    "InvalidJSON",
+    "RouteConflictError",
+    "TlsError",
+]
 
 
 class HTTPException(CelloError):

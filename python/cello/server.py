@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cello import background
 from cello._loop import CelloEventLoop, task_starter
-from cello.config import ServerConfig
+from cello.config import ServerConfig, TlsConfig
 
 if TYPE_CHECKING:
     from cello.app import App
@@ -33,6 +33,7 @@ class RunOptions:
     workers: int
     reload: bool
     logs: bool
+    tls: TlsConfig | None = None
 
 
 def _cli_overrides(argv: list[str]) -> argparse.Namespace:
@@ -44,6 +45,8 @@ def _cli_overrides(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--reload", action="store_true", default=None)
     parser.add_argument("--workers", type=int)
     parser.add_argument("--no-logs", dest="logs", action="store_false", default=None)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     known, _ = parser.parse_known_args(argv)
     return known
 
@@ -57,6 +60,7 @@ def resolve_options(
     reload: bool,
     logs: bool | None,
     argv: list[str] | None = None,
+    tls: TlsConfig | None = None,
 ) -> RunOptions:
     """Applies the command-line flags over the arguments, then the documented defaults."""
     flags = _cli_overrides(sys.argv[1:] if argv is None else argv)
@@ -79,7 +83,11 @@ def resolve_options(
         raise ValueError(f"port must be 0-65535, got {port}")
     if logs is None:
         logs = debug
-    return RunOptions(host, port, debug, env, workers, reload, logs)
+    if (flags.tls_cert is None) != (flags.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together: give both")
+    if flags.tls_cert is not None:
+        tls = TlsConfig(flags.tls_cert, flags.tls_key)
+    return RunOptions(host, port, debug, env, workers, reload, logs, tls)
 
 
 def _display_host(host: str) -> str:
@@ -98,6 +106,7 @@ def serve_worker(
     install_signals: bool = True,
     fd: int | None = None,
     on_retire: Callable[[], None] | None = None,
+    tls: TlsConfig | None = None,
 ) -> None:
     """Runs one worker in this process until SIGTERM/SIGINT, then drains.
 
@@ -126,11 +135,13 @@ def serve_worker(
         engine = app._engine(
             loop.driver, task_starter(loop), config, access_log, max_requests, retire
         )
-        server = engine.serve(loop.driver, host, port, reuse_port, fd)
+        server = engine.serve(loop.driver, host, port, reuse_port, fd, tls.as_tuple() if tls else None)
         running.append(server)
         if install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, server.shutdown)
+            if tls is not None:
+                loop.add_signal_handler(signal.SIGHUP, _reload_tls, server)
         if on_ready is not None:
             on_ready(server)
         loop.run_until_complete(server.wait_closed())
@@ -138,11 +149,19 @@ def serve_worker(
         loop.run_until_complete(app._run_hooks("shutdown"))
     finally:
         if install_signals:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         asyncio.set_event_loop(None)
+
+
+def _reload_tls(server: Any) -> None:
+    try:
+        server.reload_tls()
+        print("cello: TLS certificate reloaded", file=sys.stderr, flush=True)
+    except Exception as error:  # noqa: BLE001 - keep serving with the old certificate
+        print(f"cello: TLS reload failed, keeping the current certificate: {error}", file=sys.stderr, flush=True)
 
 
 def run_app(
@@ -156,9 +175,10 @@ def run_app(
     logs: bool | None,
     config: ServerConfig | None,
     argv: list[str] | None = None,
+    tls: TlsConfig | None = None,
 ) -> None:
     """`App.run`'s implementation; `argv` defaults to ``sys.argv[1:]``."""
-    options = resolve_options(host, port, debug, env, workers, reload, logs, argv)
+    options = resolve_options(host, port, debug, env, workers, reload, logs, argv, tls)
     config = config or ServerConfig()
     app.debug = options.debug
     app.env = options.env
@@ -170,14 +190,16 @@ def run_app(
     if options.workers == 1 and config.max_requests is None:
 
         def announce(server: Any) -> None:
+            scheme = "https" if options.tls else "http"
             print(
-                f"Cello running at http://{_display_host(options.host)}:{server.port} "
+                f"Cello running at {scheme}://{_display_host(options.host)}:{server.port} "
                 f"(1 worker, {options.env})",
                 flush=True,
             )
 
         serve_worker(
-            app, options.host, options.port, config=config, access_log=options.logs, on_ready=announce
+            app, options.host, options.port, config=config, access_log=options.logs,
+            on_ready=announce, tls=options.tls,
         )
         return
     from cello._supervisor import Supervisor

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from cello import background
 from cello._loop import CelloEventLoop, task_starter
-from cello.config import ServerConfig
+from cello.config import ServerConfig, TlsConfig
 
 if TYPE_CHECKING:
     from cello.app import App
@@ -237,8 +237,10 @@ class LiveServer:
         config: ServerConfig | None = None,
         access_log: bool = False,
         startup_timeout: float = 30.0,
+        tls: TlsConfig | None = None,
     ) -> None:
         self.app = app
+        self.tls = tls
         self.host = host
         self.port = port
         self.config = config or ServerConfig()
@@ -252,8 +254,9 @@ class LiveServer:
 
     @property
     def url(self) -> str:
-        """``http://host:port`` of the running server."""
-        return f"http://{self.host}:{self.port}"
+        """``http://host:port`` (``https`` with TLS) of the running server."""
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def _main(self) -> None:
         from cello.server import serve_worker
@@ -273,6 +276,7 @@ class LiveServer:
                 access_log=self.access_log,
                 on_ready=ready,
                 install_signals=False,
+                tls=self.tls,
             )
         except BaseException as error:  # noqa: BLE001 - reported to the thread that started us
             self._error = error

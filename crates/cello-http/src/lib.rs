@@ -18,6 +18,7 @@ mod file;
 mod listener;
 pub mod multipart;
 mod server;
+pub mod tls;
 pub mod websocket;
 
 pub use body::{BodyChunks, BoxError, Buffered, RequestBody, ResponseBody};

@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::config::HttpConfig;
-use crate::connection::{serve_connection, sniff_protocol};
+use crate::connection::{serve_connection, sniff_protocol, Protocol};
 use crate::{Request, Response};
 
 /// Where a request came from.
@@ -56,17 +56,26 @@ impl ShutdownHandle {
 }
 
 /// An HTTP/1.1 server over one listener.
-#[derive(Debug)]
 pub struct Server {
     config: Rc<HttpConfig>,
     shutdown: ShutdownHandle,
     connections: Rc<ConnectionCount>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 #[derive(Debug, Default)]
 struct ConnectionCount {
     open: Cell<usize>,
     all_closed: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {
@@ -77,7 +86,15 @@ impl Server {
             config: Rc::new(config),
             shutdown: ShutdownHandle(Arc::new(sender)),
             connections: Rc::default(),
+            tls: None,
         }
+    }
+
+    /// Serves TLS with `acceptor` (see [`crate::tls::acceptor`]).
+    #[must_use]
+    pub fn with_tls(mut self, acceptor: tokio_rustls::TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
     }
 
     /// A handle that starts the graceful shutdown of this server.
@@ -102,7 +119,7 @@ impl Server {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        let info = ConnInfo { peer, local, secure: false };
+                        let info = ConnInfo { peer, local, secure: self.tls.is_some() };
                         self.spawn_connection(stream, info, handler.clone());
                     }
                     // Out of file descriptors or similar: back off instead of spinning.
@@ -127,11 +144,28 @@ impl Server {
         let shutdown = self.shutdown.0.subscribe();
         let connections = self.connections.clone();
         connections.open.set(connections.open.get() + 1);
+        let tls = self.tls.clone();
         tokio::task::spawn_local(async move {
             // Decrements the count even if the task unwinds.
             let _open = OpenConnection(connections);
-            let protocol = sniff_protocol(&stream, &config).await;
-            serve_connection(stream, protocol, info, handler, &config, shutdown).await;
+            match tls {
+                None => {
+                    let protocol = sniff_protocol(&stream, &config).await;
+                    serve_connection(stream, protocol, info, handler, &config, shutdown).await;
+                }
+                Some(acceptor) => {
+                    // The handshake must finish within the header timeout (slowloris).
+                    let handshake =
+                        tokio::time::timeout(config.header_read_timeout, acceptor.accept(stream))
+                            .await;
+                    let Ok(Ok(stream)) = handshake else { return };
+                    let protocol = match stream.get_ref().1.alpn_protocol() {
+                        Some(b"h2") => Protocol::Http2,
+                        _ => Protocol::Http1,
+                    };
+                    serve_connection(stream, protocol, info, handler, &config, shutdown).await;
+                }
+            }
         });
     }
 }

@@ -1,0 +1,178 @@
+"""The same app over HTTP/1.1, HTTP/1.1+TLS, HTTP/2 cleartext (h2c) and HTTP/2+TLS
+(ALPN), with real clients: httpx (h2) and curl. Certificates come from trustme."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import trustme
+from cello import App, SseStream, TlsConfig, TlsError
+from cello.testing import LiveServer
+
+
+@dataclass
+class Certificates:
+    ca: trustme.CA
+    cert: Path
+    key: Path
+    ca_pem: Path
+    directory: Path
+
+
+@pytest.fixture
+def certificates(tmp_path: Path) -> Certificates:
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key, ca_pem = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    issued.private_key_pem.write_to_path(str(key))
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    for extra in issued.cert_chain_pems[1:]:
+        with open(cert, "ab") as out:
+            out.write(extra.bytes())
+    ca.cert_pem.write_to_path(str(ca_pem))
+    return Certificates(ca, cert, key, ca_pem, tmp_path)
+
+
+def transport_app() -> App:
+    app = App()
+
+    @app.get("/items/{id:int}")
+    def item(request):
+        return {"id": request.params["id"], "version": request.http_version, "scheme": request.scheme}
+
+    @app.post("/echo")
+    def echo(request):
+        return request.json()
+
+    @app.get("/events")
+    async def events(request):
+        async def stream():
+            for i in range(3):
+                yield {"data": i}
+                await asyncio.sleep(0)
+
+        return SseStream(stream())
+
+    return app
+
+
+MODES = ["http1", "http1-tls", "h2c", "h2-tls"]
+
+
+@pytest.fixture(params=MODES)
+def mode_client(request: pytest.FixtureRequest, certificates: Certificates) -> Iterator[tuple[str, httpx.Client]]:
+    mode: str = request.param
+    tls = TlsConfig(str(certificates.cert), str(certificates.key)) if mode.endswith("tls") else None
+    with LiveServer(transport_app(), tls=tls) as server:
+        context = ssl.create_default_context(cafile=str(certificates.ca_pem))
+        http2 = mode.startswith("h2")
+        with httpx.Client(
+            base_url=server.url, verify=context, http1=mode != "h2c", http2=http2
+        ) as client:
+            yield mode, client
+
+
+def test_same_answers_over_every_transport(mode_client: tuple[str, httpx.Client]) -> None:
+    mode, client = mode_client
+    expected_version = "2" if mode.startswith("h2") else "1.1"
+    response = client.get("/items/7")
+    assert response.http_version == ("HTTP/2" if expected_version == "2" else "HTTP/1.1")
+    assert response.json() == {
+        "id": 7,
+        "version": expected_version,
+        "scheme": "https" if mode.endswith("tls") else "http",
+    }
+    assert client.post("/echo", json={"a": [1, 2]}).json() == {"a": [1, 2]}
+    missing = client.get("/nope")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    assert client.get("/events").text == "data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    head = client.head("/items/7")
+    assert head.status_code == 200 and head.content == b""
+
+
+def test_many_concurrent_streams_on_one_http2_connection(certificates: Certificates) -> None:
+    app = App()
+
+    @app.get("/slow/{n:int}")
+    async def slow(request):
+        await asyncio.sleep(0.05)
+        return {"n": request.params["n"]}
+
+    tls = TlsConfig(str(certificates.cert), str(certificates.key))
+    with LiveServer(app, tls=tls) as server:
+
+        async def fetch_all() -> list[object]:
+            context = ssl.create_default_context(cafile=str(certificates.ca_pem))
+            async with httpx.AsyncClient(base_url=server.url, verify=context, http2=True) as client:
+                responses = await asyncio.gather(*(client.get(f"/slow/{n}") for n in range(50)))
+                assert {r.http_version for r in responses} == {"HTTP/2"}
+                return [r.json()["n"] for r in responses]
+
+        assert asyncio.run(fetch_all()) == list(range(50))
+
+
+def test_curl_http2_prior_knowledge() -> None:
+    curl = shutil.which("curl")
+    assert curl is not None, "curl is installed by .ci/run"
+    with LiveServer(transport_app()) as server:
+        output = subprocess.run(
+            [curl, "-sS", "--http2-prior-knowledge", "-w", "\\n%{http_version}", server.url + "/items/3"],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout
+    body, version = output.rsplit("\n", 1)
+    assert version == "2"
+    assert body == '{"id":3,"version":"2","scheme":"http"}'
+
+
+def test_start_up_errors_are_clear(certificates: Certificates) -> None:
+    app = transport_app()
+    with pytest.raises(RuntimeError, match="cannot read certificate .*missing.pem"):
+        LiveServer(app, tls=TlsConfig(str(certificates.directory / "missing.pem"), str(certificates.key))).start()
+    other_key = certificates.directory / "other-key.pem"
+    trustme.CA().issue_cert("127.0.0.1").private_key_pem.write_to_path(str(other_key))
+    with pytest.raises(RuntimeError, match="does not match the certificate"):
+        LiveServer(app, tls=TlsConfig(str(certificates.cert), str(other_key))).start()
+    empty = certificates.directory / "empty.pem"
+    empty.write_text("not a certificate\n")
+    with pytest.raises(RuntimeError, match="no certificate in PEM format"):
+        LiveServer(app, tls=TlsConfig(str(empty), str(certificates.key))).start()
+    assert issubclass(TlsError, Exception)
+
+
+def test_mutual_tls(certificates: Certificates) -> None:
+    client_cert = certificates.ca.issue_cert("client@example.com")
+    client_pem = certificates.directory / "client.pem"
+    client_cert.private_key_and_cert_chain_pem.write_to_path(str(client_pem))
+    tls = TlsConfig(str(certificates.cert), str(certificates.key), client_ca_path=str(certificates.ca_pem))
+    with LiveServer(transport_app(), tls=tls) as server:
+        anonymous = ssl.create_default_context(cafile=str(certificates.ca_pem))
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(server.url + "/items/1", verify=anonymous)
+        identified = ssl.create_default_context(cafile=str(certificates.ca_pem))
+        identified.load_cert_chain(str(client_pem))
+        assert httpx.get(server.url + "/items/1", verify=identified).json()["id"] == 1
+
+
+def test_certificate_reload_without_restart(certificates: Certificates) -> None:
+    with LiveServer(transport_app(), tls=TlsConfig(str(certificates.cert), str(certificates.key))) as server:
+        old_context = ssl.create_default_context(cafile=str(certificates.ca_pem))
+        assert httpx.get(server.url + "/items/1", verify=old_context).status_code == 200
+        renewed_ca = trustme.CA()
+        renewed = renewed_ca.issue_cert("127.0.0.1")
+        renewed.private_key_pem.write_to_path(str(certificates.key))
+        renewed.cert_chain_pems[0].write_to_path(str(certificates.cert))
+        server._server.reload_tls()
+        new_ca = certificates.directory / "new-ca.pem"
+        renewed_ca.cert_pem.write_to_path(str(new_ca))
+        new_context = ssl.create_default_context(cafile=str(new_ca))
+        assert httpx.get(server.url + "/items/1", verify=new_context).status_code == 200
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(server.url + "/items/1", verify=ssl.create_default_context(cafile=str(certificates.ca_pem)))
