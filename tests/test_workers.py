@@ -535,6 +535,7 @@ def test_run_signature_defaults_match_the_documentation() -> None:
     assert defaults == {
         "host": "127.0.0.1", "port": 8000, "debug": None, "env": "development",
         "workers": None, "reload": False, "logs": None, "config": None, "tls": None,
+        "http3": False,
     }
 
 

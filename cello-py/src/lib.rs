@@ -47,7 +47,11 @@ fn set_response_type(py: Python<'_>, response_type: Bound<'_, PyType>) {
 /// Which optional subsystems this build of the native module includes.
 #[pyfunction]
 fn features() -> Vec<&'static str> {
-    vec!["http1"]
+    let mut features = vec!["http1", "http2", "tls", "websocket"];
+    if cfg!(feature = "http3") {
+        features.push("http3");
+    }
+    features
 }
 
 #[pymodule]

@@ -169,7 +169,7 @@ impl PyEngine {
     /// with `fd`, serves an already listening socket instead (a duplicate of it: the
     /// caller keeps its own descriptor, so queued connections survive this server).
     /// `tls` is `(cert_path, key_path, client_ca_path)`.
-    #[pyo3(signature = (driver, host, port, reuse_port = false, fd = None, tls = None))]
+    #[pyo3(signature = (driver, host, port, reuse_port = false, fd = None, tls = None, http3 = false))]
     #[allow(clippy::too_many_arguments)]
     fn serve(
         &self,
@@ -180,6 +180,7 @@ impl PyEngine {
         reuse_port: bool,
         fd: Option<i32>,
         tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
+        http3: bool,
     ) -> PyResult<PyServer> {
         let engine = self.inner.get()?;
         let driver = driver.state()?;
@@ -191,6 +192,8 @@ impl PyEngine {
         let bound = listener.local_addr()?;
         let mut server = Server::new(engine.http.clone());
         let mut certificates = None;
+        #[cfg(feature = "http3")]
+        let mut quic = None;
         if let Some((cert_path, key_path, client_ca_path)) = tls {
             let settings = cello_http::tls::TlsSettings {
                 cert_path,
@@ -202,9 +205,42 @@ impl PyEngine {
                 .map_err(|error| crate::errors::TlsSetupError::new_err(error.to_string()))?;
             server = server.with_tls(acceptor);
             certificates = Some(store);
+            #[cfg(feature = "http3")]
+            if http3 {
+                let _guard = driver.runtime.enter();
+                let endpoint =
+                    cello_http::http3::bind(bound, &settings, reuse_port || fd.is_some()).map_err(
+                        |error| crate::errors::TlsSetupError::new_err(error.to_string()),
+                    )?;
+                let alt_svc =
+                    http::HeaderValue::from_str(&format!("h3=\":{}\"; ma=86400", bound.port()))
+                        .map_err(|_| invalid("invalid Alt-Svc value"))?;
+                server = server.with_alt_svc(alt_svc);
+                quic = Some(endpoint);
+            }
+        } else if http3 {
+            return Err(invalid(
+                "HTTP/3 needs TLS: pass tls=TlsConfig(cert_path, key_path) with http3=True",
+            ));
+        }
+        #[cfg(not(feature = "http3"))]
+        if http3 {
+            return Err(invalid(
+                "this build of Cello has no HTTP/3: rebuild with the cargo feature `http3` (on by default)",
+            ));
         }
         let handle = server.shutdown_handle();
         *engine.dispatcher.shutdown.borrow_mut() = Some(handle.clone());
+        #[cfg(feature = "http3")]
+        if let Some(endpoint) = quic {
+            let dispatcher = engine.dispatcher.clone();
+            let config = std::rc::Rc::new(engine.http.clone());
+            let shutdown = handle.subscribe();
+            let _guard = driver.runtime.enter();
+            driver.local.spawn_local(cello_http::http3::serve(
+                endpoint, dispatcher, config, shutdown,
+            ));
+        }
         let closed = driver.create_future(py)?;
         let closed_for_task = closed.clone_ref(py);
         let dispatcher = engine.dispatcher.clone();

@@ -90,6 +90,7 @@ class Engine:
         reuse_port: bool = False,
         fd: int | None = None,
         tls: tuple[str, str, str | None] | None = None,
+        http3: bool = False,
     ) -> Server: ...
     def request(
         self,

@@ -132,6 +132,7 @@ class Supervisor:
                 on_ready=ready,
                 on_retire=retiring,
                 tls=self.options.tls,
+                http3=self.options.http3,
             )
         except BaseException:  # noqa: BLE001 - a worker reports everything and exits
             traceback.print_exc()

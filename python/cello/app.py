@@ -223,6 +223,7 @@ class App(RouteRegistrar):
         *,
         config: ServerConfig | None = None,
         tls: TlsConfig | None = None,
+        http3: bool = False,
     ) -> None:
         """Serves the application until interrupted.
 
@@ -238,10 +239,11 @@ class App(RouteRegistrar):
             logs: access log, one line per request; defaults to on in debug.
             config: limits, timeouts and worker recycling (`ServerConfig`).
             tls: serve HTTPS (and HTTP/2 through ALPN) with this `TlsConfig`.
+            http3: also serve HTTP/3 over QUIC on the same port number (UDP); needs `tls`.
 
         The command-line flags ``--host --port --env --debug --reload --workers
-        --no-logs --tls-cert --tls-key`` override these values.
+        --no-logs --tls-cert --tls-key --http3`` override these values.
         """
         from cello.server import run_app
 
-        run_app(self, host, port, debug, env, workers, reload, logs, config, tls=tls)
+        run_app(self, host, port, debug, env, workers, reload, logs, config, tls=tls, http3=http3)

@@ -34,6 +34,7 @@ class RunOptions:
     reload: bool
     logs: bool
     tls: TlsConfig | None = None
+    http3: bool = False
 
 
 def _cli_overrides(argv: list[str]) -> argparse.Namespace:
@@ -47,6 +48,7 @@ def _cli_overrides(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-logs", dest="logs", action="store_false", default=None)
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
+    parser.add_argument("--http3", action="store_true", default=None)
     known, _ = parser.parse_known_args(argv)
     return known
 
@@ -61,6 +63,7 @@ def resolve_options(
     logs: bool | None,
     argv: list[str] | None = None,
     tls: TlsConfig | None = None,
+    http3: bool = False,
 ) -> RunOptions:
     """Applies the command-line flags over the arguments, then the documented defaults."""
     flags = _cli_overrides(sys.argv[1:] if argv is None else argv)
@@ -87,7 +90,11 @@ def resolve_options(
         raise ValueError("--tls-cert and --tls-key go together: give both")
     if flags.tls_cert is not None:
         tls = TlsConfig(flags.tls_cert, flags.tls_key)
-    return RunOptions(host, port, debug, env, workers, reload, logs, tls)
+    if flags.http3:
+        http3 = True
+    if http3 and tls is None:
+        raise ValueError("HTTP/3 needs TLS: pass tls=TlsConfig(cert_path, key_path) (or --tls-cert/--tls-key)")
+    return RunOptions(host, port, debug, env, workers, reload, logs, tls, http3)
 
 
 def _display_host(host: str) -> str:
@@ -107,6 +114,7 @@ def serve_worker(
     fd: int | None = None,
     on_retire: Callable[[], None] | None = None,
     tls: TlsConfig | None = None,
+    http3: bool = False,
 ) -> None:
     """Runs one worker in this process until SIGTERM/SIGINT, then drains.
 
@@ -135,7 +143,9 @@ def serve_worker(
         engine = app._engine(
             loop.driver, task_starter(loop), config, access_log, max_requests, retire
         )
-        server = engine.serve(loop.driver, host, port, reuse_port, fd, tls.as_tuple() if tls else None)
+        server = engine.serve(
+            loop.driver, host, port, reuse_port, fd, tls.as_tuple() if tls else None, http3
+        )
         running.append(server)
         if install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -176,9 +186,10 @@ def run_app(
     config: ServerConfig | None,
     argv: list[str] | None = None,
     tls: TlsConfig | None = None,
+    http3: bool = False,
 ) -> None:
     """`App.run`'s implementation; `argv` defaults to ``sys.argv[1:]``."""
-    options = resolve_options(host, port, debug, env, workers, reload, logs, argv, tls)
+    options = resolve_options(host, port, debug, env, workers, reload, logs, argv, tls, http3)
     config = config or ServerConfig()
     app.debug = options.debug
     app.env = options.env
@@ -199,7 +210,7 @@ def run_app(
 
         serve_worker(
             app, options.host, options.port, config=config, access_log=options.logs,
-            on_ready=announce, tls=options.tls,
+            on_ready=announce, tls=options.tls, http3=options.http3,
         )
         return
     from cello._supervisor import Supervisor

@@ -238,9 +238,11 @@ class LiveServer:
         access_log: bool = False,
         startup_timeout: float = 30.0,
         tls: TlsConfig | None = None,
+        http3: bool = False,
     ) -> None:
         self.app = app
         self.tls = tls
+        self.http3 = http3
         self.host = host
         self.port = port
         self.config = config or ServerConfig()
@@ -277,6 +279,7 @@ class LiveServer:
                 on_ready=ready,
                 install_signals=False,
                 tls=self.tls,
+                http3=self.http3,
             )
         except BaseException as error:  # noqa: BLE001 - reported to the thread that started us
             self._error = error

@@ -104,6 +104,7 @@ pub(crate) async fn serve_connection<H, T>(
     handler: Rc<H>,
     config: &HttpConfig,
     shutdown: watch::Receiver<bool>,
+    alt_svc: Option<http::HeaderValue>,
 ) where
     H: Handler,
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -121,6 +122,7 @@ pub(crate) async fn serve_connection<H, T>(
     let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
         let handler = handler.clone();
         let activity = service_activity.clone();
+        let alt_svc = alt_svc.clone();
         activity.in_flight.fetch_add(1, Ordering::Relaxed);
         async move {
             let request = request.map(RequestBody::Incoming);
@@ -129,12 +131,18 @@ pub(crate) async fn serve_connection<H, T>(
             let response = CatchUnwind(async move { handler.call(request, info).await }).await;
             activity.in_flight.fetch_sub(1, Ordering::Relaxed);
             activity.touch();
-            Ok::<_, Infallible>(response.unwrap_or_else(|()| {
+            let mut response = response.unwrap_or_else(|()| {
                 problem_response(
                     http::StatusCode::INTERNAL_SERVER_ERROR,
                     "the server failed while handling this request",
                 )
-            }))
+            });
+            if let Some(alt_svc) = alt_svc {
+                response
+                    .headers_mut()
+                    .insert(http::header::ALT_SVC, alt_svc);
+            }
+            Ok::<_, Infallible>(response)
         }
     });
     match protocol {

@@ -15,6 +15,8 @@ mod config;
 mod connection;
 mod error;
 mod file;
+#[cfg(feature = "http3")]
+pub mod http3;
 mod listener;
 pub mod multipart;
 mod server;

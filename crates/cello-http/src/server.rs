@@ -53,6 +53,12 @@ impl ShutdownHandle {
     pub fn is_shutting_down(&self) -> bool {
         *self.0.borrow()
     }
+
+    /// A receiver that sees the shutdown start (for listeners beside the TCP one,
+    /// such as HTTP/3's).
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
 }
 
 /// An HTTP/1.1 server over one listener.
@@ -61,6 +67,7 @@ pub struct Server {
     shutdown: ShutdownHandle,
     connections: Rc<ConnectionCount>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    alt_svc: Option<http::HeaderValue>,
 }
 
 #[derive(Debug, Default)]
@@ -87,7 +94,16 @@ impl Server {
             shutdown: ShutdownHandle(Arc::new(sender)),
             connections: Rc::default(),
             tls: None,
+            alt_svc: None,
         }
+    }
+
+    /// Advertises another protocol endpoint on every response (`Alt-Svc`, e.g.
+    /// `h3=":443"; ma=86400` when HTTP/3 is served).
+    #[must_use]
+    pub fn with_alt_svc(mut self, value: http::HeaderValue) -> Self {
+        self.alt_svc = Some(value);
+        self
     }
 
     /// Serves TLS with `acceptor` (see [`crate::tls::acceptor`]).
@@ -145,13 +161,15 @@ impl Server {
         let connections = self.connections.clone();
         connections.open.set(connections.open.get() + 1);
         let tls = self.tls.clone();
+        let alt_svc = self.alt_svc.clone();
         tokio::task::spawn_local(async move {
             // Decrements the count even if the task unwinds.
             let _open = OpenConnection(connections);
             match tls {
                 None => {
                     let protocol = sniff_protocol(&stream, &config).await;
-                    serve_connection(stream, protocol, info, handler, &config, shutdown).await;
+                    serve_connection(stream, protocol, info, handler, &config, shutdown, alt_svc)
+                        .await;
                 }
                 Some(acceptor) => {
                     // The handshake must finish within the header timeout (slowloris).
@@ -163,7 +181,8 @@ impl Server {
                         Some(b"h2") => Protocol::Http2,
                         _ => Protocol::Http1,
                     };
-                    serve_connection(stream, protocol, info, handler, &config, shutdown).await;
+                    serve_connection(stream, protocol, info, handler, &config, shutdown, alt_svc)
+                        .await;
                 }
             }
         });

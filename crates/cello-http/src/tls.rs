@@ -125,14 +125,28 @@ fn load_certified_key(settings: &TlsSettings) -> Result<CertifiedKey, TlsError> 
 /// The acceptor for `settings` and the store that reloads its certificate.
 /// Fails at start-up with a clear error (missing file, empty PEM, key mismatch).
 pub fn acceptor(settings: &TlsSettings) -> Result<(TlsAcceptor, Arc<CertificateStore>), TlsError> {
+    let (config, store) = server_config(settings, false)?;
+    Ok((TlsAcceptor::from(Arc::new(config)), store))
+}
+
+/// The rustls configuration for `settings` (TLS 1.3 only when `tls13_only`, as QUIC
+/// requires), and its certificate store.
+pub fn server_config(
+    settings: &TlsSettings,
+    tls13_only: bool,
+) -> Result<(ServerConfig, Arc<CertificateStore>), TlsError> {
     let store = Arc::new(CertificateStore {
         current: RwLock::new(Arc::new(load_certified_key(settings)?)),
         settings: settings.clone(),
     });
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|error| TlsError::Rustls(error.to_string()))?;
+    let builder = ServerConfig::builder_with_provider(provider.clone());
+    let builder = if tls13_only {
+        builder.with_protocol_versions(&[&rustls::version::TLS13])
+    } else {
+        builder.with_safe_default_protocol_versions()
+    }
+    .map_err(|error| TlsError::Rustls(error.to_string()))?;
     let builder = match &settings.client_ca_path {
         None => builder.with_no_client_auth(),
         Some(path) => {
@@ -154,5 +168,5 @@ pub fn acceptor(settings: &TlsSettings) -> Result<(TlsAcceptor, Arc<CertificateS
     } else {
         vec![b"http/1.1".to_vec()]
     };
-    Ok((TlsAcceptor::from(Arc::new(config)), store))
+    Ok((config, store))
 }
