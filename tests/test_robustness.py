@@ -763,3 +763,21 @@ def test_graceful_shutdown_with_a_sleeping_handler(live: Live) -> None:
     assert response.json() == {"slept": True}
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+
+
+def test_silent_connection_does_not_hold_up_shutdown() -> None:
+    # A client that connected but never sent a byte is closed at once by a drain,
+    # instead of keeping the worker alive until the header timeout.
+
+    app = App()
+
+    @app.get("/")
+    def index(request):
+        return "ok"
+
+    server = LiveServer(app, config=ServerConfig(header_read_timeout=60, shutdown_timeout=60)).start()
+    silent = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        server.stop(timeout=15)
+    finally:
+        silent.close()

@@ -167,15 +167,22 @@ impl Server {
             let _open = OpenConnection(connections);
             match tls {
                 None => {
-                    let protocol = sniff_protocol(&stream, &config).await;
+                    // A client that connected but sent nothing yet must not hold up a drain.
+                    let mut stop = shutdown.clone();
+                    let protocol = tokio::select! {
+                        protocol = sniff_protocol(&stream, &config) => protocol,
+                        _ = stop.wait_for(|stopping| *stopping) => return,
+                    };
                     serve_connection(stream, protocol, info, handler, &config, shutdown, alt_svc)
                         .await;
                 }
                 Some(acceptor) => {
                     // The handshake must finish within the header timeout (slowloris).
-                    let handshake =
-                        tokio::time::timeout(config.header_read_timeout, acceptor.accept(stream))
-                            .await;
+                    let mut stop = shutdown.clone();
+                    let handshake = tokio::select! {
+                        handshake = tokio::time::timeout(config.header_read_timeout, acceptor.accept(stream)) => handshake,
+                        _ = stop.wait_for(|stopping| *stopping) => return,
+                    };
                     let Ok(Ok(stream)) = handshake else { return };
                     let protocol = match stream.get_ref().1.alpn_protocol() {
                         Some(b"h2") => Protocol::Http2,
