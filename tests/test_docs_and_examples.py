@@ -115,3 +115,38 @@ def test_websocket_echo_example_serves() -> None:
         process.wait(timeout=30)
         assert process.stdout is not None
         process.stdout.close()
+
+
+def test_tls_example_serves_every_version(tmp_path: Path) -> None:
+    import asyncio
+    import ssl
+
+    import trustme
+    from support.h3client import fetch_all
+
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    issued.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    issued.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "tls.py"), "--port", "0", "--no-logs", "--http3",
+         "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        match = re.search(r"Cello running at (https://\S+)", process.stdout.readline())
+        assert match is not None
+        url = match.group(1)
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        with httpx.Client(verify=context, http2=True) as client:
+            assert client.get(url + "/").json() == {"message": "Hello over TLS", "http_version": "2"}
+        port = int(url.rsplit(":", 1)[1])
+        (answer,) = asyncio.run(fetch_all(port, str(tmp_path / "ca.pem"), [("GET", "/", b"")]))
+        assert answer.body == b'{"message":"Hello over TLS","http_version":"3"}'
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        assert process.stdout is not None
+        process.stdout.close()
