@@ -210,3 +210,19 @@ def test_http3_answers_like_the_others(certificates: Certificates) -> None:
 def test_http3_needs_tls() -> None:
     with pytest.raises(RuntimeError, match="HTTP/3 needs TLS"):
         LiveServer(transport_app(), http3=True).start()
+
+
+def test_plain_http_listener_redirects_to_https(certificates: Certificates) -> None:
+    import socket as socket_module
+
+    with socket_module.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        plain_port = probe.getsockname()[1]
+    tls = TlsConfig(str(certificates.cert), str(certificates.key), redirect_http_port=plain_port)
+    with LiveServer(transport_app(), tls=tls) as server:
+        response = httpx.get(f"http://127.0.0.1:{plain_port}/items/4?x=1")
+        assert response.status_code == 308
+        assert response.headers["location"] == f"https://127.0.0.1:{server.port}/items/4?x=1"
+        context = ssl.create_default_context(cafile=str(certificates.ca_pem))
+        followed = httpx.get(f"http://127.0.0.1:{plain_port}/items/4", verify=context, follow_redirects=True)
+        assert followed.json()["scheme"] == "https"

@@ -169,7 +169,7 @@ impl PyEngine {
     /// with `fd`, serves an already listening socket instead (a duplicate of it: the
     /// caller keeps its own descriptor, so queued connections survive this server).
     /// `tls` is `(cert_path, key_path, client_ca_path)`.
-    #[pyo3(signature = (driver, host, port, reuse_port = false, fd = None, tls = None, http3 = false))]
+    #[pyo3(signature = (driver, host, port, reuse_port = false, fd = None, tls = None, http3 = false, redirect_port = None))]
     #[allow(clippy::too_many_arguments)]
     fn serve(
         &self,
@@ -181,6 +181,7 @@ impl PyEngine {
         fd: Option<i32>,
         tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
         http3: bool,
+        redirect_port: Option<u16>,
     ) -> PyResult<PyServer> {
         let engine = self.inner.get()?;
         let driver = driver.state()?;
@@ -231,6 +232,33 @@ impl PyEngine {
         }
         let handle = server.shutdown_handle();
         *engine.dispatcher.shutdown.borrow_mut() = Some(handle.clone());
+        if let Some(plain_port) = redirect_port {
+            if certificates.is_none() {
+                return Err(invalid(
+                    "redirect_http_port needs TLS: it sends plain-HTTP clients to the HTTPS port",
+                ));
+            }
+            let plain = bind_tcp(
+                resolve(host, plain_port)?,
+                reuse_port || fd.is_some(),
+                engine.http.backlog,
+            )
+            .map_err(|error| bind_error(&error, host, plain_port))?;
+            let redirect = Server::new(engine.http.clone());
+            let stop = redirect.shutdown_handle();
+            let mut stopping = handle.subscribe();
+            let _guard = driver.runtime.enter();
+            driver.local.spawn_local(async move {
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+                stop.shutdown();
+            });
+            let target = std::rc::Rc::new(cello_http::RedirectToHttps {
+                https_port: bound.port(),
+            });
+            driver.local.spawn_local(async move {
+                let _ = redirect.serve(plain, target).await;
+            });
+        }
         #[cfg(feature = "http3")]
         if let Some(endpoint) = quic {
             let dispatcher = engine.dispatcher.clone();

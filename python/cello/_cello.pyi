@@ -91,6 +91,7 @@ class Engine:
         fd: int | None = None,
         tls: tuple[str, str, str | None] | None = None,
         http3: bool = False,
+        redirect_port: int | None = None,
     ) -> Server: ...
     def request(
         self,

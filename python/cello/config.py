@@ -24,6 +24,8 @@ class TlsConfig:
     cert_path: str
     key_path: str
     client_ca_path: str | None = None
+    #: Also listen for plain HTTP on this port and redirect (308) every request to HTTPS.
+    redirect_http_port: int | None = None
 
     def as_tuple(self) -> tuple[str, str, str | None]:
         """The form the native server takes."""

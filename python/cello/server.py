@@ -144,7 +144,8 @@ def serve_worker(
             loop.driver, task_starter(loop), config, access_log, max_requests, retire
         )
         server = engine.serve(
-            loop.driver, host, port, reuse_port, fd, tls.as_tuple() if tls else None, http3
+            loop.driver, host, port, reuse_port, fd, tls.as_tuple() if tls else None, http3,
+            tls.redirect_http_port if tls else None,
         )
         running.append(server)
         if install_signals:

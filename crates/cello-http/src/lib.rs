@@ -19,6 +19,7 @@ mod file;
 pub mod http3;
 mod listener;
 pub mod multipart;
+mod redirect;
 mod server;
 pub mod tls;
 pub mod websocket;
@@ -28,6 +29,7 @@ pub use config::HttpConfig;
 pub use error::{problem_response, HttpError};
 pub use file::FileBody;
 pub use listener::bind_tcp;
+pub use redirect::RedirectToHttps;
 pub use server::{ConnInfo, Handler, Server, ShutdownHandle};
 
 /// The request type handlers receive.
