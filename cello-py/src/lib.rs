@@ -11,6 +11,7 @@ mod driver;
 mod errors;
 mod files;
 mod forms;
+mod handshake;
 mod json;
 mod request;
 mod response;
