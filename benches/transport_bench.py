@@ -18,23 +18,18 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from processes import free_port, start, stop
+
 CACHE = Path(os.environ.get("CELLO_BENCH_CACHE", Path.home() / ".cache" / "cello-bench"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def make_certificates(python: Path, directory: Path) -> tuple[Path, Path]:
@@ -46,33 +41,6 @@ def make_certificates(python: Path, directory: Path) -> tuple[Path, Path]:
     )
     subprocess.run([str(python), "-c", code, str(directory)], check=True)
     return directory / "cert.pem", directory / "key.pem"
-
-
-def start(command: list[str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(command, cwd=HERE / "transport", stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            time.sleep(0.5)
-            return process
-        except OSError:
-            time.sleep(0.1)
-    stop(process)
-    raise RuntimeError(f"{command[0]} did not listen on {port}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait()
 
 
 def h2load(url: str, seconds: int, clients: int, streams: int, http1: bool) -> dict[str, float]:
@@ -142,7 +110,7 @@ def main() -> None:
                     continue
                 port = free_port()
                 try:
-                    process = start([part.format(port=port) for part in command], port)
+                    process = start([part.format(port=port) for part in command], port, HERE / "transport")
                 except RuntimeError:
                     cells.append({})
                     continue

@@ -18,8 +18,6 @@ import json
 import os
 import re
 import resource
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +31,8 @@ sys.path.insert(0, str(HERE))
 
 from harness.machine import describe_machine
 from harness.procmetrics import sample_tree
+from processes import free_port, stop
+from processes import start as start_process
 
 CACHE = Path(os.environ.get("CELLO_BENCH_CACHE", Path.home() / ".cache" / "cello-bench"))
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -46,12 +46,6 @@ class Framework:
     results: list[dict[str, float]] = field(default_factory=list)
     memory: dict[str, float] = field(default_factory=dict)
     skipped: str | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def frameworks(cello_python: Path) -> list[Framework]:
@@ -69,34 +63,6 @@ def frameworks(cello_python: Path) -> list[Framework]:
     ]
 
 
-def start(framework: Framework, port: int) -> subprocess.Popen[bytes]:
-    command = [part.format(python=framework.python, port=port) for part in framework.command]
-    process = subprocess.Popen(command, cwd=HERE / "ws", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            time.sleep(0.5)  # let every worker finish booting
-            return process
-        except OSError:
-            time.sleep(0.1)
-    stop(process)
-    raise RuntimeError(f"{framework.name} did not listen on {port}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait()
-
-
 def load(client: Path, port: int, connections: int, seconds: float) -> dict[str, float]:
     output = subprocess.run(
         [str(client), "--url", f"ws://127.0.0.1:{port}/ws", "--connections", str(connections),
@@ -107,9 +73,14 @@ def load(client: Path, port: int, connections: int, seconds: float) -> dict[str,
     return {key: float(value) for key, value in fields.items()}
 
 
+def start_framework(framework: Framework, port: int) -> subprocess.Popen[bytes]:
+    command = [part.format(python=framework.python, port=port) for part in framework.command]
+    return start_process(command, port, HERE / "ws")
+
+
 def measure_memory(client: Path, framework: Framework, connections: int) -> None:
     port = free_port()
-    process = start(framework, port)
+    process = start_framework(framework, port)
     try:
         idle = sample_tree(process.pid)
         holder = subprocess.Popen(
@@ -217,7 +188,7 @@ def main() -> None:
                 continue
             port = free_port()
             try:
-                process = start(framework, port)
+                process = start_framework(framework, port)
             except RuntimeError as error:
                 framework.skipped = str(error)
                 print(f"!! {error}")

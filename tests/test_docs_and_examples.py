@@ -51,17 +51,22 @@ def serve_example(path: Path) -> tuple[subprocess.Popen[str], str]:
     return process, match.group(1).replace("0.0.0.0", "127.0.0.1")
 
 
+def stop_example(process: subprocess.Popen[str]) -> int:
+    """SIGTERM (a graceful drain), then the exit code."""
+    os.killpg(process.pid, signal.SIGTERM)
+    code = process.wait(timeout=30)
+    assert process.stdout is not None
+    process.stdout.close()
+    return code
+
+
 def test_hello_example_serves() -> None:
     process, url = serve_example(ROOT / "examples" / "hello.py")
     try:
         assert httpx.get(url + "/").json() == {"message": "Hello from Cello v1.0.1!"}
         assert httpx.get(url + "/users/3").json() == {"id": "3", "name": "Alice"}
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        code = process.wait(timeout=30)
-        assert process.stdout is not None
-        process.stdout.close()
-        assert code == 0
+        assert stop_example(process) == 0
 
 
 def test_realtime_example_serves() -> None:
@@ -89,11 +94,7 @@ def test_realtime_example_serves() -> None:
 
         assert asyncio.run(chat()) == "Echo: hi"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        code = process.wait(timeout=30)
-        assert process.stdout is not None
-        process.stdout.close()
-        assert code == 0
+        assert stop_example(process) == 0
 
 
 def test_websocket_echo_example_serves() -> None:
@@ -111,10 +112,7 @@ def test_websocket_echo_example_serves() -> None:
 
         assert asyncio.run(echo()) == b"\x00bin"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        assert process.stdout is not None
-        process.stdout.close()
+        stop_example(process)
 
 
 def test_tls_example_serves_every_version(tmp_path: Path) -> None:
@@ -146,7 +144,4 @@ def test_tls_example_serves_every_version(tmp_path: Path) -> None:
         (answer,) = asyncio.run(fetch_all(port, str(tmp_path / "ca.pem"), [("GET", "/", b"")]))
         assert answer.body == b'{"message":"Hello over TLS","http_version":"3"}'
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        assert process.stdout is not None
-        process.stdout.close()
+        stop_example(process)
