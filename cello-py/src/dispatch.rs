@@ -341,7 +341,12 @@ impl Dispatcher {
         }
         // The coroutine's task copies the context when it starts, so an async handler
         // still sees its request (for `BackgroundTasks()`) after it suspends.
-        let outcome = with_current_request(py, request, || {
+        let scope = if route.kind == HandlerKind::Async {
+            with_request_context
+        } else {
+            with_current_request
+        };
+        let outcome = scope(py, request, || {
             let result = if route.takes_request {
                 route.handler.call1(py, (request.clone_ref(py),))
             } else {
@@ -432,8 +437,35 @@ impl Drop for HeldRequest {
 
 static CURRENT_REQUEST: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// Runs `call` with `cello.background.current_request` set to `request`.
-fn with_current_request<T>(
+thread_local! {
+    /// The request a sync handler on this thread is handling (`BackgroundTasks()`
+    /// finds it through `_cello.current_request()`; no Python call per request).
+    static HANDLING: std::cell::RefCell<Option<Py<PyRequest>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The request whose sync handler is running on this thread, if any.
+#[pyfunction]
+pub fn current_request(py: Python<'_>) -> Option<Py<PyRequest>> {
+    HANDLING.with(|slot| slot.borrow().as_ref().map(|request| request.clone_ref(py)))
+}
+
+/// Runs a sync handler `call` with `request` registered as this thread's current one.
+pub(crate) fn with_current_request<T>(
+    py: Python<'_>,
+    request: &Py<PyRequest>,
+    call: impl FnOnce() -> PyResult<T>,
+) -> PyResult<T> {
+    let previous = HANDLING.with(|slot| slot.replace(Some(request.clone_ref(py))));
+    let result = call();
+    let finished = HANDLING.with(|slot| slot.replace(previous));
+    drop(finished);
+    result
+}
+
+/// Runs `call` (which starts an async handler's task) with the context variable
+/// `cello.background.current_request` set, so the task, which copies the context,
+/// still knows its request after it suspends.
+fn with_request_context<T>(
     py: Python<'_>,
     request: &Py<PyRequest>,
     call: impl FnOnce() -> PyResult<T>,

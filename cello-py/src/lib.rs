@@ -81,6 +81,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_response_type, m)?)?;
     m.add_function(wrap_pyfunction!(features, m)?)?;
     m.add_function(wrap_pyfunction!(forms::read_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::current_request, m)?)?;
     m.add_function(wrap_pyfunction!(forms::read_form, m)?)?;
     Ok(())
 }

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
+from cello import _cello
+
 __all__ = ["BackgroundTask", "BackgroundTasks", "current_request"]
 
 logger = logging.getLogger("cello.background")
@@ -81,7 +83,11 @@ class BackgroundTasks:
 
     def __init__(self, tasks: Iterable[BackgroundTask] | None = None) -> None:
         self.tasks: list[BackgroundTask] = list(tasks or [])
+        # Async handlers: a context variable (their task copies it). Sync handlers: the
+        # engine's per-thread slot, which costs nothing when no one asks.
         request = current_request.get()
+        if request is None:
+            request = _cello.current_request()
         if request is not None:
             request._add_background(self)
 
