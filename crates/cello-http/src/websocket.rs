@@ -190,7 +190,12 @@ async fn run<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    // tungstenite's 128 KiB default buffers cost 140 KiB per idle connection (10,000
+    // idle websockets took 1.4 GiB in benches/results/2026-11-21-websocket.md); 8 KiB
+    // buffers grow on demand for large messages.
     let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .max_message_size(Some(settings.max_message_size))
         .max_frame_size(Some(settings.max_message_size));
     let mut socket = WebSocketStream::from_raw_socket(socket, Role::Server, Some(config)).await;
