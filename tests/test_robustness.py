@@ -294,18 +294,18 @@ def test_unknown_http_version_is_refused(live: Live) -> None:
     assert_still_serves(server)
 
 
-def test_malformed_header_line_gets_400(live: Live) -> None:
-    server = live(make_app())
-    raw = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nThis Is Not A Header\r\n\r\n"
-    response, trailing = exchange(server, raw)
-    assert response.status == 400, response
-    assert trailing == b""
-    assert_still_serves(server)
 
 
-def test_header_name_with_space_before_colon_gets_400(live: Live) -> None:
+BAD_REQUESTS = {
+    "malformed_header_line_gets_400": b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nThis Is Not A Header\r\n\r\n",
+    "header_name_with_space_before_colon_gets_400": b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad : value\r\n\r\n",
+    "invalid_content_length_is_refused": b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\nhello",
+}
+
+
+@pytest.mark.parametrize("raw", list(BAD_REQUESTS.values()), ids=list(BAD_REQUESTS))
+def test_malformed_requests_get_400_and_the_worker_keeps_serving(live: Live, raw: bytes) -> None:
     server = live(make_app())
-    raw = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad : value\r\n\r\n"
     response, trailing = exchange(server, raw)
     assert response.status == 400, response
     assert trailing == b""
@@ -531,14 +531,6 @@ def test_duplicate_differing_content_length_is_refused(live: Live) -> None:
     assert trailing == b"", f"the connection stayed in use after the 4xx: {trailing!r}"
     assert_still_serves(server)
 
-
-def test_invalid_content_length_is_refused(live: Live) -> None:
-    server = live(make_app())
-    raw = b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\nhello"
-    response, trailing = exchange(server, raw)
-    assert response.status == 400, response
-    assert trailing == b""
-    assert_still_serves(server)
 
 
 # --- connection reuse -------------------------------------------------------------------
