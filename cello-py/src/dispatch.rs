@@ -370,11 +370,11 @@ impl Dispatcher {
         request: &Py<PyRequest>,
     ) -> PyResult<Response> {
         let background = RefCell::new(request.get().take_background());
-        let request_headers = request.get().headers.clone();
         let context = ResponseContext {
             shared: &self.shared,
             background: &background,
-            request_headers: Some(&*request_headers),
+            // Borrowed, not cloned: only file responses read them (Range, If-Range).
+            request_headers: Some(&request.get().headers),
         };
         let mut response = to_response(value.bind(py), &context)?;
         let tasks = background.into_inner();
