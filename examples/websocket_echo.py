@@ -1,6 +1,10 @@
 """A WebSocket echo server (the peer the Autobahn conformance cases drive).
 
     python examples/websocket_echo.py --port 9001
+
+It negotiates permessage-deflate when the client offers it and compresses every
+message, however short (the default `ws_compression_threshold` sends messages under
+128 bytes as they are).
 """
 
 from cello import App, ServerConfig
@@ -21,4 +25,12 @@ async def echo(ws):
 
 
 if __name__ == "__main__":
-    app.run(env="production", workers=1, logs=False, config=ServerConfig(ws_max_message_size=64 * 1024 * 1024))
+    app.run(
+        env="production",
+        workers=1,
+        logs=False,
+        config=ServerConfig(
+            ws_max_message_size=64 * 1024 * 1024,
+            ws_compression_threshold=0,
+        ),
+    )

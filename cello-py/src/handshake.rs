@@ -13,6 +13,17 @@ use crate::dispatch::{internal_error, Dispatcher};
 use crate::request::{OwnedParam, PyRequest};
 use crate::websocket::PyWebSocket;
 
+/// Put on requests made by the in-process test client: a WebSocket handshake
+/// without a socket connects the handler to an in-memory peer and leaves that peer's
+/// channel here for the client.
+#[derive(Clone, Default)]
+pub struct TestPeerSlot(pub std::sync::Arc<std::sync::Mutex<Option<Py<PyWebSocket>>>>);
+
+enum Transport {
+    Socket(cello_http::websocket::OnUpgrade),
+    InMemory(TestPeerSlot),
+}
+
 impl Dispatcher {
     /// Answers a WebSocket handshake: guards, then `101` and a session whose handler
     /// `cello.websocket.run_handler` starts.
@@ -35,16 +46,23 @@ impl Dispatcher {
                 .insert(http::header::UPGRADE, HeaderValue::from_static("websocket"));
             return response;
         }
-        let (accepted, subprotocol) =
-            match websocket::handshake_response(&parts.headers, &websocket.protocols) {
-                Ok(accepted) => accepted,
-                Err(refused) => return refused,
-            };
-        let Some(upgrade) = websocket::take_upgrade(&mut parts.extensions) else {
-            return problem_response(
-                StatusCode::NOT_IMPLEMENTED,
-                "WebSocket needs a real connection; test it with cello.testing.LiveServer and a WebSocket client",
-            );
+        let (accepted, negotiated) = match websocket::handshake_response(
+            &parts.headers,
+            &websocket.protocols,
+            &self.config.websocket,
+        ) {
+            Ok(accepted) => accepted,
+            Err(refused) => return refused,
+        };
+        let transport = match websocket::take_upgrade(&mut parts.extensions) {
+            Some(upgrade) => Transport::Socket(upgrade),
+            None => match parts.extensions.remove::<TestPeerSlot>() {
+                Some(slot) => Transport::InMemory(slot),
+                None => return problem_response(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "WebSocket needs a real connection or the in-process cello.testing.TestClient",
+                ),
+            },
         };
         Python::attach(|py| {
             let mut request = PyRequest::new(
@@ -71,7 +89,28 @@ impl Dispatcher {
                     return Ok(refusal);
                 }
             }
-            let (inbox, outbox) = websocket::spawn_session(upgrade, self.config.websocket.clone());
+            let (inbox, outbox) = match transport {
+                Transport::Socket(upgrade) => websocket::spawn_session(
+                    upgrade,
+                    self.config.websocket.clone(),
+                    negotiated.deflate,
+                ),
+                Transport::InMemory(slot) => {
+                    let (handler_side, (peer_inbox, peer_outbox)) =
+                        websocket::in_memory_pair(self.config.websocket.inbox_capacity);
+                    let peer = PyWebSocket::new(
+                        peer_inbox,
+                        peer_outbox,
+                        self.hooks.driver.clone_ref(py),
+                        request.clone_ref(py),
+                        negotiated.subprotocol.clone(),
+                    );
+                    if let Ok(mut slot) = slot.0.lock() {
+                        *slot = Some(Py::new(py, peer)?);
+                    }
+                    handler_side
+                }
+            };
             let channel = Py::new(
                 py,
                 PyWebSocket::new(
@@ -79,7 +118,7 @@ impl Dispatcher {
                     outbox,
                     self.hooks.driver.clone_ref(py),
                     request,
-                    subprotocol,
+                    negotiated.subprotocol,
                 ),
             )?;
             py.import(intern!(py, "cello.websocket"))?.call_method1(

@@ -67,6 +67,16 @@ class ServerConfig:
     ws_ping_interval: float | None = 20.0
     #: Seconds a WebSocket may stay silent (no message, no pong) before it is closed (1001).
     ws_idle_timeout: float = 60.0
+    #: Negotiate permessage-deflate (RFC 7692) when a WebSocket client offers it.
+    ws_compression: bool = True
+    #: zlib level of WebSocket compression, 0 (store) to 9 (smallest, slowest).
+    ws_compression_level: int = 6
+    #: WebSocket messages shorter than this many bytes are sent uncompressed.
+    ws_compression_threshold: int = 128
+    #: Keep the compressor's history between the messages of a connection: better
+    #: ratios for similar messages, but about 256 KiB per connection. Off: every
+    #: message is compressed on its own by a compressor the worker's connections share.
+    ws_compression_context_takeover: bool = False
     #: Seconds to receive a complete request head (slowloris guard); then the connection closes.
     header_read_timeout: float = 30.0
     #: Seconds a keep-alive connection may idle between requests (uvicorn's default).
@@ -110,3 +120,9 @@ class ServerConfig:
             raise ValueError("ServerConfig.max_requests must be positive or None")
         if self.max_requests_jitter < 0:
             raise ValueError("ServerConfig.max_requests_jitter cannot be negative")
+        if not 0 <= self.ws_compression_level <= 9:
+            raise ValueError(
+                f"ServerConfig.ws_compression_level must be between 0 and 9, got {self.ws_compression_level}"
+            )
+        if self.ws_compression_threshold < 0:
+            raise ValueError("ServerConfig.ws_compression_threshold cannot be negative")

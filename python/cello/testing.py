@@ -15,7 +15,9 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import base64
 import json as jsonlib
+import os
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
@@ -24,11 +26,12 @@ from urllib.parse import quote, urlencode, urlsplit
 from cello import background
 from cello._loop import CelloEventLoop, task_starter
 from cello.config import ServerConfig, TlsConfig
+from cello.websocket import WebSocket, WebSocketDisconnect
 
 if TYPE_CHECKING:
     from cello.app import App
 
-__all__ = ["LiveServer", "TestClient", "TestResponse"]
+__all__ = ["LiveServer", "TestClient", "TestResponse", "WebSocketRejected", "WebSocketTestSession"]
 
 
 class TestResponse:
@@ -156,6 +159,23 @@ class TestClient:
         cookies: Mapping[str, str] | None = None,
     ) -> TestResponse:
         """Sends one request; `json`, `data` (form) and `content` set the body."""
+        response, _ = self._send(
+            method, url, params=params, headers=headers, json=json, data=data, content=content, cookies=cookies
+        )
+        return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        content: bytes | str | None = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> tuple[TestResponse, Any]:
         self._start()
         assert self._loop is not None
         parts = urlsplit(url)
@@ -185,8 +205,42 @@ class TestClient:
             header_list = [(h, v) for h, v in header_list if h != name.lower()]
             header_list.append((name.lower(), value))
         future = self._engine.request(self._loop.driver, method.upper(), target, header_list, body)
-        status, response_headers, response_body = self._loop.run_until_complete(future)
-        return TestResponse(status, response_headers, response_body)
+        status, response_headers, response_body, peer = self._loop.run_until_complete(future)
+        return TestResponse(status, response_headers, response_body), peer
+
+    def websocket_connect(
+        self,
+        url: str,
+        *,
+        subprotocols: list[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> WebSocketTestSession:
+        """Opens a WebSocket to the app in-process, through the same handshake
+        (guards, subprotocols) and handler as a real connection, without frames::
+
+            with client.websocket_connect("/ws") as ws:
+                ws.send_text("hello")
+                assert ws.receive_text() == "Echo: hello"
+
+        Raises `WebSocketRejected` (with the response) if the handshake is refused.
+        """
+        handshake = {
+            "upgrade": "websocket",
+            "connection": "upgrade",
+            "sec-websocket-key": base64.b64encode(os.urandom(16)).decode(),
+            "sec-websocket-version": "13",
+        }
+        if subprotocols:
+            handshake["sec-websocket-protocol"] = ", ".join(subprotocols)
+        response, peer = self._send(
+            "GET", url, params=params, headers={**handshake, **(headers or {})}, cookies=cookies
+        )
+        if peer is None:
+            raise WebSocketRejected(response)
+        assert self._loop is not None
+        return WebSocketTestSession(self._loop, peer, response)
 
     def get(self, url: str, **kwargs: Any) -> TestResponse:
         return self.request("GET", url, **kwargs)
@@ -208,6 +262,92 @@ class TestClient:
 
     def options(self, url: str, **kwargs: Any) -> TestResponse:
         return self.request("OPTIONS", url, **kwargs)
+
+
+class WebSocketRejected(Exception):
+    """The app refused a `TestClient.websocket_connect` handshake; `response` is its
+    answer (403 from a guard, 404, 426...)."""
+
+    def __init__(self, response: TestResponse) -> None:
+        super().__init__(f"WebSocket handshake refused: {response.status_code} {response.text}")
+        self.response = response
+
+
+class WebSocketTestSession:
+    """The client's end of an in-process WebSocket (`TestClient.websocket_connect`).
+
+    Each call runs the event loop until it completes, so the handler runs in between.
+    `receive*` raises `cello.WebSocketDisconnect` once the handler has closed.
+    """
+
+    __test__ = False
+
+    def __init__(self, loop: CelloEventLoop, channel: Any, response: TestResponse) -> None:
+        self._loop = loop
+        self._socket = WebSocket(channel)
+        self.response = response
+        self.subprotocol: str | None = channel.subprotocol
+        self._closed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _run(self, awaitable: Any) -> Any:
+        return self._loop.run_until_complete(awaitable)
+
+    def send(self, data: Any) -> None:
+        """``str`` as a text message, ``bytes`` as binary, anything else as JSON text."""
+        self._run(self._socket.send(data))
+
+    def send_text(self, text: str) -> None:
+        self._run(self._socket.send_text(text))
+
+    def send_bytes(self, data: bytes) -> None:
+        self._run(self._socket.send_bytes(data))
+
+    def send_json(self, data: Any) -> None:
+        self._run(self._socket.send_json(data))
+
+    def receive(self) -> str | bytes:
+        """The handler's next message (``str`` or ``bytes``)."""
+        result: str | bytes = self._run(self._socket.receive())
+        return result
+
+    def receive_text(self) -> str:
+        result: str = self._run(self._socket.receive_text())
+        return result
+
+    def receive_bytes(self) -> bytes:
+        result: bytes = self._run(self._socket.receive_bytes())
+        return result
+
+    def receive_json(self) -> Any:
+        return self._run(self._socket.receive_json())
+
+    @property
+    def close_code(self) -> int | None:
+        """The handler's close code once it has closed, else ``None``."""
+        return self._socket.closed[0] if self._socket.closed else None
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Closes from the client side and lets the handler finish (up to 5 s)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._socket.closed is None:
+            self._run(self._socket.close(code, reason))
+
+            async def drain() -> None:
+                try:
+                    while True:
+                        await self._socket.receive()
+                except WebSocketDisconnect:
+                    return
+
+            self._run(asyncio.wait_for(drain(), 5))
 
 
 class LiveServer:
