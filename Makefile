@@ -16,20 +16,31 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
+# h2 and hyper with Cello's patches (patches/, docs/h2-patches.md, docs/decisions.md).
+# Cargo.toml's [patch.crates-io] points at vendor/ and cargo cannot resolve the workspace
+# without it, so every target that runs cargo depends on these stamps.
+VENDORED := vendor/h2/.cello-patched vendor/hyper/.cello-patched
+
+$(VENDORED) &: scripts/vendor-patched.sh $(wildcard patches/*.patch) Cargo.lock
+	scripts/vendor-patched.sh
+
+.PHONY: vendor
+vendor: $(VENDORED) ## fetch h2 and hyper from crates.io and apply patches/ into vendor/ (before any cargo command)
+
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
 .PHONY: venv
 venv: $(PY) ## create .venv with the build and test tools
-	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic
+	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl
 
 .PHONY: build
-build: venv ## compile the native module into .venv (profile: $(PROFILE))
+build: venv $(VENDORED) ## compile the native module into .venv (profile: $(PROFILE))
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --profile $(PROFILE) -q
 
 .PHONY: release
-release: venv ## build with the release profile (fat LTO) and install into .venv
+release: venv $(VENDORED) ## build with the release profile (fat LTO) and install into .venv
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
 
 .PHONY: run
@@ -40,7 +51,7 @@ run: build ## build and serve examples/hello.py on http://127.0.0.1:8000
 test: build test-rust test-python ## build, then run every Rust and Python test
 
 .PHONY: test-rust
-test-rust: ## cargo tests of the standalone crates (no Python needed)
+test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed)
 	cargo test -q -p cello-router -p cello-http
 
 .PHONY: test-python
@@ -48,7 +59,7 @@ test-python: ## pytest over a real socket and the TestClient
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: venv ## clippy, rustfmt, ruff, mypy --strict
+lint: venv $(VENDORED) ## clippy, rustfmt, ruff, mypy --strict
 	cargo clippy -q -p cello-router -p cello-http -p cello-py --all-targets -- -D warnings
 	cargo fmt --all --check
 	$(VENV)/bin/ruff check python tests examples
@@ -56,12 +67,12 @@ lint: venv ## clippy, rustfmt, ruff, mypy --strict
 	$(PY) -m mypy.stubtest cello._cello
 
 .PHONY: deny
-deny: ## licences and advisories (installs cargo-deny on first use)
+deny: $(VENDORED) ## licences and advisories (installs cargo-deny on first use)
 	command -v cargo-deny >/dev/null || cargo install --locked cargo-deny
 	cargo deny check
 
 .PHONY: fmt
-fmt: venv ## format Rust and Python
+fmt: venv $(VENDORED) ## format Rust and Python
 	cargo fmt --all
 	$(VENV)/bin/ruff format python tests examples
 
@@ -72,7 +83,7 @@ BENCH_VENV ?= $(HOME)/.cache/cello-bench/venvs/cello-release
 BENCH_ARGS ?=
 
 .PHONY: bench-wheel
-bench-wheel: venv ## build the release wheel and install it into the 3.12 bench virtualenv
+bench-wheel: venv $(VENDORED) ## build the release wheel and install it into the 3.12 bench virtualenv
 	rm -rf $(CARGO_TARGET_DIR)/bench-wheels
 	$(VENV)/bin/maturin build --release -q -o $(CARGO_TARGET_DIR)/bench-wheels
 	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
@@ -92,7 +103,7 @@ bench-json: build ## JSON encode/decode micro-benchmark: Cello vs json, orjson, 
 	$(PY) benches/jsonbench.py
 
 .PHONY: bench-rust
-bench-rust: ## criterion benches of the crates
+bench-rust: $(VENDORED) ## criterion benches of the crates
 	cargo bench -p cello-router -p cello-http
 
 .PHONY: clean

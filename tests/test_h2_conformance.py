@@ -48,46 +48,7 @@ def server(live: Callable[..., LiveServer]) -> LiveServer:
 # --- running the table ---------------------------------------------------------------------------
 
 
-# Deviations of the `h2` crate (0.4.20, under hyper 1.12) from the RFC. They are open
-# work (issue: HTTP/2 conformance) and listed in docs/reports/h2-conformance.md; each is
-# strict: once the behaviour is fixed, the mark must go.
-_WRONG_CODE = "h2 answers GOAWAY(PROTOCOL_ERROR) where the RFC asks for {}"
-KNOWN_DEVIATIONS = {
-    "3.5/x2": "h2 checks only the 24 preface octets; a first frame other than SETTINGS is accepted",
-    "4.3/1": _WRONG_CODE.format("COMPRESSION_ERROR"),
-    "5.1/5": _WRONG_CODE.format("STREAM_CLOSED (DATA on a half-closed stream)"),
-    "5.1/6": _WRONG_CODE.format("STREAM_CLOSED (HEADERS on a half-closed stream)"),
-    "5.1/9": _WRONG_CODE.format("STREAM_CLOSED (HEADERS after RST_STREAM)"),
-    "5.1/12": _WRONG_CODE.format("STREAM_CLOSED (HEADERS after the stream ended)"),
-    "6.1/2": _WRONG_CODE.format("STREAM_CLOSED (DATA on a half-closed stream)"),
-    "6.3/2": _WRONG_CODE.format("FRAME_SIZE_ERROR"),
-    "6.4/3": _WRONG_CODE.format("FRAME_SIZE_ERROR"),
-    "6.5/1": _WRONG_CODE.format("FRAME_SIZE_ERROR"),
-    "6.5.2/2": _WRONG_CODE.format("FLOW_CONTROL_ERROR"),
-    "6.7/4": _WRONG_CODE.format("FRAME_SIZE_ERROR"),
-    "6.9/3": _WRONG_CODE.format("FRAME_SIZE_ERROR"),
-    "6.9.2/3": _WRONG_CODE.format("FLOW_CONTROL_ERROR"),
-    "8.1.2.1/3": "h2 drops pseudo-headers in trailers instead of refusing the request",
-    "hpack/2.3.3/1": _WRONG_CODE.format("COMPRESSION_ERROR"),
-    "hpack/4.2/1": _WRONG_CODE.format("COMPRESSION_ERROR"),
-    "hpack/5.2/1": _WRONG_CODE.format("COMPRESSION_ERROR"),
-    "hpack/5.2/2": _WRONG_CODE.format("COMPRESSION_ERROR"),
-    "hpack/5.2/3": _WRONG_CODE.format("COMPRESSION_ERROR"),
-    "hpack/6.1/1": _WRONG_CODE.format("COMPRESSION_ERROR"),
-    "hpack/6.3/1": _WRONG_CODE.format("COMPRESSION_ERROR"),
-}
-
-
-def _case_params() -> list[object]:
-    return [
-        pytest.param(case, id=case.id, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEVIATIONS[case.id]))
-        if case.id in KNOWN_DEVIATIONS
-        else pytest.param(case, id=case.id)
-        for case in CASES
-    ]
-
-
-@pytest.mark.parametrize("spec_case", _case_params())
+@pytest.mark.parametrize("spec_case", [pytest.param(case, id=case.id) for case in CASES])
 def test_h2spec_case(spec_case: Case, server: LiveServer) -> None:
     with Probe(server.host, server.port) as probe:
         spec_case.run(probe)

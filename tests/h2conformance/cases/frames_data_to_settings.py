@@ -65,6 +65,23 @@ def data_on_half_closed(probe: Probe) -> None:
     expect_stream_error(probe, 1, STREAM_CLOSED)
 
 
+@case(
+    "6.1/x1",
+    "Sends a DATA frame on a half-closed (remote) stream, then a POST on another stream",
+    STREAM.format("STREAM_CLOSED") + " on the first; the POST processed",
+)
+def data_on_half_closed_then_post(probe: Probe) -> None:
+    probe.handshake()
+    probe.headers(1, get(probe))
+    probe.data(1, b"x" * 16_384)
+    probe.headers(3, post(probe), end_stream=False)
+    probe.data(3, b"test")
+    # A stream error, not a connection error: the connection goes on serving.
+    expect_stream_error(probe, 1, STREAM_CLOSED)
+    response = expect_response(probe, 3)
+    assert (response.status, response.body) == (200, b"received 4 bytes"), response
+
+
 @case("6.1/3", "Sends a DATA frame with invalid pad length", CONN.format("PROTOCOL_ERROR"))
 def data_invalid_padding(probe: Probe) -> None:
     probe.handshake()

@@ -47,6 +47,20 @@ def rst_stream_unknown_code(probe: Probe) -> None:
 
 
 @case(
+    "8.1/x1",
+    "Sends DATA and then trailers (regular fields only) with END_STREAM",
+    "request processed (200)",
+)
+def request_with_trailers(probe: Probe) -> None:
+    probe.handshake()
+    probe.headers(1, post(probe), end_stream=False)
+    probe.data(1, b"test", end_stream=False)
+    probe.headers(1, [("x-checksum", "abc")])
+    response = expect_response(probe, 1)
+    assert (response.status, response.body) == (200, b"received 4 bytes"), response
+
+
+@case(
     "8.1/1",
     "Sends a second HEADERS frame without the END_STREAM flag",
     STREAM.format("PROTOCOL_ERROR"),

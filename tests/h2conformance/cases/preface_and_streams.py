@@ -332,6 +332,19 @@ def decreasing_stream_id(probe: Probe) -> None:
     expect_connection_error(probe, PROTOCOL)
 
 
+@case(
+    "5.1.1/x1",
+    "Opens stream 5 (skipping 1 and 3), then sends HEADERS on stream 5 again after its response",
+    CONN.format("STREAM_CLOSED") + " (a used stream, not an unexpected identifier)",
+)
+def reused_stream_after_skipped_ids(probe: Probe) -> None:
+    probe.handshake()
+    probe.headers(5, get(probe))
+    expect_response(probe, 5)
+    probe.headers(5, get(probe))
+    expect_connection_error(probe, STREAM_CLOSED)
+
+
 # --- 5.1.2 Stream concurrency --------------------------------------------------------------------
 
 
