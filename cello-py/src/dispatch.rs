@@ -11,7 +11,7 @@ use cello_http::{
     problem_response, Buffered, ConnInfo, Handler, Request, Response, ResponseBody, ShutdownHandle,
 };
 use cello_router::{Lookup, Router};
-use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, LOCATION};
+use http::header::{HeaderValue, ALLOW, LOCATION};
 use http::StatusCode;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -195,7 +195,7 @@ impl Dispatcher {
                 request.set_pending(pending);
                 let mut response = self.run_route(route, request).await;
                 if head_fallback {
-                    strip_body(&mut response);
+                    cello_http::strip_body(&mut response);
                 }
                 response
             }
@@ -498,21 +498,6 @@ pub(crate) fn internal_error(py: Python<'_>, error: &PyErr, label: &str) -> Resp
         StatusCode::INTERNAL_SERVER_ERROR,
         "the server failed while handling this request",
     )
-}
-
-/// HEAD answered by a GET route: same headers and Content-Length, no body.
-fn strip_body(response: &mut Response) {
-    let body = std::mem::replace(response.body_mut(), ResponseBody::Empty);
-    let length = match body {
-        ResponseBody::Full(Some(bytes)) => Some(bytes.len() as u64),
-        ResponseBody::Stream(stream) => http_body::Body::size_hint(&*stream).exact(),
-        _ => Some(0),
-    };
-    if let Some(length) = length {
-        response
-            .headers_mut()
-            .insert(CONTENT_LENGTH, HeaderValue::from(length));
-    }
 }
 
 fn header_value(text: &str) -> HeaderValue {

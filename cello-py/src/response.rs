@@ -86,8 +86,13 @@ fn convert(value: &Bound<'_, PyAny>, context: &ResponseContext<'_>) -> PyResult<
     }
     let py = value.py();
     if let Some(ty) = RESPONSE_TYPE.get(py) {
-        if value.is_instance(ty.bind(py))? {
-            return framework_response(value, context);
+        let ty = ty.bind(py);
+        if value.get_type().is(ty) {
+            // A plain `Response`: neither a file nor a stream (those are subclasses).
+            return framework_response(value, context, true);
+        }
+        if value.is_instance(ty)? {
+            return framework_response(value, context, false);
         }
     }
     if let Some(bytes) = as_bytes(value) {
@@ -166,19 +171,21 @@ fn status_tuple(
 }
 
 /// A `cello.Response` (or subclass): status, headers, and a body or a file path.
+/// `in_memory`: the exact `Response` class, whose body is always bytes in memory.
 fn framework_response(
     value: &Bound<'_, PyAny>,
     context: &ResponseContext<'_>,
+    in_memory: bool,
 ) -> PyResult<Response> {
     let py = value.py();
     let status = status_code(value.getattr(intern!(py, "status_code"))?.extract()?)?;
-    let path = value
-        .getattr(intern!(py, "path"))
-        .ok()
+    let path = (!in_memory)
+        .then(|| value.getattr(intern!(py, "path")).ok())
+        .flatten()
         .filter(|p| !p.is_none());
-    let stream = value
-        .getattr(intern!(py, "stream"))
-        .ok()
+    let stream = (!in_memory)
+        .then(|| value.getattr(intern!(py, "stream")).ok())
+        .flatten()
         .filter(|s| !s.is_none());
     let mut response = match (path, stream) {
         (_, Some(_)) => stream_body(value, context)?,
@@ -206,11 +213,24 @@ fn framework_response(
     }
     let headers = value.getattr(intern!(py, "raw_headers"))?;
     for pair in headers.try_iter()? {
-        let (name, header_value): (String, String) = pair?.extract()?;
-        if response.headers().contains_key(name.as_str()) && is_file_validator(&name) {
+        let pair = pair?;
+        let (name, header_value) = match pair.cast::<PyTuple>() {
+            // Borrowed, without copying into Strings: the usual shape.
+            Ok(tuple) if tuple.len() == 2 => (tuple.get_item(0)?, tuple.get_item(1)?),
+            _ => {
+                let (name, header_value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair.extract()?;
+                (name, header_value)
+            }
+        };
+        let name = name.cast::<PyString>().map_err(PyErr::from)?.to_str()?;
+        let header_value = header_value
+            .cast::<PyString>()
+            .map_err(PyErr::from)?
+            .to_str()?;
+        if response.headers().contains_key(name) && is_file_validator(name) {
             continue;
         }
-        insert_header(&mut response, &name, &header_value, false)?;
+        insert_header(&mut response, name, header_value, false)?;
     }
     if let Ok(background) = value.getattr(intern!(py, "background")) {
         if !background.is_none() {
@@ -258,7 +278,12 @@ fn status_code(code: u16) -> PyResult<StatusCode> {
 fn insert_header(response: &mut Response, name: &str, value: &str, replace: bool) -> PyResult<()> {
     let name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| PyValueError::new_err(format!("invalid response header name {name:?}")))?;
-    let value = HeaderValue::from_str(value).map_err(|_| {
+    let value = if value == "text/plain; charset=utf-8" {
+        Ok(TEXT)
+    } else {
+        HeaderValue::from_str(value)
+    }
+    .map_err(|_| {
         PyValueError::new_err(format!(
             "invalid value for response header {name}: {value:?} (control characters such as CR/LF are not allowed)"
         ))

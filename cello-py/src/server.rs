@@ -92,6 +92,18 @@ fn websocket_settings(
         ping_interval: ping.filter(|p| *p > 0.0).map(Duration::from_secs_f64),
         idle_timeout: seconds(config, "ws_idle_timeout")?,
         inbox_capacity: 32,
+        compression: if config.getattr("ws_compression")?.extract()? {
+            Some(cello_http::websocket::DeflateSettings {
+                level: config.getattr("ws_compression_level")?.extract()?,
+                threshold: config.getattr("ws_compression_threshold")?.extract()?,
+                context_takeover: config
+                    .getattr("ws_compression_context_takeover")?
+                    .extract()?,
+                max_window_bits: 15,
+            })
+        } else {
+            None
+        },
     })
 }
 
@@ -259,16 +271,18 @@ impl PyEngine {
                 let _ = redirect.serve(plain, target).await;
             });
         }
+        // The worker is done when both listeners have drained: the HTTP/3 one is
+        // awaited after the TCP one.
         #[cfg(feature = "http3")]
-        if let Some(endpoint) = quic {
+        let quic_task = quic.map(|endpoint| {
             let dispatcher = engine.dispatcher.clone();
             let config = std::rc::Rc::new(engine.http.clone());
             let shutdown = handle.subscribe();
             let _guard = driver.runtime.enter();
             driver.local.spawn_local(cello_http::http3::serve(
                 endpoint, dispatcher, config, shutdown,
-            ));
-        }
+            ))
+        });
         let closed = driver.create_future(py)?;
         let closed_for_task = closed.clone_ref(py);
         let dispatcher = engine.dispatcher.clone();
@@ -276,6 +290,10 @@ impl PyEngine {
         let _guard = driver.runtime.enter();
         driver.local.spawn_local(async move {
             let result = server.serve(listener, dispatcher).await;
+            #[cfg(feature = "http3")]
+            if let Some(quic_task) = quic_task {
+                let _ = quic_task.await;
+            }
             Python::attach(|py| {
                 let future = closed_for_task.bind(py);
                 if !future
@@ -307,7 +325,8 @@ impl PyEngine {
     }
 
     /// Sends one request through `engine` without a socket; returns an asyncio future
-    /// of `(status, [(name, value)], body)`.
+    /// of `(status, [(name, value)], body, peer)`, where `peer` is the client's end of
+    /// an accepted WebSocket handshake (else `None`).
     #[pyo3(signature = (driver, method, target, headers, body))]
     fn request(
         &self,
@@ -322,6 +341,7 @@ impl PyEngine {
         let driver = driver.state()?;
         let method = Method::from_bytes(method.as_bytes())
             .map_err(|_| invalid(format!("invalid method {method:?}")))?;
+        let is_head = method == Method::HEAD;
         let mut request = http::Request::builder()
             .method(method)
             .uri(target)
@@ -334,13 +354,19 @@ impl PyEngine {
                 .map_err(|_| invalid(format!("invalid value for header {name}")))?;
             request.headers_mut().append(name, value);
         }
+        let peer = crate::handshake::TestPeerSlot::default();
+        request.extensions_mut().insert(peer.clone());
         let future = driver.create_future(py)?;
         let future_for_task = future.clone_ref(py);
         let dispatcher = engine.dispatcher.clone();
         let shared = driver.shared.clone();
         let _guard = driver.runtime.enter();
         driver.local.spawn_local(async move {
-            let response = dispatcher.respond(request, None).await;
+            let mut response = dispatcher.respond(request, None).await;
+            if is_head {
+                // As the listeners do: the test client sees what a real client would.
+                cello_http::strip_body(&mut response);
+            }
             let (parts, body) = response.into_parts();
             let body = body.collect_bytes().await;
             Python::attach(|py| {
@@ -365,6 +391,13 @@ impl PyEngine {
                                     .map(|v| v.into_any()),
                                 Ok(headers.into_any()),
                                 Ok(PyBytes::new(py, &body).into_any()),
+                                Ok(peer
+                                    .0
+                                    .lock()
+                                    .ok()
+                                    .and_then(|mut slot| slot.take())
+                                    .map_or_else(|| py.None(), |peer| peer.into_any())
+                                    .into_bound(py)),
                             ]
                             .into_iter()
                             .map(|item| item.expect("plain conversions")),

@@ -33,6 +33,8 @@ __all__ = ["Supervisor"]
 
 _READY_TIMEOUT = 60.0
 _MAX_BACKOFF = 5.0
+#: Blocked across `fork` until the new worker has installed its own handlers.
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
 def _log(message: str) -> None:
@@ -102,8 +104,14 @@ class Supervisor:
     # --- workers -------------------------------------------------------------------
 
     def _spawn(self, slot: int, control: int) -> None:
+        # A SIGTERM that reaches the child before it has its own handlers would run the
+        # supervisor's (inherited) handler there and be lost, leaving a worker that never
+        # drains. So the signals stay blocked across the fork; the parent unblocks them
+        # at once, the worker once its handlers are in place (`serve_worker`).
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         pid = os.fork()
         if pid != 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
             self.workers[pid] = _Worker(slot, pid)
             return
         code = 0
@@ -189,7 +197,9 @@ class Supervisor:
             if pid == 0:
                 return
             worker = self.workers.pop(pid, None)
-            if worker is None or self.stopping or worker.retiring:
+            # Not restarted once a stop is asked for, even before the loop begins it: a
+            # SIGTERM sent to the whole process group ends the workers first.
+            if worker is None or self.stopping or self.stop_requested is not None or worker.retiring:
                 continue
             _log(f"worker {worker.slot} (pid {pid}) {_describe_exit(status)}; restarting it")
             if not worker.ready:

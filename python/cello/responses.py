@@ -22,6 +22,10 @@ __all__ = ["FileResponse", "Response"]
 _JSON_TYPES = (dict, list, tuple, int, float, bool)
 
 
+_TEXT = "text/plain; charset=utf-8"
+_OCTETS = "application/octet-stream"
+
+
 class _StreamAttribute:
     """``Response.stream(...)`` on the class, the body's iterable on an instance."""
 
@@ -70,25 +74,32 @@ class Response:
     ) -> None:
         if not isinstance(status, int) or not 100 <= status <= 599:
             raise ValueError(f"status must be an int from 100 to 599, got {status!r}")
+        # The common cases first, by exact type (this runs once per request).
+        kind = type(body)
         inferred: str | None
-        if body is None:
+        if kind is str:
+            data, inferred = body.encode(), _TEXT
+        elif body is None:
             data, inferred = b"", None
+        elif kind is bytes:
+            data, inferred = body, _OCTETS
         elif isinstance(body, str):
-            data, inferred = body.encode("utf-8"), "text/plain; charset=utf-8"
+            data, inferred = body.encode(), _TEXT
         elif isinstance(body, (bytes, bytearray, memoryview)):
-            data, inferred = bytes(body), "application/octet-stream"
+            data, inferred = bytes(body), _OCTETS
         else:
             data, inferred = _cello.json_dumps(body), "application/json"
         self.body: bytes = data
         self.status_code: int = status
-        self.raw_headers: list[tuple[str, str]] = []
         self.background = background
-        if headers:
-            for name, value in headers.items():
-                self.raw_headers.append((name.lower(), str(value)))
         media = content_type or inferred
-        if media is not None and not any(h == "content-type" for h, _ in self.raw_headers):
-            self.raw_headers.insert(0, ("content-type", media))
+        if not headers:
+            self.raw_headers: list[tuple[str, str]] = [] if media is None else [("content-type", media)]
+            return
+        raw = [(name.lower(), str(value)) for name, value in headers.items()]
+        if media is not None and not any(name == "content-type" for name, _ in raw):
+            raw.insert(0, ("content-type", media))
+        self.raw_headers = raw
 
     # --- constructors -------------------------------------------------------------
 

@@ -153,6 +153,9 @@ def serve_worker(
                 loop.add_signal_handler(signum, server.shutdown)
             if tls is not None:
                 loop.add_signal_handler(signal.SIGHUP, _reload_tls, server)
+            # A supervisor forks workers with these blocked (so none is lost before the
+            # handlers above exist); one that arrived meanwhile is delivered now.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
         if on_ready is not None:
             on_ready(server)
         loop.run_until_complete(server.wait_closed())

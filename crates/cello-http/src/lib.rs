@@ -15,6 +15,7 @@ mod config;
 mod connection;
 mod error;
 mod file;
+mod head;
 #[cfg(feature = "http3")]
 pub mod http3;
 mod listener;
@@ -28,6 +29,7 @@ pub use body::{BodyChunks, BoxError, Buffered, RequestBody, ResponseBody};
 pub use config::HttpConfig;
 pub use error::{problem_response, HttpError};
 pub use file::FileBody;
+pub use head::strip_body;
 pub use listener::bind_tcp;
 pub use redirect::RedirectToHttps;
 pub use server::{ConnInfo, Handler, Server, ShutdownHandle};
