@@ -158,13 +158,11 @@ pub(crate) async fn serve_connection<H, T>(
                 .header_read_timeout(config.header_read_timeout)
                 .keep_alive(config.keep_alive)
                 .max_header_size(config.max_header_size)
-                // Off for now. With it on (one write for a batch of pipelined answers;
-                // patches/hyper-1.12.0-pipeline-flush.patch fixes the lost 400 and the
-                // unbounded buffer it has on stock hyper), a worker retiring after
-                // max_requests sometimes never finishes draining
-                // (tests/test_workers.py::test_max_requests_recycles_workers, about one
-                // run in five). See docs/decisions.md.
-                .pipeline_flush(false);
+                // One write for a batch of pipelined answers. Stock hyper 1.12 loses the
+                // automatic 400 and unbounds its write buffer with this on;
+                // patches/hyper-1.12.0-pipeline-flush.patch fixes both
+                // (docs/decisions.md).
+                .pipeline_flush(true);
             let connection = builder.serve_connection(io, service).with_upgrades();
             drive(
                 connection,
