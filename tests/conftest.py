@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from cello import App
 from cello.testing import LiveServer, TestClient
+from support.processes import ServerProcess
 
 
 @pytest.fixture
@@ -34,3 +36,19 @@ def live() -> Iterator[Callable[..., LiveServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., ServerProcess]]:
+    """Starts servers in subprocesses (`support.processes.ServerProcess`); kills their
+    process groups after the test."""
+    started: list[ServerProcess] = []
+
+    def start(args: list[str], **options: Any) -> ServerProcess:
+        process = ServerProcess(args, **options)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
