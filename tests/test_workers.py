@@ -251,3 +251,40 @@ def test_max_requests_recycling_loses_no_connection(
         f"recycled: {outcomes}"
     )
     assert len(server.stderr_matches(r"finished its max_requests")) >= 4, server.output()
+
+
+def test_a_retirement_read_late_is_not_taken_for_a_crash(capfd: pytest.CaptureFixture[str]) -> None:
+    """A worker writes its retirement to the control pipe, then exits; when the supervisor
+    reaps the exit before it has read the pipe, the worker still counts as retired: one
+    replacement (from the message), no "exited; restarting it" second one."""
+    from cello import App
+    from cello._supervisor import Supervisor, _Worker
+    from cello.config import ServerConfig
+    from cello.server import resolve_options
+
+    supervisor = Supervisor(
+        App(),
+        resolve_options("127.0.0.1", 0, None, "development", 2, False, False, []),
+        ServerConfig(),
+    )
+    spawned: list[int] = []
+    supervisor._spawn = lambda slot, _control: spawned.append(slot)  # type: ignore[method-assign]
+    control_read, control_write = os.pipe()
+    os.set_blocking(control_read, False)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the retiring worker: message first, then a clean exit
+            os.write(control_write, f"X{os.getpid()}\n".encode())
+            os._exit(0)
+        supervisor.workers[pid] = _Worker(1, pid)
+        supervisor.workers[pid].ready = True
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
+        supervisor._reap(control_read, control_write)
+    finally:
+        os.close(control_read)
+        os.close(control_write)
+    log = capfd.readouterr().err
+    assert "finished its max_requests; starting its replacement" in log, log
+    assert "restarting it" not in log, log
+    assert spawned == [1], spawned
+    assert pid not in supervisor.workers

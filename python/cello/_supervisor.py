@@ -75,6 +75,7 @@ class Supervisor:
         self.stop_requested: str | None = None
         self.stopping = False
         self.announced = False
+        self._pending = b""  # a control message not yet ended by its newline
 
     # --- sockets -------------------------------------------------------------------
 
@@ -188,7 +189,20 @@ class Supervisor:
             )
             self._spawn(worker.slot, control)
 
-    def _reap(self, control: int) -> None:
+    def _read_control(self, control_read: int, control_write: int) -> None:
+        """Handles every message waiting in the (non-blocking) control pipe."""
+        while True:
+            try:
+                chunk = os.read(control_read, 4096)
+            except BlockingIOError:
+                return
+            if not chunk:
+                return
+            *lines, self._pending = (self._pending + chunk).split(b"\n")
+            for line in lines:
+                self._handle_message(line.decode(), control_write)
+
+    def _reap(self, control_read: int, control_write: int) -> None:
         while self.workers:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -196,6 +210,10 @@ class Supervisor:
                 return
             if pid == 0:
                 return
+            # A retiring worker writes its message before it exits, but the pipe may
+            # not have been read since: read it now, or the retirement would look like
+            # a crash (and the slot would get a second replacement).
+            self._read_control(control_read, control_write)
             worker = self.workers.pop(pid, None)
             # Not restarted once a stop is asked for, even before the loop begins it: a
             # SIGTERM sent to the whole process group ends the workers first.
@@ -207,12 +225,13 @@ class Supervisor:
                 delay = min(self.backoff.get(worker.slot, 0.05) * 2, _MAX_BACKOFF)
                 self.backoff[worker.slot] = delay
                 time.sleep(delay)
-            self._spawn(worker.slot, control)
+            self._spawn(worker.slot, control_write)
 
     def run(self) -> None:
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_write, False)
         control_read, control_write = os.pipe()
+        os.set_blocking(control_read, False)
         previous = {
             signum: signal.signal(signum, self._on_signal)
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP)
@@ -235,7 +254,6 @@ class Supervisor:
     def _loop(self, port: int, control_read: int, control_write: int, wake_read: int) -> None:
         started = time.monotonic()
         deadline: float | None = None
-        pending = b""
         while True:
             if self.stop_requested is not None and not self.stopping:
                 deadline = self._begin_stop(self.stop_requested)
@@ -257,12 +275,8 @@ class Supervisor:
                     if error.errno != errno.EAGAIN:
                         raise
             if control_read in readable:
-                pending += os.read(control_read, 4096)
-                *lines, rest = pending.split(b"\n")
-                pending = rest
-                for line in lines:
-                    self._handle_message(line.decode(), control_write)
-            self._reap(control_write)
+                self._read_control(control_read, control_write)
+            self._reap(control_read, control_write)
             if not self.announced and not self.stopping:
                 if len(self.workers) >= self.options.workers and all(
                     w.ready for w in self.workers.values() if not w.retiring
