@@ -18,11 +18,12 @@ help: ## list the targets
 
 # h2 and hyper with Cello's patches (patches/, docs/h2-patches.md, docs/decisions.md).
 # Cargo.toml's [patch.crates-io] points at vendor/ and cargo cannot resolve the workspace
-# without it, so every target that runs cargo depends on these stamps.
+# without it, so every target that runs cargo depends on these stamps. The in-tree build
+# backend (build_backend/cello_build.py) runs the same script for `pip install .`.
 VENDORED := vendor/h2/.cello-patched vendor/hyper/.cello-patched
 
-$(VENDORED) &: scripts/vendor-patched.sh $(wildcard patches/*.patch) Cargo.lock
-	scripts/vendor-patched.sh
+$(VENDORED) &: build_backend/vendor_patched.py $(wildcard patches/*.patch) Cargo.lock
+	$(PYTHON) build_backend/vendor_patched.py
 
 .PHONY: vendor
 vendor: $(VENDORED) ## fetch h2 and hyper from crates.io and apply patches/ into vendor/ (before any cargo command)

@@ -239,7 +239,8 @@ impl PyEngine {
         #[cfg(not(feature = "http3"))]
         if http3 {
             return Err(invalid(
-                "this build of Cello has no HTTP/3: rebuild with the cargo feature `http3` (on by default)",
+                "this build of Cello has no HTTP/3: rebuild with the cargo feature `http3`, \
+                 for example `CELLO_FEATURES=http3 pip install --force-reinstall .` (docs/install.md)",
             ));
         }
         let handle = server.shutdown_handle();

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from cello import _cello
 from cello._cello import Request
+from cello._features import features
 from cello.app import App
 from cello.background import BackgroundTask, BackgroundTasks
 from cello.blueprint import Blueprint
@@ -22,6 +23,7 @@ from cello.exceptions import (
     CelloError,
     HTTPException,
     InvalidJSON,
+    MissingFeatureError,
     RouteConflictError,
     TlsError,
 )
@@ -45,11 +47,6 @@ def json_loads(data: bytes | str) -> object:
     return _cello.json_loads(data)
 
 
-def features() -> list[str]:
-    """The optional subsystems this build of the native module includes."""
-    return list(_cello.features())
-
-
 __all__ = [
     "App",
     "BackgroundTask",
@@ -63,6 +60,7 @@ __all__ = [
     "Headers",
     "InvalidJSON",
     "Message",
+    "MissingFeatureError",
     "QueryParams",
     "Request",
     "Response",

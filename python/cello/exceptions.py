@@ -12,9 +12,18 @@ __all__ = [
     "CelloError",
     "HTTPException",
     "InvalidJSON",
+    "MissingFeatureError",
     "RouteConflictError",
     "TlsError",
 ]
+
+
+class MissingFeatureError(CelloError, RuntimeError):
+    """A feature was used that this build of the native module does not include.
+
+    The message names the cargo feature and the command that builds Cello with it;
+    ``cello.features()`` lists what the build has.
+    """
 
 
 class HTTPException(CelloError):

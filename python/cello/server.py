@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cello import background
+from cello._features import require_feature
 from cello._loop import CelloEventLoop, task_starter
 from cello.config import ServerConfig, TlsConfig
 
@@ -92,6 +93,8 @@ def resolve_options(
         tls = TlsConfig(flags.tls_cert, flags.tls_key)
     if flags.http3:
         http3 = True
+    if http3:
+        require_feature("http3", "HTTP/3 (app.run(http3=True) or --http3)")
     if http3 and tls is None:
         raise ValueError("HTTP/3 needs TLS: pass tls=TlsConfig(cert_path, key_path) (or --tls-cert/--tls-key)")
     return RunOptions(host, port, debug, env, workers, reload, logs, tls, http3)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, urlencode, urlsplit
 
 from cello import background
+from cello._features import require_feature
 from cello._loop import CelloEventLoop, task_starter
 from cello.config import ServerConfig, TlsConfig
 from cello.websocket import WebSocket, WebSocketDisconnect
@@ -380,6 +381,8 @@ class LiveServer:
         tls: TlsConfig | None = None,
         http3: bool = False,
     ) -> None:
+        if http3:
+            require_feature("http3", "LiveServer(http3=True)")
         self.app = app
         self.tls = tls
         self.http3 = http3

@@ -38,3 +38,8 @@ pub use server::{ConnInfo, Handler, Server, ShutdownHandle};
 pub type Request = http::Request<RequestBody>;
 /// The response type handlers return.
 pub type Response = http::Response<ResponseBody>;
+
+// Every code block in the README compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
