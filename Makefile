@@ -51,9 +51,15 @@ run: build ## build and serve examples/hello.py on http://127.0.0.1:8000
 .PHONY: test
 test: build test-rust test-python ## build, then run every Rust and Python test
 
+# The crates Rust users embed on their own: each is tested alone, with its optional
+# features off as well, and must package (the file list `cargo package` would publish).
+CRATES := cello-router cello-http
+
 .PHONY: test-rust
-test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed)
-	cargo test -q -p cello-router -p cello-http
+test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features
+	cargo test -q $(foreach crate,$(CRATES),-p $(crate))
+	cargo test -q -p cello-http --no-default-features
+	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 
 .PHONY: test-python
 test-python: ## pytest over a real socket and the TestClient
