@@ -1,0 +1,35 @@
+//! Cello's built-in middleware, with no Python in it.
+//!
+//! Each middleware is a module with its config struct and its layer; a [`Chain`] is
+//! built once from the enabled layers, sorted into a fixed order (request id → CORS →
+//! security headers → rate limit → ... → compression), and frozen. It runs in front of
+//! any cello-http [`Handler`](cello_http::Handler) ([`Layered`]); an app with no
+//! middleware has no chain at all, so it costs nothing.
+//!
+//! Layers speak `http` and `bytes` through cello-http's `Request` and `Response`.
+//! A response made by a layer (a preflight, a 429) still passes through the layers
+//! outside it on its way out.
+
+mod chain;
+pub mod compression;
+pub mod cors;
+mod error;
+pub mod rate_limit;
+pub mod request_id;
+pub mod security_headers;
+#[cfg(test)]
+mod test_support;
+mod vary;
+
+pub use chain::{Chain, Exchange, Layer, Layered};
+pub use compression::{Compression, CompressionConfig};
+pub use cors::{Cors, CorsConfig};
+pub use error::ConfigError;
+pub use rate_limit::{RateLimit, RateLimitConfig};
+pub use request_id::{RequestId, RequestIdConfig, RequestIdValue};
+pub use security_headers::{SecurityHeaders, SecurityHeadersConfig};
+
+// Every code block in the README compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
