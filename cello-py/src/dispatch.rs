@@ -61,6 +61,8 @@ pub struct Dispatcher {
     pub(crate) config: DispatchConfig,
     served: Cell<u64>,
     pub shutdown: RefCell<Option<ShutdownHandle>>,
+    /// The built-in middleware; `None` when the app enabled none (the plain path).
+    middleware: Option<cello_middleware::Chain>,
 }
 
 /// The outcome of the first, GIL-holding part of a request.
@@ -103,7 +105,7 @@ impl Handler for Dispatcher {
         Box::pin(async move {
             let started = self.config.access_log.then(Instant::now);
             let method = started.map(|_| (request.method().clone(), request.uri().clone()));
-            let response = self.respond(request, Some(conn)).await;
+            let response = self.serve(request, Some(conn)).await;
             if let (Some(started), Some((method, uri))) = (started, method) {
                 access_log(&conn, &method, &uri, response.status(), started.elapsed());
             }
@@ -119,6 +121,7 @@ impl Dispatcher {
         hooks: Hooks,
         shared: Rc<LoopShared>,
         config: DispatchConfig,
+        middleware: Option<cello_middleware::Chain>,
     ) -> Self {
         Self {
             router,
@@ -127,6 +130,20 @@ impl Dispatcher {
             config,
             served: Cell::new(0),
             shutdown: RefCell::new(None),
+            middleware,
+        }
+    }
+
+    /// Answers one request through the middleware chain, if any (the listeners and
+    /// the in-process test client both come here).
+    pub async fn serve(&self, request: Request, conn: Option<ConnInfo>) -> Response {
+        match &self.middleware {
+            Some(chain) => {
+                chain
+                    .run(request, conn, |request| self.respond(request, conn))
+                    .await
+            }
+            None => self.respond(request, conn).await,
         }
     }
 

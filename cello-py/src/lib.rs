@@ -13,6 +13,7 @@ mod files;
 mod forms;
 mod handshake;
 mod json;
+mod middleware;
 mod request;
 mod response;
 mod server;
@@ -83,5 +84,6 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(forms::read_chunk, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::current_request, m)?)?;
     m.add_function(wrap_pyfunction!(forms::read_form, m)?)?;
+    middleware::register(m)?;
     Ok(())
 }

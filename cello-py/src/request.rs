@@ -60,6 +60,8 @@ pub struct PyRequest {
     pub peer: Option<SocketAddr>,
     pub secure: bool,
     pub app: Option<Py<PyAny>>,
+    /// Set by the request-id middleware.
+    pub request_id: Option<http::HeaderValue>,
     cache: RequestCache,
     /// `BackgroundTasks` created while this request was being handled.
     background: std::sync::Mutex<Vec<Py<PyAny>>>,
@@ -85,14 +87,19 @@ impl PyRequest {
     /// Wraps a routed request.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        parts: http::request::Parts,
+        mut parts: http::request::Parts,
         body: Bytes,
         params: Vec<(Box<str>, OwnedParam)>,
         peer: Option<SocketAddr>,
         secure: bool,
         app: Option<Py<PyAny>>,
     ) -> Self {
+        let request_id = parts
+            .extensions
+            .remove::<cello_middleware::RequestIdValue>()
+            .map(|id| id.0);
         Self {
+            request_id,
             method: parts.method,
             uri: parts.uri,
             version: parts.version,
@@ -187,6 +194,13 @@ fn cached<'py, T>(
 
 #[pymethods]
 impl PyRequest {
+    /// The request id given by the request-id middleware (`app.enable_request_id()`),
+    /// `None` when it is not enabled.
+    #[getter]
+    fn request_id(&self) -> Option<&str> {
+        self.request_id.as_ref().and_then(|id| id.to_str().ok())
+    }
+
     /// The HTTP method, upper case (`"GET"`).
     #[getter]
     fn method<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {

@@ -133,8 +133,9 @@ fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
 impl PyEngine {
     /// Freezes `core`'s routes into an engine that runs on `driver`.
     #[new]
-    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None, middleware = Vec::new()))]
+    // pyo3 extracts `middleware` as an owned list
+    #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn new(
         py: Python<'_>,
         driver: &Bound<'_, PyDriver>,
@@ -146,8 +147,10 @@ impl PyEngine {
         access_log: bool,
         max_requests: Option<u64>,
         on_retire: Option<Py<PyAny>>,
+        middleware: Vec<PyRef<'_, crate::middleware::PyMiddleware>>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
+        let chain = crate::middleware::build_chain(&middleware)?;
         let driver_object = driver.clone().unbind();
         let driver = driver.get().state()?;
         let dispatcher = Dispatcher::new(
@@ -168,6 +171,7 @@ impl PyEngine {
                 access_log,
                 max_requests,
             },
+            chain,
         );
         Ok(PyEngine {
             inner: ThreadBound::new(EngineState {
@@ -363,7 +367,7 @@ impl PyEngine {
         let shared = driver.shared.clone();
         let _guard = driver.runtime.enter();
         driver.local.spawn_local(async move {
-            let mut response = dispatcher.respond(request, None).await;
+            let mut response = dispatcher.serve(request, None).await;
             if is_head {
                 // As the listeners do: the test client sees what a real client would.
                 cello_http::strip_body(&mut response);

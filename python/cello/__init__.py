@@ -28,6 +28,7 @@ from cello.exceptions import (
     TlsError,
 )
 from cello.forms import FormData, UploadFile
+from cello.middleware import CSP, SecurityHeadersConfig
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 from cello.websocket import Message, SyncWebSocket, WebSocket, WebSocketDisconnect
@@ -48,6 +49,7 @@ def json_loads(data: bytes | str) -> object:
 
 
 __all__ = [
+    "CSP",
     "App",
     "BackgroundTask",
     "BackgroundTasks",
@@ -65,6 +67,7 @@ __all__ = [
     "Request",
     "Response",
     "RouteConflictError",
+    "SecurityHeadersConfig",
     "ServerConfig",
     "ServerSentEvent",
     "SseStream",

@@ -13,6 +13,7 @@ __all__ = [
     "Engine",
     "Headers",
     "InvalidJSON",
+    "Middleware",
     "QueryParams",
     "Request",
     "RouteConflictError",
@@ -20,12 +21,15 @@ __all__ = [
     "TlsError",
     "WebSocketChannel",
     "__version__",
+    "cors_layer",
     "current_request",
     "features",
     "json_dumps",
     "json_loads",
     "read_chunk",
     "read_form",
+    "request_id_layer",
+    "security_headers_layer",
     "set_response_type",
 ]
 
@@ -70,6 +74,32 @@ class Server:
     def wait_closed(self) -> Any: ...
 
 @final
+class Middleware: ...
+
+def cors_layer(
+    origins: list[str],
+    methods: list[str],
+    headers: list[str] | None,
+    expose_headers: list[str],
+    allow_credentials: bool,
+    max_age: int | None,
+) -> Middleware: ...
+def security_headers_layer(
+    x_frame_options: str | None,
+    x_content_type_options: bool,
+    x_xss_protection: str | None,
+    referrer_policy: str | None,
+    hsts_max_age: int | None,
+    hsts_include_subdomains: bool,
+    hsts_preload: bool,
+    csp: str | None,
+    permissions_policy: str | None,
+    coep: str | None,
+    coop: str | None,
+    corp: str | None,
+) -> Middleware: ...
+def request_id_layer(header: str, trust_incoming: bool) -> Middleware: ...
+@final
 class Engine:
     def __new__(
         cls,
@@ -82,6 +112,7 @@ class Engine:
         access_log: bool,
         max_requests: int | None = None,
         on_retire: Callable[[], None] | None = None,
+        middleware: list[Middleware] = ...,
     ) -> Self: ...
     def serve(
         self,
@@ -151,6 +182,8 @@ class WebSocketChannel:
 
 @final
 class Request:
+    @property
+    def request_id(self) -> str | None: ...
     @property
     def method(self) -> str: ...
     @property

@@ -21,6 +21,7 @@ from cello._routing import Guard, RouteRecord, RouteRegistrar
 from cello.blueprint import Blueprint
 from cello.datastructures import State
 from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON
+from cello.middleware._registrar import MiddlewareRegistrar
 from cello.responses import Response
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
     return response
 
 
-class App(RouteRegistrar):
+class App(MiddlewareRegistrar, RouteRegistrar):
     """A Cello application.
 
     Register handlers with the route decorators, then call `run` (or serve it with
@@ -178,6 +179,7 @@ class App(RouteRegistrar):
             access_log,
             max_requests,
             on_retire,
+            self._middleware_specs(),
         )
 
     async def _run_hooks(self, event: str) -> None:

@@ -19,7 +19,7 @@ fn request() -> Request {
 }
 
 fn cors() -> Layer {
-    Cors::new(CorsConfig {
+    Cors::new(&CorsConfig {
         origins: vec!["https://app.example".into()],
         ..CorsConfig::default()
     })
@@ -35,22 +35,22 @@ fn bench(c: &mut Criterion) {
         ("cors", vec![cors()]),
         (
             "security_headers",
-            vec![SecurityHeaders::new(SecurityHeadersConfig::default())
+            vec![SecurityHeaders::new(&SecurityHeadersConfig::default())
                 .unwrap()
                 .into()],
         ),
         (
             "request_id",
-            vec![RequestId::new(RequestIdConfig::default()).unwrap().into()],
+            vec![RequestId::new(&RequestIdConfig::default()).unwrap().into()],
         ),
         (
             "headers_stack",
             vec![
                 cors(),
-                SecurityHeaders::new(SecurityHeadersConfig::default())
+                SecurityHeaders::new(&SecurityHeadersConfig::default())
                     .unwrap()
                     .into(),
-                RequestId::new(RequestIdConfig::default()).unwrap().into(),
+                RequestId::new(&RequestIdConfig::default()).unwrap().into(),
             ],
         ),
     ];
@@ -61,14 +61,14 @@ fn bench(c: &mut Criterion) {
                 runtime.block_on(chain.run(request(), None, |_| async {
                     Response::new(ResponseBody::full(Bytes::from_static(b"{}")))
                 }))
-            })
+            });
         });
     }
     c.bench_function("chain/none (request + handler only)", |b| {
         b.iter(|| {
             let _request = request();
             Response::new(ResponseBody::full(Bytes::from_static(b"{}")))
-        })
+        });
     });
 }
 

@@ -34,7 +34,9 @@ pub struct Exchange {
     pub route: Option<Box<str>>,
     pub(crate) cors_origin: Option<HeaderValue>,
     pub(crate) request_id: Option<HeaderValue>,
+    #[allow(dead_code)] // read once the compression layer lands
     pub(crate) compression: Option<Negotiated>,
+    #[allow(dead_code)] // read once the rate-limit layer lands
     pub(crate) rate_limit: Option<Verdict>,
 }
 
@@ -212,21 +214,15 @@ impl<H> Layered<H> {
 }
 
 impl<H: Handler> Handler for Layered<H> {
-    fn call(
-        self: Rc<Self>,
-        request: Request,
-        conn: ConnInfo,
-    ) -> impl Future<Output = Response> + 'static {
-        async move {
-            match &self.chain {
-                Some(chain) => {
-                    let inner = self.inner.clone();
-                    chain
-                        .run(request, Some(conn), |request| inner.call(request, conn))
-                        .await
-                }
-                None => self.inner.clone().call(request, conn).await,
+    async fn call(self: Rc<Self>, request: Request, conn: ConnInfo) -> Response {
+        match &self.chain {
+            Some(chain) => {
+                let inner = self.inner.clone();
+                chain
+                    .run(request, Some(conn), |request| inner.call(request, conn))
+                    .await
             }
+            None => self.inner.clone().call(request, conn).await,
         }
     }
 }

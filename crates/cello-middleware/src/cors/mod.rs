@@ -71,7 +71,7 @@ const ANY: HeaderValue = HeaderValue::from_static("*");
 
 impl Cors {
     /// Validates `config`.
-    pub fn new(config: CorsConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &CorsConfig) -> Result<Self, ConfigError> {
         let any_origin = config.origins.is_empty() || config.origins.iter().any(|o| o == "*");
         if any_origin && config.origins.len() > 1 {
             return Err(ConfigError::invalid(

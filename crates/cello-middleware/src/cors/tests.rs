@@ -3,7 +3,7 @@ use http::StatusCode;
 use super::{Cors, CorsConfig};
 use crate::test_support::{chain, conn, request, run};
 
-fn cors(config: CorsConfig) -> crate::Chain {
+fn cors(config: &CorsConfig) -> crate::Chain {
     chain(vec![Cors::new(config).unwrap().into()])
 }
 
@@ -18,7 +18,7 @@ fn listed(origins: &[&str], credentials: bool) -> CorsConfig {
 
 #[tokio::test]
 async fn preflight_is_answered_without_calling_the_handler() {
-    let chain = cors(listed(&["https://app.example"], true));
+    let chain = cors(&listed(&["https://app.example"], true));
     let preflight = request(
         "OPTIONS",
         "/items",
@@ -52,7 +52,7 @@ async fn preflight_is_answered_without_calling_the_handler() {
 
 #[tokio::test]
 async fn allowed_origin_is_echoed_on_every_status() {
-    let chain = cors(listed(&["https://app.example"], true));
+    let chain = cors(&listed(&["https://app.example"], true));
     for status in [
         StatusCode::OK,
         StatusCode::NOT_FOUND,
@@ -74,7 +74,7 @@ async fn allowed_origin_is_echoed_on_every_status() {
 
 #[tokio::test]
 async fn disallowed_or_missing_origin_gets_no_cors_headers() {
-    let chain = cors(listed(&["https://app.example"], false));
+    let chain = cors(&listed(&["https://app.example"], false));
     for headers in [vec![("origin", "https://evil.example")], vec![]] {
         let get = request("GET", "/", &headers);
         let out = run(&chain, get, None, StatusCode::OK, "{}").await;
@@ -103,7 +103,7 @@ async fn disallowed_or_missing_origin_gets_no_cors_headers() {
 
 #[tokio::test]
 async fn any_origin_without_credentials_is_a_star() {
-    let chain = cors(CorsConfig::default());
+    let chain = cors(&CorsConfig::default());
     let get = request("GET", "/", &[("origin", "https://anyone.example")]);
     let out = run(&chain, get, None, StatusCode::OK, "{}").await;
     assert_eq!(out.headers["access-control-allow-origin"], "*");
@@ -120,10 +120,10 @@ fn bad_configurations_are_refused_with_a_reason() {
         allow_credentials: true,
         ..CorsConfig::default()
     };
-    let message = Cors::new(star_with_credentials).unwrap_err().to_string();
+    let message = Cors::new(&star_with_credentials).unwrap_err().to_string();
     assert!(message.contains("list the allowed origins"), "{message}");
     let with_path = listed(&["https://app.example/path"], false);
-    assert!(Cors::new(with_path)
+    assert!(Cors::new(&with_path)
         .unwrap_err()
         .to_string()
         .contains("no path"));
@@ -131,7 +131,7 @@ fn bad_configurations_are_refused_with_a_reason() {
         methods: vec!["GE T".into()],
         ..CorsConfig::default()
     };
-    assert!(Cors::new(bad_method).is_err());
+    assert!(Cors::new(&bad_method).is_err());
     let mixed = listed(&["*", "https://a.example"], false);
-    assert!(Cors::new(mixed).is_err());
+    assert!(Cors::new(&mixed).is_err());
 }

@@ -52,7 +52,7 @@ pub struct RequestId {
 
 impl RequestId {
     /// Validates `config`.
-    pub fn new(config: RequestIdConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &RequestIdConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             header: header_name("request id header", &config.header)?,
             trust_incoming: config.trust_incoming,

@@ -6,7 +6,7 @@ use super::{is_valid, RequestId, RequestIdConfig, RequestIdValue};
 use crate::test_support::{chain, request, run};
 
 fn layer() -> crate::Chain {
-    chain(vec![RequestId::new(RequestIdConfig::default())
+    chain(vec![RequestId::new(&RequestIdConfig::default())
         .unwrap()
         .into()])
 }

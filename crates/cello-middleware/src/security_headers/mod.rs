@@ -71,7 +71,7 @@ pub struct SecurityHeaders {
 
 impl SecurityHeaders {
     /// Validates `config` (every value must be a valid header value).
-    pub fn new(config: SecurityHeadersConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &SecurityHeadersConfig) -> Result<Self, ConfigError> {
         let mut always = Vec::new();
         let mut add = |name: &'static str, value: Option<&str>| -> Result<(), ConfigError> {
             if let Some(value) = value {

@@ -5,7 +5,7 @@ use crate::test_support::{chain, conn, request, run};
 
 #[tokio::test]
 async fn defaults_on_every_response_and_hsts_only_over_tls() {
-    let layer = SecurityHeaders::new(SecurityHeadersConfig::strict()).unwrap();
+    let layer = SecurityHeaders::new(&SecurityHeadersConfig::strict()).unwrap();
     let chain = chain(vec![layer.into()]);
     let plain = run(
         &chain,
@@ -42,7 +42,7 @@ fn invalid_values_and_weak_preload_are_refused() {
         csp: Some("default-src 'self'\r\nX: y".into()),
         ..Default::default()
     };
-    assert!(SecurityHeaders::new(bad)
+    assert!(SecurityHeaders::new(&bad)
         .unwrap_err()
         .to_string()
         .contains("content-security-policy"));
@@ -51,7 +51,7 @@ fn invalid_values_and_weak_preload_are_refused() {
         hsts_preload: true,
         ..Default::default()
     };
-    assert!(SecurityHeaders::new(weak)
+    assert!(SecurityHeaders::new(&weak)
         .unwrap_err()
         .to_string()
         .contains("preload"));

@@ -1,0 +1,11 @@
+"""Cello's built-in middleware, which runs in Rust (crates/cello-middleware).
+
+Enable each with its ``App.enable_*`` method; the order of the chain is fixed
+(docs/middleware.md). An app that enables none has no chain at all.
+"""
+
+from __future__ import annotations
+
+from cello.middleware.security import CSP, SecurityHeadersConfig
+
+__all__ = ["CSP", "SecurityHeadersConfig"]

@@ -1,0 +1,132 @@
+"""`App.enable_*` for the built-in middleware: each validates its arguments, asks the
+native module for a checked `Middleware` spec, and keeps it. Every worker builds its
+chain from the specs when it starts (after fork); the order of the chain is fixed
+(docs/middleware.md), whatever order these are called in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cello import _cello
+from cello.middleware.security import SecurityHeadersConfig
+
+__all__ = ["MiddlewareRegistrar"]
+
+_DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def _names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    items = list(value)
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError(f"{what} must be a list of strings, got {value!r}")
+    return items
+
+
+class MiddlewareRegistrar:
+    """The middleware half of `cello.App`."""
+
+    _middleware: dict[str, _cello.Middleware]
+
+    def _add_middleware(self, kind: str, spec: _cello.Middleware) -> None:
+        registry = self.__dict__.setdefault("_middleware", {})
+        if kind in registry:
+            raise ValueError(
+                f"{kind} middleware is already enabled: call its enable_* method once, "
+                "with all of its options"
+            )
+        registry[kind] = spec
+
+    def _middleware_specs(self) -> list[_cello.Middleware]:
+        return list(self.__dict__.get("_middleware", {}).values())
+
+    def enable_cors(
+        self,
+        origins: Sequence[str] | None = None,
+        *,
+        methods: Sequence[str] | None = None,
+        headers: Sequence[str] | None = None,
+        expose_headers: Sequence[str] | None = None,
+        allow_credentials: bool = False,
+        max_age: int | None = 600,
+        **aliases: Any,
+    ) -> None:
+        """Answers CORS preflights and adds CORS headers to every response (errors too).
+
+        Args:
+            origins: allowed origins (``"https://app.example.com"``); ``None`` or
+                ``["*"]`` allows any origin (then without credentials).
+            methods: methods a preflight may ask for (default: the common seven).
+            headers: request headers a preflight may ask for; ``None`` allows what the
+                preflight asks for.
+            expose_headers: response headers scripts may read.
+            allow_credentials: allow cookies and ``Authorization``; needs listed origins.
+            max_age: seconds a browser may cache a preflight answer.
+            **aliases: Starlette's spellings ``allow_origins``, ``allow_methods``,
+                ``allow_headers`` and ``expose``.
+
+        Example:
+            >>> from cello import App
+            >>> app = App()
+            >>> app.enable_cors(origins=["https://app.example.com"], allow_credentials=True)
+        """
+        spelled = {"allow_origins": "origins", "allow_methods": "methods",
+                   "allow_headers": "headers", "expose": "expose_headers"}
+        unknown = set(aliases) - set(spelled)
+        if unknown:
+            raise TypeError(f"enable_cors() got unexpected arguments: {', '.join(sorted(unknown))}")
+        origins = aliases.get("allow_origins", origins)
+        methods = aliases.get("allow_methods", methods)
+        headers = aliases.get("allow_headers", headers)
+        expose_headers = aliases.get("expose", expose_headers)
+        if max_age is not None and max_age < 0:
+            raise ValueError(f"max_age must be 0 or more seconds, got {max_age}")
+        spec = _cello.cors_layer(
+            _names(origins, "origins") or ["*"],
+            _names(methods, "methods") or list(_DEFAULT_METHODS),
+            _names(headers, "headers"),
+            _names(expose_headers, "expose_headers") or [],
+            bool(allow_credentials),
+            max_age,
+        )
+        self._add_middleware("CORS", spec)
+
+    def enable_security_headers(
+        self, config: SecurityHeadersConfig | bool | None = None, *, strict: bool = False
+    ) -> None:
+        """Adds security headers (``X-Frame-Options``, ``X-Content-Type-Options``,
+        ``Referrer-Policy``, CSP, HSTS over TLS...) to every response, errors included.
+
+        Args:
+            config: a `SecurityHeadersConfig`; ``True`` (or ``strict=True``) is the
+                strict preset (`SecurityHeadersConfig.secure`); default: the class defaults.
+        """
+        if isinstance(config, bool):
+            strict, config = config, None
+        if config is None:
+            config = SecurityHeadersConfig.secure() if strict else SecurityHeadersConfig()
+        if not isinstance(config, SecurityHeadersConfig):
+            raise TypeError(f"enable_security_headers() takes a SecurityHeadersConfig, got {config!r}")
+        self._add_middleware("security headers", _cello.security_headers_layer(*config._arguments()))
+
+    def enable_request_id(self, header: str = "X-Request-ID", *, trust_incoming: bool = True) -> None:
+        """Gives every request an id: the client's `header` when it is a sane token
+        (1–128 of letters, digits, ``-_.:/+=@``), else a new UUID. Handlers read it as
+        ``request.request_id``; it is sent back in `header` and added to every
+        problem+json error body as ``request_id``."""
+        self._add_middleware("request id", _cello.request_id_layer(header, trust_incoming))
+
+    def use(self, middleware: object) -> None:
+        """Enables a middleware given as a config object (the original's ``app.use``):
+        `SecurityHeadersConfig` for now."""
+        if isinstance(middleware, SecurityHeadersConfig):
+            self.enable_security_headers(middleware)
+            return
+        raise TypeError(
+            f"app.use() does not know {type(middleware).__name__}; it takes a "
+            "SecurityHeadersConfig (the other middleware have enable_* methods)"
+        )

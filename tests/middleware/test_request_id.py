@@ -1,0 +1,59 @@
+"""Request ids: kept when sane, made otherwise, readable as `request.request_id`,
+echoed, and added to problem+json error bodies."""
+
+from __future__ import annotations
+
+import uuid
+
+from cello import App, HTTPException
+from cello.testing import TestClient
+
+
+def id_app() -> App:
+    app = App()
+    app.enable_request_id()
+
+    @app.get("/")
+    def index(request):
+        return {"id": request.request_id}
+
+    @app.get("/gone")
+    def gone(request):
+        raise HTTPException(410, "gone for good")
+
+    return app
+
+
+def test_incoming_id_kept_and_seen_by_the_handler() -> None:
+    with TestClient(id_app()) as client:
+        response = client.get("/", headers={"X-Request-ID": "abc-123"})
+    assert response.json() == {"id": "abc-123"}
+    assert response.headers["x-request-id"] == "abc-123"
+
+
+def test_unsafe_or_missing_ids_are_replaced() -> None:
+    with TestClient(id_app()) as client:
+        for headers in ({"X-Request-ID": "a b <script>"}, {}):
+            response = client.get("/", headers=headers)
+            made = response.headers["x-request-id"]
+            assert uuid.UUID(made).version == 4
+            assert response.json() == {"id": made}
+
+
+def test_error_bodies_carry_the_id() -> None:
+    with TestClient(id_app()) as client:
+        for path in ("/gone", "/nowhere"):
+            response = client.get(path, headers={"X-Request-ID": "trace-9"})
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["request_id"] == "trace-9"
+
+
+def test_without_the_middleware_request_id_is_none() -> None:
+    app = App()
+
+    @app.get("/")
+    def index(request):
+        return {"id": request.request_id}
+
+    with TestClient(app) as client:
+        assert client.get("/").json() == {"id": None}
