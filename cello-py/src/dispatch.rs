@@ -39,6 +39,9 @@ pub struct Hooks {
     pub on_retire: Option<Py<PyAny>>,
     /// The worker's driver (WebSocket channels spawn their tasks through it).
     pub driver: Py<crate::driver::PyDriver>,
+    /// `app.enable_logging()`: `(method, target, status, ms, size, request_id, client)`
+    /// after each response, for Python's `logging`. `None`: no call, no GIL.
+    pub request_logger: Option<Py<PyAny>>,
 }
 
 /// Engine settings the dispatcher applies per request.
@@ -137,14 +140,61 @@ impl Dispatcher {
     /// Answers one request through the middleware chain, if any (the listeners and
     /// the in-process test client both come here).
     pub async fn serve(&self, request: Request, conn: Option<ConnInfo>) -> Response {
-        match &self.middleware {
+        let logged = self.hooks.request_logger.as_ref().map(|_| {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+            (Instant::now(), request.method().clone(), target)
+        });
+        let response = match &self.middleware {
             Some(chain) => {
                 chain
                     .run(request, conn, |request| self.respond(request, conn))
                     .await
             }
             None => self.respond(request, conn).await,
+        };
+        if let (Some(logger), Some((started, method, target))) =
+            (&self.hooks.request_logger, logged)
+        {
+            self.log_request(logger, &response, started, &method, &target, conn);
         }
+        response
+    }
+
+    fn log_request(
+        &self,
+        logger: &Py<PyAny>,
+        response: &Response,
+        started: Instant,
+        method: &http::Method,
+        target: &str,
+        conn: Option<ConnInfo>,
+    ) {
+        use http_body::Body as _;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let size = response.body().size_hint().exact();
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok());
+        let client = conn.map(|c| c.peer.to_string());
+        Python::attach(|py| {
+            let arguments = (
+                method.as_str(),
+                target,
+                response.status().as_u16(),
+                elapsed_ms,
+                size,
+                request_id,
+                client,
+            );
+            if let Err(error) = logger.call1(py, arguments) {
+                error.print(py);
+            }
+            self.shared.after_python(py);
+        });
     }
 
     fn count_request(&self) {

@@ -133,7 +133,7 @@ fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
 impl PyEngine {
     /// Freezes `core`'s routes into an engine that runs on `driver`.
     #[new]
-    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None, middleware = Vec::new()))]
+    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None, middleware = Vec::new(), request_logger = None))]
     // pyo3 extracts `middleware` as an owned list
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn new(
@@ -148,6 +148,7 @@ impl PyEngine {
         max_requests: Option<u64>,
         on_retire: Option<Py<PyAny>>,
         middleware: Vec<PyRef<'_, crate::middleware::PyMiddleware>>,
+        request_logger: Option<Py<PyAny>>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
         let chain = crate::middleware::build_chain(&middleware)?;
@@ -161,6 +162,7 @@ impl PyEngine {
                 app,
                 on_retire,
                 driver: driver_object,
+                request_logger,
             },
             driver.shared.clone(),
             DispatchConfig {

@@ -113,6 +113,8 @@ class Engine:
         max_requests: int | None = None,
         on_retire: Callable[[], None] | None = None,
         middleware: list[Middleware] = ...,
+        request_logger: Callable[[str, str, int, float, int | None, str | None, str | None], None]
+        | None = None,
     ) -> Self: ...
     def serve(
         self,

@@ -180,6 +180,7 @@ class App(MiddlewareRegistrar, RouteRegistrar):
             max_requests,
             on_retire,
             self._middleware_specs(),
+            self._request_logger(),
         )
 
     async def _run_hooks(self, event: str) -> None:

@@ -3,8 +3,10 @@ echoed, and added to problem+json error bodies."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
+import pytest
 from cello import App, HTTPException
 from cello.testing import TestClient
 
@@ -57,3 +59,17 @@ def test_without_the_middleware_request_id_is_none() -> None:
 
     with TestClient(app) as client:
         assert client.get("/").json() == {"id": None}
+
+
+def test_enable_logging_writes_one_record_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    app = id_app()
+    app.enable_logging()
+    with caplog.at_level(logging.INFO, logger="cello"), TestClient(app) as client:
+        client.get("/?q=1", headers={"X-Request-ID": "log-1"})
+        client.get("/gone")
+    records = [r for r in caplog.records if r.name == "cello" and hasattr(r, "status")]
+    assert [(r.method, r.path, r.status) for r in records] == [("GET", "/?q=1", 200), ("GET", "/gone", 410)]
+    assert records[0].request_id == "log-1"
+    assert records[0].size == len(b'{"id":"log-1"}')
+    assert records[0].duration_ms >= 0
+    assert '"GET /?q=1" 200' in records[0].getMessage()

@@ -5,7 +5,8 @@ chain from the specs when it starts (after fork); the order of the chain is fixe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cello import _cello
@@ -119,6 +120,52 @@ class MiddlewareRegistrar:
         ``request.request_id``; it is sent back in `header` and added to every
         problem+json error body as ``request_id``."""
         self._add_middleware("request id", _cello.request_id_layer(header, trust_incoming))
+
+    def enable_logging(self, level: int = logging.INFO) -> None:
+        """Logs one line per request through Python's `logging` (logger ``cello``):
+        method, path and query, status, duration, body size, request id and client.
+
+        The fields are also on the record (``record.method``, ``.path``, ``.status``,
+        ``.duration_ms``, ``.size``, ``.request_id``, ``.client``) for structured
+        handlers. When logging is not configured at all, a stderr handler is added
+        so the lines show. The duration runs until the response head is ready (a
+        streamed body may still be sending).
+        """
+        logger = logging.getLogger("cello")
+        if logger.level == logging.NOTSET or logger.level > level:
+            logger.setLevel(level)
+        if not logger.hasHandlers():
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
+        self.__dict__["_log_level"] = level
+
+    def _request_logger(self) -> Callable[..., None] | None:
+        level = self.__dict__.get("_log_level")
+        if level is None:
+            return None
+        logger = logging.getLogger("cello")
+
+        def log(
+            method: str, target: str, status: int, duration_ms: float, size: int | None,
+            request_id: str | None, client: str | None,
+        ) -> None:
+            if not logger.isEnabledFor(level):
+                return
+            logger.log(
+                level,
+                '%s "%s %s" %d %.2fms %s%s',
+                client or "-", method, target, status, duration_ms,
+                "-" if size is None else f"{size}B",
+                f" id={request_id}" if request_id else "",
+                extra={
+                    "method": method, "path": target, "status": status,
+                    "duration_ms": duration_ms, "size": size, "request_id": request_id,
+                    "client": client,
+                },
+            )
+
+        return log
 
     def use(self, middleware: object) -> None:
         """Enables a middleware given as a config object (the original's ``app.use``):
