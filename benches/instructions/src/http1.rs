@@ -37,7 +37,7 @@ pub const BENCHMARKS: &[Benchmark] = &[
     },
     Benchmark {
         name: "http1/post_json",
-        description: "keep-alive POST of a 260-byte JSON body the handler reads in full",
+        description: "keep-alive POST of a 244-byte JSON body the handler reads in full",
         operations: 100,
         run: post_json,
     },

@@ -15,19 +15,19 @@ use crate::measure::{region, Benchmark, PageAligned};
 pub const BENCHMARKS: &[Benchmark] = &[
     Benchmark {
         name: "json/decode_small",
-        description: "a 260-byte object: strings, ints, a float, a bool, arrays, a nested object",
+        description: "a 244-byte object: strings, ints, a float, a bool, arrays, a nested object",
         operations: 100,
         run: decode_small,
     },
     Benchmark {
         name: "json/decode_records",
-        description: "a 5 KB array of 40 flat records, numbers and short strings",
+        description: "a 4 KB array of 40 flat records, numbers and short strings",
         operations: 20,
         run: decode_records,
     },
     Benchmark {
         name: "json/decode_text",
-        description: "a 4 KB object of long strings with escapes and non-ASCII text",
+        description: "a 4.4 KB object of long strings with escapes and non-ASCII text",
         operations: 20,
         run: decode_text,
     },

@@ -1,4 +1,4 @@
-//! Router lookups (cello-router) against a frozen router of 300 routes.
+//! Router lookups (cello-router) against a frozen router of 400 routes.
 
 use std::hint::black_box;
 
@@ -6,7 +6,7 @@ use cello_router::{Lookup, Method, Router, RouterBuilder};
 
 use crate::measure::{region, Benchmark, PageAligned};
 
-/// Routes of each kind; the router holds three times as many.
+/// Routes of each kind; the router holds four times as many.
 const SIZE: usize = 100;
 
 pub const BENCHMARKS: &[Benchmark] = &[
