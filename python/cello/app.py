@@ -156,6 +156,7 @@ class App(MiddlewareRegistrar, RouteRegistrar):
                 wants_request = True
                 if kind == "sync" and inspect.iscoroutinefunction(handler):
                     kind = "async"
+            handler, kind, wants_request = self._wrap_user_middleware(handler, kind, wants_request)
             core.add_route(record.methods, record.path, handler, kind, wants_request, owner)
         return core
 

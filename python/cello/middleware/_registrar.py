@@ -5,12 +5,14 @@ chain from the specs when it starts (after fork); the order of the chain is fixe
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from cello import _cello
 from cello.middleware.security import SecurityHeadersConfig
+from cello.middleware.user import AfterHook, BeforeHook, HttpMiddleware, wrap_handler
 
 __all__ = ["MiddlewareRegistrar"]
 
@@ -166,6 +168,70 @@ class MiddlewareRegistrar:
             )
 
         return log
+
+    # --- Python middleware ---------------------------------------------------------
+
+    def middleware(self, kind: str = "http") -> Callable[[HttpMiddleware], HttpMiddleware]:
+        """Registers Starlette-style middleware: ``async def mw(request, call_next)``.
+
+        ``await call_next(request)`` runs the rest (inner middleware, hooks, guards,
+        the handler) and returns a `Response` whatever the handler returned; the
+        middleware returns it, changed or not, or answers by itself. The one
+        registered last runs outermost. It wraps routed requests only (a 404 or 405 is
+        answered in Rust); see docs/middleware.md.
+
+        Example:
+            >>> import time
+            >>> from cello import App
+            >>> app = App()
+            >>> @app.middleware("http")
+            ... async def timing(request, call_next):
+            ...     started = time.perf_counter()
+            ...     response = await call_next(request)
+            ...     response.headers["X-Elapsed"] = f"{time.perf_counter() - started:.4f}"
+            ...     return response
+        """
+        if kind != "http":
+            raise ValueError(f"middleware kind must be 'http', got {kind!r}")
+
+        def decorator(function: HttpMiddleware) -> HttpMiddleware:
+            if not inspect.iscoroutinefunction(function):
+                raise TypeError(
+                    f"{getattr(function, '__qualname__', function)!s} must be an async def "
+                    "taking (request, call_next): call_next is awaited"
+                )
+            self.__dict__.setdefault("_user_middleware", []).append(function)
+            return function
+
+        return decorator
+
+    def before_request(self, hook: BeforeHook) -> BeforeHook:
+        """Registers ``hook(request)`` (sync or async) to run before every routed
+        handler; returning anything but ``None`` answers with it instead."""
+        self.__dict__.setdefault("_before_hooks", []).append(hook)
+        return hook
+
+    def after_request(self, hook: AfterHook) -> AfterHook:
+        """Registers ``hook(response)`` or ``hook(request, response)`` (sync or async)
+        to run after every routed handler, in order; it may change the `Response` in
+        place or return a replacement."""
+        self.__dict__.setdefault("_after_hooks", []).append(hook)
+        return hook
+
+    def _wrap_user_middleware(
+        self, handler: Callable[..., Any], kind: str, wants_request: bool
+    ) -> tuple[Callable[..., Any], str, bool]:
+        middlewares = self.__dict__.get("_user_middleware", [])
+        before = self.__dict__.get("_before_hooks", [])
+        after = self.__dict__.get("_after_hooks", [])
+        if not (middlewares or before or after):
+            return handler, kind, wants_request
+        if kind == "blocking":
+            raise TypeError(
+                "blocking=True handlers cannot run inside Python middleware or "
+                "before/after hooks (those run on the event loop)"
+            )
+        return wrap_handler(handler, wants_request, middlewares, before, after), "async", True
 
     def use(self, middleware: object) -> None:
         """Enables a middleware given as a config object (the original's ``app.use``):
