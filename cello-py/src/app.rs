@@ -40,6 +40,8 @@ pub struct Route {
     pub label: String,
     /// Set for WebSocket endpoints.
     pub websocket: Option<WebSocketRoute>,
+    /// `body_limit=` of the route: lowers the server's `max_body_size` for it.
+    pub body_limit: Option<usize>,
 }
 
 struct RouteSpec {
@@ -51,6 +53,7 @@ struct RouteSpec {
     owner: String,
     protocols: Vec<String>,
     check: Option<Py<PyAny>>,
+    body_limit: Option<usize>,
 }
 
 /// The route table and hooks of an application. Built by `cello.App`; frozen into a
@@ -76,7 +79,7 @@ impl PyAppCore {
     /// "blocking", "websocket-async" or "websocket-sync"; `owner` names the handler in
     /// error messages. WebSocket routes take their `subprotocols` and a handshake
     /// `check(request)`.
-    #[pyo3(signature = (methods, path, handler, kind, takes_request, owner, subprotocols = None, check = None))]
+    #[pyo3(signature = (methods, path, handler, kind, takes_request, owner, subprotocols = None, check = None, body_limit = None))]
     #[allow(clippy::too_many_arguments)]
     fn add_route(
         &self,
@@ -88,6 +91,7 @@ impl PyAppCore {
         owner: String,
         subprotocols: Option<Vec<String>>,
         check: Option<Py<PyAny>>,
+        body_limit: Option<usize>,
     ) -> PyResult<()> {
         let kind = match kind {
             "sync" => HandlerKind::Sync,
@@ -121,6 +125,7 @@ impl PyAppCore {
                 owner,
                 protocols: subprotocols.unwrap_or_default(),
                 check,
+                body_limit,
             });
         Ok(())
     }
@@ -171,6 +176,7 @@ impl PyAppCore {
                 takes_request: spec.takes_request,
                 label,
                 websocket,
+                body_limit: spec.body_limit,
             };
             builder
                 .insert(&spec.methods, &spec.path, route, &spec.owner)

@@ -238,10 +238,15 @@ impl Dispatcher {
                 let (body, pending) = if body.is_end_stream() {
                     (Bytes::new(), None)
                 } else {
+                    let max_size = route
+                        .body_limit
+                        .map_or(self.config.max_body_size, |limit| {
+                            limit.min(self.config.max_body_size)
+                        });
                     let buffered = body
                         .buffer(
-                            self.config.body_buffer_size,
-                            self.config.max_body_size,
+                            self.config.body_buffer_size.min(max_size),
+                            max_size,
                             self.config.body_read_timeout,
                         )
                         .await;

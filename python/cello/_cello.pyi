@@ -52,6 +52,7 @@ class AppCore:
         owner: str,
         subprotocols: list[str] | None = None,
         check: Callable[[Any], Any] | None = None,
+        body_limit: int | None = None,
     ) -> None: ...
     def routes(self) -> list[tuple[str, str, str]]: ...
 

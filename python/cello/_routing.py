@@ -29,6 +29,7 @@ class RouteRecord:
     name: str | None = None
     websocket: bool = False
     subprotocols: list[str] = field(default_factory=list)
+    body_limit: int | None = None
 
 
 def describe(handler: Callable[..., Any]) -> str:
@@ -58,6 +59,7 @@ class RouteRegistrar:
         guards: Sequence[Guard] | None = None,
         blocking: bool = False,
         name: str | None = None,
+        body_limit: int | None = None,
     ) -> Callable[[Handler], Handler]:
         """Registers the decorated function for `methods` (default ``["GET"]``) on `path`.
 
@@ -73,6 +75,10 @@ class RouteRegistrar:
             blocking: run this (sync) handler on the worker's thread pool so it cannot
                 stall other requests (for blocking I/O or long computations).
             name: a name for the route (defaults to the function's name).
+            body_limit: the largest request body this route accepts, in bytes (413
+                above it, before the body is read when its length is declared). It
+                can only lower the server's ``max_body_size``, which every request
+                is held to first.
 
         Example:
             >>> from cello import App
@@ -84,6 +90,8 @@ class RouteRegistrar:
         if isinstance(methods, str):
             raise TypeError(f"methods must be a list such as [{methods!r}], not a string")
         chosen = [m.upper() for m in (methods or ["GET"])]
+        if body_limit is not None and (not isinstance(body_limit, int) or body_limit < 0):
+            raise ValueError(f"body_limit must be a number of bytes (0 or more), got {body_limit!r}")
 
         def decorator(handler: Handler) -> Handler:
             if not callable(handler):
@@ -99,6 +107,7 @@ class RouteRegistrar:
                     summary=summary,
                     description=description,
                     name=name or getattr(handler, "__name__", None),
+                    body_limit=body_limit,
                 )
             )
             return handler

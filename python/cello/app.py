@@ -157,7 +157,11 @@ class App(MiddlewareRegistrar, RouteRegistrar):
                 if kind == "sync" and inspect.iscoroutinefunction(handler):
                     kind = "async"
             handler, kind, wants_request = self._wrap_user_middleware(handler, kind, wants_request)
-            core.add_route(record.methods, record.path, handler, kind, wants_request, owner)
+            body_limit = record.body_limit if record.body_limit is not None else self._body_limit()
+            core.add_route(
+                record.methods, record.path, handler, kind, wants_request, owner,
+                body_limit=body_limit,
+            )
         return core
 
     def _engine(

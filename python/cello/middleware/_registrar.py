@@ -123,6 +123,19 @@ class MiddlewareRegistrar:
         problem+json error body as ``request_id``."""
         self._add_middleware("request id", _cello.request_id_layer(header, trust_incoming))
 
+    def enable_body_limit(self, max_size: int) -> None:
+        """Caps request bodies at `max_size` bytes for every route that sets no
+        ``body_limit=`` of its own: 413 problem+json above it (before reading, when
+        the length is declared). The server's ``ServerConfig.max_body_size`` (10 MiB
+        by default) still applies first, so this can only lower it."""
+        if not isinstance(max_size, int) or max_size < 0:
+            raise ValueError(f"max_size must be a number of bytes (0 or more), got {max_size!r}")
+        self.__dict__["_default_body_limit"] = max_size
+
+    def _body_limit(self) -> int | None:
+        limit: int | None = self.__dict__.get("_default_body_limit")
+        return limit
+
     def enable_logging(self, level: int = logging.INFO) -> None:
         """Logs one line per request through Python's `logging` (logger ``cello``):
         method, path and query, status, duration, body size, request id and client.
