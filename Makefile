@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-26s\033[0m %s\n", $$1, $$2}'
 
 # h2 and hyper with Cello's patches (patches/, docs/h2-patches.md, docs/decisions.md).
 # Cargo.toml's [patch.crates-io] points at vendor/ and cargo cannot resolve the workspace
@@ -48,17 +48,22 @@ release: venv $(VENDORED) ## build with the release profile (fat LTO) and instal
 run: build ## build and serve examples/hello.py on http://127.0.0.1:8000
 	$(PY) examples/hello.py --host 127.0.0.1 --port 8000
 
+.PHONY: services
+services: ## start the local services the tests use (Redis), installing them if missing
+	scripts/services.sh
+
 .PHONY: test
-test: build test-rust test-python ## build, then run every Rust and Python test
+test: build services test-rust test-instructions test-python ## build, then run every Rust and Python test and the instruction-count gate
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
-CRATES := cello-router cello-http
+CRATES := cello-router cello-http cello-middleware
 
 .PHONY: test-rust
 test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features
 	cargo test -q $(foreach crate,$(CRATES),-p $(crate))
 	cargo test -q -p cello-http --no-default-features
+	cargo test -q -p cello-middleware --all-features
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 
 .PHONY: test-python
@@ -67,9 +72,9 @@ test-python: ## pytest over a real socket and the TestClient
 
 .PHONY: lint
 lint: venv $(VENDORED) ## clippy, rustfmt, ruff, mypy --strict
-	cargo clippy -q -p cello-router -p cello-http -p cello-py --all-targets -- -D warnings
+	cargo clippy -q $(foreach crate,$(CRATES),-p $(crate)) -p cello-py -p cello-instructions --all-targets --all-features -- -D warnings
 	cargo fmt --all --check
-	$(VENV)/bin/ruff check python tests examples
+	$(VENV)/bin/ruff check python tests examples build_backend scripts
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest cello._cello
 
@@ -109,9 +114,27 @@ bench-json: build ## JSON encode/decode micro-benchmark: Cello vs json, orjson, 
 	$(VENV)/bin/pip install -q orjson msgspec
 	$(PY) benches/jsonbench.py
 
+# criterion's baselines live in this checkout (target/ is ignored), not in the shared cargo cache.
+CRITERION_HOME ?= $(CURDIR)/target/criterion
+BENCH_BASELINE ?= main
+# --bench '*': bench targets only; each library's libtest harness rejects criterion's options.
+BENCH_RUST := CRITERION_HOME=$(CRITERION_HOME) cargo bench $(foreach crate,$(CRATES),-p $(crate)) --bench '*' --
+
 .PHONY: bench-rust
-bench-rust: $(VENDORED) ## criterion benches of the crates
-	cargo bench -p cello-router -p cello-http
+bench-rust: $(VENDORED) ## criterion benches of the crates; saved as baseline $(BENCH_BASELINE)
+	$(BENCH_RUST) --save-baseline $(BENCH_BASELINE)
+
+.PHONY: bench-rust-compare
+bench-rust-compare: $(VENDORED) ## criterion benches again: each one's change against baseline $(BENCH_BASELINE)
+	$(BENCH_RUST) --baseline $(BENCH_BASELINE)
+
+.PHONY: test-instructions
+test-instructions: $(VENDORED) ## instruction-count gate (callgrind): fails if a hot path costs >3% more than benches/instructions/baseline.json
+	$(PYTHON) scripts/instruction_gate.py check
+
+.PHONY: bench-instructions-update
+bench-instructions-update: $(VENDORED) ## re-measure instruction counts and rewrite benches/instructions/baseline.json
+	$(PYTHON) scripts/instruction_gate.py update
 
 .PHONY: clean
 clean: ## remove the virtualenv and build products of this checkout
