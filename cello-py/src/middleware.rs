@@ -4,8 +4,8 @@
 //! when its engine starts, after fork, so stores connect in the worker.
 
 use cello_middleware::{
-    Chain, ConfigError, Cors, CorsConfig, Layer, RequestId, RequestIdConfig, SecurityHeaders,
-    SecurityHeadersConfig,
+    Chain, Compression, CompressionConfig, ConfigError, Cors, CorsConfig, Layer, RequestId,
+    RequestIdConfig, SecurityHeaders, SecurityHeadersConfig,
 };
 use pyo3::prelude::*;
 
@@ -16,6 +16,7 @@ enum Spec {
     Cors(CorsConfig),
     SecurityHeaders(SecurityHeadersConfig),
     RequestId(RequestIdConfig),
+    Compression(CompressionConfig),
 }
 
 impl Spec {
@@ -24,6 +25,7 @@ impl Spec {
             Self::Cors(config) => Cors::new(config)?.into(),
             Self::SecurityHeaders(config) => SecurityHeaders::new(config)?.into(),
             Self::RequestId(config) => RequestId::new(config)?.into(),
+            Self::Compression(config) => Compression::new(config)?.into(),
         })
     }
 }
@@ -127,10 +129,33 @@ pub fn request_id_layer(header: String, trust_incoming: bool) -> PyResult<PyMidd
     }))
 }
 
+#[pyfunction]
+#[pyo3(signature = (min_size, gzip, brotli, zstd, gzip_level, brotli_level, zstd_level))]
+pub fn compression_layer(
+    min_size: usize,
+    gzip: bool,
+    brotli: bool,
+    zstd: bool,
+    gzip_level: u32,
+    brotli_level: u32,
+    zstd_level: i32,
+) -> PyResult<PyMiddleware> {
+    checked(Spec::Compression(CompressionConfig {
+        min_size,
+        gzip,
+        brotli,
+        zstd,
+        gzip_level,
+        brotli_level,
+        zstd_level,
+    }))
+}
+
 pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<PyMiddleware>()?;
     module.add_function(wrap_pyfunction!(cors_layer, module)?)?;
     module.add_function(wrap_pyfunction!(security_headers_layer, module)?)?;
     module.add_function(wrap_pyfunction!(request_id_layer, module)?)?;
+    module.add_function(wrap_pyfunction!(compression_layer, module)?)?;
     Ok(())
 }

@@ -21,6 +21,7 @@ __all__ = [
     "TlsError",
     "WebSocketChannel",
     "__version__",
+    "compression_layer",
     "cors_layer",
     "current_request",
     "features",
@@ -100,6 +101,15 @@ def security_headers_layer(
     corp: str | None,
 ) -> Middleware: ...
 def request_id_layer(header: str, trust_incoming: bool) -> Middleware: ...
+def compression_layer(
+    min_size: int,
+    gzip: bool,
+    brotli: bool,
+    zstd: bool,
+    gzip_level: int,
+    brotli_level: int,
+    zstd_level: int,
+) -> Middleware: ...
 @final
 class Engine:
     def __new__(

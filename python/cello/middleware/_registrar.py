@@ -123,6 +123,43 @@ class MiddlewareRegistrar:
         problem+json error body as ``request_id``."""
         self._add_middleware("request id", _cello.request_id_layer(header, trust_incoming))
 
+    def enable_compression(
+        self,
+        min_size: int | None = None,
+        *,
+        gzip: bool = True,
+        brotli: bool = True,
+        zstd: bool = True,
+        gzip_level: int = 6,
+        brotli_level: int = 4,
+        zstd_level: int = 3,
+    ) -> None:
+        """Compresses responses with gzip, brotli or zstd, as the client's
+        ``Accept-Encoding`` prefers (ties: br, zstd, gzip).
+
+        Bodies under `min_size` bytes (default 1024), already encoded or incompressible
+        types (images, audio, video, archives, octet-stream, problem+json), HEAD, 204,
+        206, 304 and ``Cache-Control: no-transform`` responses are sent as they are.
+        Streamed bodies, Server-Sent Events included, are compressed chunk by chunk with
+        a flush after each, so events still arrive one by one. Compressed responses get
+        ``Vary: Accept-Encoding`` and a weak ``ETag``. Don't compress a page that mixes a
+        secret with attacker-controlled input (BREACH): send it with
+        ``Cache-Control: no-transform``.
+
+        Example:
+            >>> from cello import App
+            >>> app = App()
+            >>> app.enable_compression(min_size=512)
+        """
+        if min_size is None:
+            min_size = 1024
+        if not isinstance(min_size, int) or min_size < 0:
+            raise ValueError(f"min_size must be a number of bytes (0 or more), got {min_size!r}")
+        spec = _cello.compression_layer(
+            min_size, gzip, brotli, zstd, gzip_level, brotli_level, zstd_level
+        )
+        self._add_middleware("compression", spec)
+
     def enable_body_limit(self, max_size: int) -> None:
         """Caps request bodies at `max_size` bytes for every route that sets no
         ``body_limit=`` of its own: 413 problem+json above it (before reading, when
