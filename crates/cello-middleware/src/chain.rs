@@ -36,7 +36,6 @@ pub struct Exchange {
     pub(crate) request_id: Option<HeaderValue>,
     #[allow(dead_code)] // read once the compression layer lands
     pub(crate) compression: Option<Negotiated>,
-    #[allow(dead_code)] // read once the rate-limit layer lands
     pub(crate) rate_limit: Option<Verdict>,
 }
 

@@ -1,5 +1,8 @@
-//! Configuration errors. Every message says what to change; the Python binding raises
-//! them as `ValueError` at start-up, before a worker forks.
+//! Errors. [`ConfigError`]: a configuration that cannot work; every message says what to
+//! change, and the Python binding raises them as `ValueError` at start-up, before a worker
+//! forks. [`StoreError`]: a store failed while serving a request; layers decide what that
+//! means for the request (the rate limit's fail-open or fail-closed), so it is kept apart
+//! from the start-up errors rather than being one more variant of them.
 
 /// A middleware configuration that cannot work.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +20,35 @@ pub enum ConfigError {
     /// Any other invalid option, with the sentence that explains it.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A store could not do what a layer asked, while serving a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Redis could not be reached, timed out or refused the command.
+    #[cfg(feature = "redis")]
+    #[error("redis at {address}: {source}")]
+    Redis {
+        address: String,
+        #[source]
+        source: redis::RedisError,
+    },
+    /// Not tried: the store failed moments ago and is left alone until its retry interval
+    /// has passed, so that requests do not each wait for a dead server.
+    #[error("{store} is down; it is tried again once its retry interval has passed")]
+    Down { store: String },
+    /// Under the key is a value of another kind (another layer or program wrote it).
+    #[error("{key:?} holds a value of another kind: give each layer a key prefix of its own")]
+    WrongKind { key: String },
+    /// Redis answered a script with something it never returns (a script of another
+    /// version under the same name?).
+    #[error("{store} answered {what} with an unexpected reply: {reply}")]
+    Reply {
+        store: String,
+        what: &'static str,
+        reply: String,
+    },
 }
 
 impl ConfigError {

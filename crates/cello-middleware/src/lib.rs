@@ -17,6 +17,7 @@ mod error;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
+pub mod store;
 #[cfg(test)]
 mod test_support;
 mod vary;
@@ -24,10 +25,13 @@ mod vary;
 pub use chain::{Chain, Exchange, Layer, Layered};
 pub use compression::{Compression, CompressionConfig};
 pub use cors::{Cors, CorsConfig};
-pub use error::ConfigError;
-pub use rate_limit::{RateLimit, RateLimitConfig};
+pub use error::{ConfigError, StoreError};
+pub use rate_limit::{OnStoreError, RateLimit, RateLimitAlgorithm, RateLimitConfig, RateLimitKey};
 pub use request_id::{RequestId, RequestIdConfig, RequestIdValue};
 pub use security_headers::{SecurityHeaders, SecurityHeadersConfig};
+pub use store::{MemoryStore, MemoryStoreConfig, Store, StoreConfig};
+#[cfg(feature = "redis")]
+pub use store::{RedisStore, RedisStoreConfig};
 
 // Every code block in the README compiles as a doctest.
 #[cfg(doctest)]
