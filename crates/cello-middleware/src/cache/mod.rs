@@ -2,7 +2,7 @@
 //! and served again without calling the handler; `HEAD` is answered from them.
 //!
 //! - **Key**: the host, path and query, and the request headers the answer's `Vary`
-//!   names ([`key`]). The compression layer sits inside this one, so an entry is
+//!   names (`key.rs`). The compression layer sits inside this one, so an entry is
 //!   stored as it was encoded and keyed by `Accept-Encoding` through its `Vary`.
 //! - **Never stored**: answers other than 200 (a 404 or a redirect would be one entry
 //!   per path a scanner tries, and a 404 can turn into a 200 a moment later); streamed

@@ -13,8 +13,9 @@
 //! - State is **per worker process**: with four workers, each opens its own breaker
 //!   after its own `failure_threshold` failures.
 //! - A trial request whose client went away before the answer gives its place back
-//!   (the [`Ticket`] is dropped without an outcome), so a half-open breaker cannot
-//!   be left waiting for answers that never come.
+//!   (its ticket is dropped without an outcome), so a half-open breaker cannot
+//!   be left waiting for answers that never come. A handler that panics counts as a
+//!   failure: the server answers that request with a 500.
 
 mod config;
 mod state;
@@ -75,6 +76,7 @@ impl CircuitBreaker {
         }
         exchange.circuit_breaker = Some(Ticket {
             breakers: self.breakers.clone(),
+            clock: self.clock.clone(),
             route,
             admission: Some(admission),
         });
@@ -103,10 +105,12 @@ impl fmt::Debug for CircuitBreaker {
     }
 }
 
-/// A request let through, whose outcome `after` records. Dropped without one (the
-/// request was cancelled), it gives a trial's place back.
+/// A request let through, whose outcome `after` records. Dropped without one, it
+/// counts as a failure if the handler panicked (the server answers 500), and
+/// otherwise (the request was cancelled) gives a trial's place back.
 pub(crate) struct Ticket {
     breakers: Rc<RefCell<Breakers>>,
+    clock: Clock,
     route: Box<str>,
     /// `None` once recorded.
     admission: Option<Admission>,
@@ -114,10 +118,15 @@ pub(crate) struct Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
+        // Not borrowed unless the panic came from inside the breakers themselves.
         if let (Some(admission), Ok(mut breakers)) =
             (self.admission.take(), self.breakers.try_borrow_mut())
         {
-            breakers.release(&self.route, &admission);
+            if std::thread::panicking() {
+                breakers.record(&self.route, &admission, true, self.clock.now());
+            } else {
+                breakers.release(&self.route, &admission);
+            }
         }
     }
 }

@@ -166,6 +166,25 @@ async fn a_cancelled_trial_gives_its_place_back() {
 }
 
 #[tokio::test]
+async fn a_panicking_handler_counts_as_a_failure() {
+    let config = CircuitBreakerConfig {
+        failure_threshold: 1,
+        ..CircuitBreakerConfig::default()
+    };
+    let (chain, _time) = breaker(&config);
+    let run = chain.run(request("GET", "/boom", &[]), None, |_| async {
+        panic!("the handler failed");
+    });
+    let mut run = std::pin::pin!(run);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = run.as_mut().poll(&mut cx);
+    }));
+    assert!(caught.is_err());
+    assert!(!get(&chain, "/boom", StatusCode::OK).await.called);
+}
+
+#[tokio::test]
 async fn the_refusal_passes_through_the_outer_layers() {
     let (clock, _time) = clock::manual();
     let config = CircuitBreakerConfig {
