@@ -17,6 +17,10 @@ pub struct RateLimitConfig {
     /// networks (`10.0.0.0/8`). Empty (the default): the header is ignored and the
     /// client is the socket's peer.
     pub trusted_proxies: Vec<String>,
+    /// Whether a trusted proxy's `X-Real-IP` names the client (nginx's `real_ip`
+    /// style). It is read only when the peer is a trusted proxy, and wins over
+    /// `X-Forwarded-For`. Default: off.
+    pub trust_x_real_ip: bool,
     /// Paths never counted nor limited: each one and the paths under it (`/health`
     /// covers `/health/live`). Default: `/metrics` and `/health`.
     pub exempt_paths: Vec<String>,
@@ -36,6 +40,7 @@ impl Default for RateLimitConfig {
             },
             key: RateLimitKey::ClientIp,
             trusted_proxies: Vec::new(),
+            trust_x_real_ip: false,
             exempt_paths: vec!["/metrics".into(), "/health".into()],
             store: StoreConfig::default(),
             on_store_error: OnStoreError::FailOpen,

@@ -16,12 +16,14 @@ use crate::chain::Exchange;
 use crate::error::{header_name, ConfigError};
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
 /// How the layer keys requests, validated.
 #[derive(Debug)]
 pub(crate) struct Keying {
     by: By,
     proxies: Box<[Network]>,
+    real_ip: bool,
 }
 
 #[derive(Debug)]
@@ -39,7 +41,11 @@ struct Network {
 }
 
 impl Keying {
-    pub(crate) fn new(key: &RateLimitKey, trusted_proxies: &[String]) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        key: &RateLimitKey,
+        trusted_proxies: &[String],
+        real_ip: bool,
+    ) -> Result<Self, ConfigError> {
         let by = match key {
             RateLimitKey::ClientIp => By::ClientIp,
             RateLimitKey::Header(name) => By::Header(header_name("rate limit key header", name)?),
@@ -49,7 +55,11 @@ impl Keying {
             .iter()
             .map(|text| Network::parse(text))
             .collect::<Result<_, _>>()?;
-        Ok(Self { by, proxies })
+        Ok(Self {
+            by,
+            proxies,
+            real_ip,
+        })
     }
 
     /// The store key of `request`, under the algorithm's `tag`.
@@ -88,6 +98,15 @@ impl Keying {
         let peer = exchange.peer?.ip().to_canonical();
         if !self.trusted(peer) {
             return Some(peer);
+        }
+        if self.real_ip {
+            if let Some(address) = request
+                .headers()
+                .get(X_REAL_IP)
+                .and_then(|v| parse_hop(v.as_bytes()))
+            {
+                return Some(address);
+            }
         }
         let mut nearest = peer;
         let hops = request

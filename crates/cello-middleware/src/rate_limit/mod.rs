@@ -67,6 +67,7 @@ impl RateLimit {
             algorithm,
             key,
             trusted_proxies,
+            trust_x_real_ip,
             exempt_paths,
             store: _,
             on_store_error,
@@ -75,7 +76,7 @@ impl RateLimit {
         Ok(Self {
             limit,
             adaptive: adaptive.map(Box::new),
-            keying: Keying::new(&key, &trusted_proxies)?,
+            keying: Keying::new(&key, &trusted_proxies, trust_x_real_ip)?,
             exempt: config::exempt_paths(&exempt_paths)?,
             store,
             on_store_error,

@@ -232,11 +232,38 @@ async fn x_forwarded_for_counts_only_from_trusted_proxies() {
     assert_eq!(out.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
+#[tokio::test(start_paused = true)]
+async fn x_real_ip_is_believed_only_when_enabled_and_from_a_trusted_proxy() {
+    let chain = limited(RateLimitConfig {
+        trusted_proxies: vec!["10.0.0.0/8".into()],
+        trust_x_real_ip: true,
+        ..bucket(1, 0.001)
+    });
+    let real = |value| [("x-real-ip", value), ("x-forwarded-for", "192.0.2.200")];
+    let out = get(&chain, "/", &real("198.51.100.1"), "10.0.0.2").await;
+    assert_eq!(out.status, StatusCode::OK);
+    let out = get(&chain, "/", &real("198.51.100.2"), "10.0.0.2").await;
+    assert_eq!(
+        out.status,
+        StatusCode::OK,
+        "X-Real-IP wins over X-Forwarded-For"
+    );
+    let out = get(&chain, "/", &real("198.51.100.3"), "203.0.113.9").await;
+    assert_eq!(out.status, StatusCode::OK);
+    let out = get(&chain, "/", &real("198.51.100.4"), "203.0.113.9").await;
+    assert_eq!(
+        out.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "not from a trusted proxy"
+    );
+}
+
 #[test]
 fn the_client_ip_is_read_from_the_right_past_trusted_proxies() {
     let keying = super::key::Keying::new(
         &RateLimitKey::ClientIp,
         &["10.0.0.0/8".into(), "::1".into(), "fd00::/8".into()],
+        false,
     )
     .unwrap();
     let cases: &[(&str, &[&str], &str)] = &[
