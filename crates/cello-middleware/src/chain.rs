@@ -15,9 +15,11 @@ use http::{HeaderValue, Method};
 
 use crate::compression::{Compression, Negotiated};
 use crate::cors::Cors;
+use crate::etag::{Etag, Preconditions};
 use crate::rate_limit::{RateLimit, Verdict};
 use crate::request_id::RequestId;
 use crate::security_headers::SecurityHeaders;
+use crate::static_files::StaticFiles;
 
 /// What one request carries from the `before` steps to the `after` steps.
 #[derive(Debug)]
@@ -37,6 +39,8 @@ pub struct Exchange {
     #[allow(dead_code)] // read once the compression layer lands
     pub(crate) compression: Option<Negotiated>,
     pub(crate) rate_limit: Option<Verdict>,
+    /// The ETag layer: the preconditions of a GET or HEAD (boxed: most requests have none).
+    pub(crate) preconditions: Option<Box<Preconditions>>,
 }
 
 impl Exchange {
@@ -51,6 +55,7 @@ impl Exchange {
             request_id: None,
             compression: None,
             rate_limit: None,
+            preconditions: None,
         }
     }
 }
@@ -64,7 +69,9 @@ pub enum Layer {
     Cors(Cors),
     SecurityHeaders(SecurityHeaders),
     RateLimit(RateLimit),
+    StaticFiles(StaticFiles),
     Compression(Compression),
+    Etag(Etag),
 }
 
 impl Layer {
@@ -77,7 +84,9 @@ impl Layer {
             Self::Cors(_) => 20,
             Self::SecurityHeaders(_) => 30,
             Self::RateLimit(_) => 40,
+            Self::StaticFiles(_) => 45,
             Self::Compression(_) => 100,
+            Self::Etag(_) => 110,
         }
     }
 
@@ -88,7 +97,9 @@ impl Layer {
             Self::Cors(_) => "CORS",
             Self::SecurityHeaders(_) => "security headers",
             Self::RateLimit(_) => "rate limit",
+            Self::StaticFiles(_) => "static files",
             Self::Compression(_) => "compression",
+            Self::Etag(_) => "ETag",
         }
     }
 
@@ -98,7 +109,9 @@ impl Layer {
             Self::Cors(layer) => layer.before(request, exchange),
             Self::SecurityHeaders(_) => None,
             Self::RateLimit(layer) => layer.before(request, exchange).await,
+            Self::StaticFiles(layer) => layer.before(request, exchange).await,
             Self::Compression(layer) => layer.before(request, exchange),
+            Self::Etag(layer) => layer.before(request, exchange),
         }
     }
 
@@ -108,7 +121,10 @@ impl Layer {
             Self::Cors(layer) => layer.after(exchange, response),
             Self::SecurityHeaders(layer) => layer.after(exchange, response),
             Self::RateLimit(layer) => layer.after(exchange, response),
+            // answers in `before` only; what the app answers is not its business
+            Self::StaticFiles(_) => {}
             Self::Compression(layer) => layer.after(exchange, response),
+            Self::Etag(layer) => layer.after(exchange, response),
         }
     }
 }
@@ -122,7 +138,15 @@ macro_rules! into_layer {
         }
     )*};
 }
-into_layer!(RequestId, Cors, SecurityHeaders, RateLimit, Compression);
+into_layer!(
+    RequestId,
+    Cors,
+    SecurityHeaders,
+    RateLimit,
+    StaticFiles,
+    Compression,
+    Etag
+);
 
 /// A frozen, non-empty list of layers in their fixed order.
 #[derive(Debug)]

@@ -14,9 +14,11 @@ mod chain;
 pub mod compression;
 pub mod cors;
 mod error;
+pub mod etag;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
+pub mod static_files;
 pub mod store;
 #[cfg(test)]
 mod test_support;
@@ -26,9 +28,11 @@ pub use chain::{Chain, Exchange, Layer, Layered};
 pub use compression::{Compression, CompressionConfig};
 pub use cors::{Cors, CorsConfig};
 pub use error::{ConfigError, StoreError};
+pub use etag::{Etag, EtagConfig};
 pub use rate_limit::{OnStoreError, RateLimit, RateLimitAlgorithm, RateLimitConfig, RateLimitKey};
 pub use request_id::{RequestId, RequestIdConfig, RequestIdValue};
 pub use security_headers::{SecurityHeaders, SecurityHeadersConfig};
+pub use static_files::{StaticFiles, StaticFilesConfig};
 pub use store::{MemoryStore, MemoryStoreConfig, Store, StoreConfig};
 #[cfg(feature = "redis")]
 pub use store::{RedisStore, RedisStoreConfig};
