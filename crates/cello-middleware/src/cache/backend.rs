@@ -1,23 +1,23 @@
-//! What the cache needs from the place it keeps entries.
+//! What the cache needs from the place it keeps entries, and the two places.
 //!
-//! Reads may wait (the layer's `before` is async); writes may not: they happen in the
-//! layer's `after`, which is synchronous, so a networked backend (Redis) sends them
-//! from a task of its own and the client does not wait for them. A backend that fails
-//! answers a lookup with "not there" (the handler runs) and drops a write: a cache
-//! that is down must not turn into errors.
+//! A backend that fails answers a lookup with "not there" (the handler runs) and drops
+//! a write: a cache that is down must not turn into errors. Only an invalidation
+//! reports a failure, since its caller must know that stale entries may remain.
 //!
-//! The in-memory backend is [`MemoryCache`](super::memory::MemoryCache), per worker.
-//! A Redis backend keeps, under a key prefix: `vary:<base>` → the `Vary` names (so a
-//! lookup knows which request headers pick the variant), `entry:<base><variant>` →
-//! the serialized answer with the entry's TTL, and `tag:<t>` → the set of entry keys,
-//! so that an invalidation from any worker deletes the entries of all of them.
+//! - [`MemoryCache`]: per worker, an LRU bounded in entries and bytes.
+//! - [`RedisCache`](super::redis::RedisCache) (feature `redis`): shared by the workers,
+//!   on the Redis store; see that module for its keys.
 
 use std::rc::Rc;
 
 use http::{HeaderMap, HeaderName};
-use std::time::Instant;
 
 use super::entry::CachedResponse;
+use super::memory::MemoryCache;
+#[cfg(feature = "redis")]
+use super::redis::RedisCache;
+use crate::clock::Clock;
+use crate::error::StoreError;
 
 pub(crate) trait CacheBackend {
     /// The fresh entry stored under `base` for a request with `request` headers (the
@@ -26,12 +26,12 @@ pub(crate) trait CacheBackend {
         &self,
         base: &[u8],
         request: &HeaderMap,
-        now: Instant,
+        clock: &Clock,
     ) -> Option<Rc<CachedResponse>>;
 
     /// Stores `entry` under `base`, for requests whose headers named in `vary`
     /// (lower-case, sorted) have the values that `request` has.
-    fn store(
+    async fn store(
         &self,
         base: Box<[u8]>,
         vary: Vec<HeaderName>,
@@ -40,11 +40,60 @@ pub(crate) trait CacheBackend {
     );
 
     /// Drops every entry tagged with one of `tags`; how many were dropped.
-    fn invalidate(&self, tags: &[&str]) -> usize;
+    async fn invalidate(&self, tags: &[&str]) -> Result<usize, StoreError>;
 
     /// Drops every entry.
-    fn clear(&self);
+    async fn clear(&self) -> Result<(), StoreError>;
+}
 
-    /// How many entries are kept (expired ones not yet dropped included).
-    fn len(&self) -> usize;
+/// The backend a cache was configured with.
+pub(crate) enum Backend {
+    Memory(MemoryCache),
+    #[cfg(feature = "redis")]
+    Redis(RedisCache),
+}
+
+impl CacheBackend for Backend {
+    async fn lookup(
+        &self,
+        base: &[u8],
+        request: &HeaderMap,
+        clock: &Clock,
+    ) -> Option<Rc<CachedResponse>> {
+        match self {
+            Self::Memory(memory) => memory.lookup(base, request, clock).await,
+            #[cfg(feature = "redis")]
+            Self::Redis(redis) => redis.lookup(base, request, clock).await,
+        }
+    }
+
+    async fn store(
+        &self,
+        base: Box<[u8]>,
+        vary: Vec<HeaderName>,
+        request: &HeaderMap,
+        entry: CachedResponse,
+    ) {
+        match self {
+            Self::Memory(memory) => memory.store(base, vary, request, entry).await,
+            #[cfg(feature = "redis")]
+            Self::Redis(redis) => redis.store(base, vary, request, entry).await,
+        }
+    }
+
+    async fn invalidate(&self, tags: &[&str]) -> Result<usize, StoreError> {
+        match self {
+            Self::Memory(memory) => memory.invalidate(tags).await,
+            #[cfg(feature = "redis")]
+            Self::Redis(redis) => redis.invalidate(tags).await,
+        }
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(memory) => memory.clear().await,
+            #[cfg(feature = "redis")]
+            Self::Redis(redis) => redis.clear().await,
+        }
+    }
 }

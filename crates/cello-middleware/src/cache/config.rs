@@ -5,6 +5,7 @@ use std::time::Duration;
 use http::Method;
 
 use crate::error::ConfigError;
+use crate::store::StoreConfig;
 
 /// The longest time an entry is kept, whatever `ttl` or a route's `X-Cache-TTL` says.
 pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -33,6 +34,10 @@ pub struct CacheConfig {
     pub max_entry_size: usize,
     /// The most bytes of entries kept per worker; past it the least recently used go.
     pub max_size: usize,
+    /// Where entries are kept: in each worker's memory (the default; `max_entries` and
+    /// `max_size` bound it, the memory store's own options are not used), or in Redis,
+    /// shared by the workers (Redis's `maxmemory` bounds it; entries expire there).
+    pub store: StoreConfig,
 }
 
 impl Default for CacheConfig {
@@ -46,6 +51,7 @@ impl Default for CacheConfig {
             max_entries: 10_000,
             max_entry_size: 1024 * 1024,
             max_size: 64 * 1024 * 1024,
+            store: StoreConfig::default(),
         }
     }
 }
@@ -115,6 +121,15 @@ impl CacheConfig {
                  raise max_size or lower max_entry_size",
                 self.max_size, self.max_entry_size
             )));
+        }
+        #[cfg(feature = "redis")]
+        if self.cache_authenticated && matches!(self.store, StoreConfig::Redis(_)) {
+            return Err(ConfigError::invalid(
+                "cache_authenticated=True keeps entries per credential, and with the Redis \
+                 store the credentials would become part of Redis keys that anyone who can \
+                 read the Redis can read: use the memory store for per-user caching, or \
+                 leave cache_authenticated off",
+            ));
         }
         Ok(methods)
     }

@@ -7,7 +7,7 @@ use http::header::{
     IF_NONE_MATCH, TRANSFER_ENCODING, UPGRADE, VARY,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// `X-Cache: HIT` on answers from the cache, `MISS` on answers that could have been.
 pub(crate) const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -32,18 +32,22 @@ pub(crate) struct CachedResponse {
     pub body: Bytes,
     pub stored_at: Instant,
     pub expires_at: Instant,
+    /// When it was stored, since the Unix epoch: what other workers compute `Age` from.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub stored_wall: Duration,
     /// The route's `X-Cache-Tags`, for invalidation.
     pub tags: Box<[Box<str>]>,
 }
 
 impl CachedResponse {
-    /// The entry for `headers` and `body` (whose storability was checked).
+    /// The entry for `headers` and `body` (whose storability was checked), kept for
+    /// `ttl` from `stored_at` (`stored_wall` on the wall clock).
     pub(crate) fn new(
         status: StatusCode,
         headers: &HeaderMap,
         body: Bytes,
-        stored_at: Instant,
-        expires_at: Instant,
+        (stored_at, stored_wall): (Instant, Duration),
+        ttl: Duration,
         tags: Box<[Box<str>]>,
     ) -> Self {
         let mut headers = headers.clone();
@@ -55,7 +59,8 @@ impl CachedResponse {
             headers,
             body,
             stored_at,
-            expires_at,
+            expires_at: stored_at + ttl,
+            stored_wall,
             tags,
         }
     }
@@ -73,6 +78,12 @@ impl CachedResponse {
 
     pub(crate) fn is_fresh(&self, now: Instant) -> bool {
         now < self.expires_at
+    }
+
+    /// How long it is kept for, in all.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn ttl(&self) -> Duration {
+        self.expires_at.saturating_duration_since(self.stored_at)
     }
 
     /// The answer to a request with `request` headers: `304 Not Modified` when its

@@ -11,11 +11,12 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use http::{HeaderMap, HeaderName};
-use std::time::Instant;
 
 use super::backend::CacheBackend;
 use super::entry::CachedResponse;
 use super::key::variant;
+use crate::clock::Clock;
+use crate::error::StoreError;
 use crate::lru::Lru;
 
 /// The most variants of one URL kept (one per `Accept-Encoding` or `Accept-Language`
@@ -65,6 +66,12 @@ impl MemoryCache {
     pub(crate) fn bytes(&self) -> usize {
         self.inner.borrow().bytes
     }
+
+    /// How many entries are kept (expired ones not yet dropped included).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.inner.borrow().entries
+    }
 }
 
 impl CacheBackend for MemoryCache {
@@ -72,7 +79,7 @@ impl CacheBackend for MemoryCache {
         &self,
         base: &[u8],
         request: &HeaderMap,
-        now: Instant,
+        clock: &Clock,
     ) -> Option<Rc<CachedResponse>> {
         let mut guard = self.inner.borrow_mut();
         let inner = &mut *guard;
@@ -80,14 +87,14 @@ impl CacheBackend for MemoryCache {
         let key = variant(&group.vary, request);
         let index = group.variants.iter().position(|v| v.key == key)?;
         let response = &group.variants[index].response;
-        if response.is_fresh(now) {
+        if response.is_fresh(clock.now()) {
             return Some(response.clone());
         }
         inner.remove_variant(base, index);
         None
     }
 
-    fn store(
+    async fn store(
         &self,
         base: Box<[u8]>,
         vary: Vec<HeaderName>,
@@ -143,7 +150,7 @@ impl CacheBackend for MemoryCache {
         }
     }
 
-    fn invalidate(&self, tags: &[&str]) -> usize {
+    async fn invalidate(&self, tags: &[&str]) -> Result<usize, StoreError> {
         let mut inner = self.inner.borrow_mut();
         let before = inner.entries;
         for tag in tags {
@@ -154,19 +161,16 @@ impl CacheBackend for MemoryCache {
                 inner.remove_group(&base);
             }
         }
-        before - inner.entries
+        Ok(before - inner.entries)
     }
 
-    fn clear(&self) {
+    async fn clear(&self) -> Result<(), StoreError> {
         let mut inner = self.inner.borrow_mut();
         inner.groups = Lru::new();
         inner.tags.clear();
         inner.entries = 0;
         inner.bytes = 0;
-    }
-
-    fn len(&self) -> usize {
-        self.inner.borrow().entries
+        Ok(())
     }
 }
 

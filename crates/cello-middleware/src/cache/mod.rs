@@ -15,15 +15,22 @@
 //! - Answers get `X-Cache: HIT` (with `Age`) or `X-Cache: MISS`; an `If-None-Match`
 //!   naming a cached `ETag` gets 304. The route headers `X-Cache-TTL` and
 //!   `X-Cache-Tags` are read and removed.
-//! - Entries are kept **per worker process**, in memory, bounded in entries and bytes
-//!   (least recently used forgotten first); [`Cache::invalidate`] drops those of a tag
-//!   in the worker it runs in only.
+//! - **Where**: by default **per worker process**, in memory, bounded in entries and
+//!   bytes (least recently used forgotten first), and [`Cache::invalidate`] reaches the
+//!   worker it runs in only. With the Redis store (feature `redis`) the entries are
+//!   shared by every worker, and an invalidation from any of them drops them for all;
+//!   `cache_authenticated` is refused there, since per-user entries would put users'
+//!   credentials into keys that whoever reads the Redis can read.
 
 mod backend;
+#[cfg(feature = "redis")]
+mod codec;
 mod config;
 mod entry;
 mod key;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod rules;
 
 use cello_http::{Request, Response};
@@ -31,8 +38,9 @@ use http::Method;
 
 use crate::chain::Exchange;
 use crate::clock::Clock;
-use crate::error::ConfigError;
-use backend::CacheBackend;
+use crate::error::{ConfigError, StoreError};
+use crate::store::StoreConfig;
+use backend::{Backend, CacheBackend};
 use config::Methods;
 pub use config::{CacheConfig, MAX_TTL};
 use entry::{CachedResponse, MISS, X_CACHE};
@@ -54,7 +62,7 @@ pub(crate) enum Lookup {
 
 /// The response-cache layer.
 pub struct Cache {
-    backend: MemoryCache,
+    backend: Backend,
     ttl: std::time::Duration,
     methods: Methods,
     exclude_paths: Box<[Box<str>]>,
@@ -69,8 +77,17 @@ impl Cache {
     pub fn new(config: &CacheConfig) -> Result<Self, ConfigError> {
         let methods = config.validate()?;
         let boxed = |list: &[String]| list.iter().map(|s| s.as_str().into()).collect();
+        let backend = match &config.store {
+            StoreConfig::Memory(_) => {
+                Backend::Memory(MemoryCache::new(config.max_entries, config.max_size))
+            }
+            #[cfg(feature = "redis")]
+            StoreConfig::Redis(redis) => Backend::Redis(redis::RedisCache::new(
+                crate::store::RedisStore::new(redis)?,
+            )),
+        };
         Ok(Self {
-            backend: MemoryCache::new(config.max_entries, config.max_size),
+            backend,
             ttl: config.ttl,
             methods,
             exclude_paths: boxed(&config.exclude_paths),
@@ -87,25 +104,29 @@ impl Cache {
         self
     }
 
-    /// Drops the entries tagged with any of `tags` (`@cache(tags=[...])`) in this
-    /// worker; how many were dropped.
-    pub fn invalidate(&self, tags: &[&str]) -> usize {
-        self.backend.invalidate(tags)
+    /// Drops the entries tagged with any of `tags` (`@cache(tags=[...])`); how many
+    /// were dropped. In memory: this worker's entries only. In Redis: every worker's.
+    pub async fn invalidate(&self, tags: &[&str]) -> Result<usize, StoreError> {
+        self.backend.invalidate(tags).await
     }
 
-    /// Drops every entry of this worker.
-    pub fn clear(&self) {
-        self.backend.clear();
+    /// Drops every entry (this worker's in memory; every worker's in Redis).
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        self.backend.clear().await
     }
 
-    /// How many entries this worker keeps.
-    pub fn len(&self) -> usize {
-        self.backend.len()
+    /// Whether the entries are shared by the workers (Redis) rather than kept by each.
+    pub fn is_shared(&self) -> bool {
+        !matches!(self.backend, Backend::Memory(_))
     }
 
-    /// Whether this worker keeps no entry.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    #[cfg(test)]
+    pub(crate) fn memory(&self) -> &MemoryCache {
+        match &self.backend {
+            Backend::Memory(memory) => memory,
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => panic!("not a memory cache"),
+        }
     }
 
     pub(crate) async fn before(
@@ -131,10 +152,10 @@ impl Cache {
         }
         let base = key::base(request, credentials.as_deref());
         if !directives.no_cache {
-            let now = self.clock.now();
-            if let Some(entry) = self.backend.lookup(&base, request.headers(), now).await {
+            let found = self.backend.lookup(&base, request.headers(), &self.clock);
+            if let Some(entry) = found.await {
                 exchange.cache = Some(Lookup::Hit);
-                return Some(entry.answer(request.headers(), head, now));
+                return Some(entry.answer(request.headers(), head, self.clock.now()));
             }
         }
         exchange.cache = Some(Lookup::Miss {
@@ -145,7 +166,7 @@ impl Cache {
         None
     }
 
-    pub(crate) fn after(&self, exchange: &mut Exchange, response: &mut Response) {
+    pub(crate) async fn after(&self, exchange: &mut Exchange, response: &mut Response) {
         let headers = response.headers_mut();
         let route_ttl = headers.remove(X_CACHE_TTL);
         let route_tags: Vec<_> = match headers.entry(X_CACHE_TAGS) {
@@ -156,12 +177,13 @@ impl Cache {
             return; // a hit, or a request the cache is not for
         };
         if let Some(request) = request {
-            self.store(base, &request, response, route_ttl.as_ref(), &route_tags);
+            self.store(base, &request, response, route_ttl.as_ref(), &route_tags)
+                .await;
         }
         response.headers_mut().insert(X_CACHE, MISS);
     }
 
-    fn store(
+    async fn store(
         &self,
         base: Box<[u8]>,
         request: &http::HeaderMap,
@@ -179,17 +201,16 @@ impl Cache {
             cello_http::ResponseBody::Full(Some(body)) => body.clone(),
             _ => bytes::Bytes::new(),
         };
-        let now = self.clock.now();
         let tags = rules::tags(route_tags.iter().map(http::HeaderValue::as_bytes));
         let entry = CachedResponse::new(
             response.status(),
             response.headers(),
             body,
-            now,
-            now + ttl,
+            (self.clock.now(), self.clock.since_epoch()),
+            ttl,
             tags,
         );
-        self.backend.store(base, vary, request, entry);
+        self.backend.store(base, vary, request, entry).await;
     }
 }
 
@@ -197,7 +218,7 @@ impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
             .field("ttl", &self.ttl)
-            .field("entries", &self.len())
+            .field("shared", &self.is_shared())
             .finish_non_exhaustive()
     }
 }

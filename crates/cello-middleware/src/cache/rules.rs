@@ -231,6 +231,7 @@ mod tests {
         assert_eq!(ttl(Some(b"1e30"), default), Ok(MAX_TTL));
         let fields = [&b"users, user:7"[..], b"users,,feed"];
         let tags = tags(fields.into_iter());
-        assert_eq!(&*tags, &["users".into(), "user:7".into(), "feed".into()]);
+        let tags: Vec<&str> = tags.iter().map(|tag| &**tag).collect();
+        assert_eq!(tags, ["users", "user:7", "feed"]);
     }
 }

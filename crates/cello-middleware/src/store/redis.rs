@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, ErrorKind, FromRedisValue, RedisError, RedisResult, Script};
+use redis::{Client, ErrorKind, FromRedisValue, RedisError, RedisResult, Script, ToRedisArgs};
 use tokio::time::Instant;
 
 use crate::error::{ConfigError, StoreError};
@@ -136,19 +136,20 @@ impl RedisStore {
         full
     }
 
-    /// Runs `script` with `keys` (the prefix is added to each) and `args`.
-    pub async fn invoke<T: FromRedisValue>(
+    /// Runs `script` with `keys` (the prefix is added to each) and `args` (text, or
+    /// bytes such as a serialized response: anything Redis takes as an argument).
+    pub async fn invoke<T: FromRedisValue, A: ToRedisArgs>(
         &self,
         script: &Script,
         keys: &[&str],
-        args: &[String],
+        args: &[A],
     ) -> Result<T, StoreError> {
         let mut invocation = script.prepare_invoke();
         for key in keys {
             invocation.key(self.key(key));
         }
         for arg in args {
-            invocation.arg(arg.as_str());
+            invocation.arg(arg);
         }
         self.send(|mut connection| async move { invocation.invoke_async(&mut connection).await })
             .await
