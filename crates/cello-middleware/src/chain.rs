@@ -13,6 +13,8 @@ use std::rc::Rc;
 use cello_http::{ConnInfo, Handler, Request, Response};
 use http::{HeaderValue, Method};
 
+use crate::cache::{Cache, Lookup};
+use crate::circuit_breaker::{CircuitBreaker, Ticket};
 use crate::compression::{Compression, Negotiated};
 use crate::cors::Cors;
 use crate::etag::{Etag, Preconditions};
@@ -41,6 +43,10 @@ pub struct Exchange {
     pub(crate) rate_limit: Option<Verdict>,
     /// The ETag layer: the preconditions of a GET or HEAD (boxed: most requests have none).
     pub(crate) preconditions: Option<Box<Preconditions>>,
+    /// The response cache: looked up, to be stored.
+    pub(crate) cache: Option<Lookup>,
+    /// The circuit breaker: the request it let through, to be counted.
+    pub(crate) circuit_breaker: Option<Ticket>,
 }
 
 impl Exchange {
@@ -56,6 +62,8 @@ impl Exchange {
             compression: None,
             rate_limit: None,
             preconditions: None,
+            cache: None,
+            circuit_breaker: None,
         }
     }
 }
@@ -70,6 +78,8 @@ pub enum Layer {
     SecurityHeaders(SecurityHeaders),
     RateLimit(RateLimit),
     StaticFiles(StaticFiles),
+    Cache(Cache),
+    CircuitBreaker(CircuitBreaker),
     Compression(Compression),
     Etag(Etag),
 }
@@ -85,6 +95,8 @@ impl Layer {
             Self::SecurityHeaders(_) => 30,
             Self::RateLimit(_) => 40,
             Self::StaticFiles(_) => 45,
+            Self::Cache(_) => 80,
+            Self::CircuitBreaker(_) => 90,
             Self::Compression(_) => 100,
             Self::Etag(_) => 110,
         }
@@ -98,6 +110,8 @@ impl Layer {
             Self::SecurityHeaders(_) => "security headers",
             Self::RateLimit(_) => "rate limit",
             Self::StaticFiles(_) => "static files",
+            Self::Cache(_) => "response cache",
+            Self::CircuitBreaker(_) => "circuit breaker",
             Self::Compression(_) => "compression",
             Self::Etag(_) => "ETag",
         }
@@ -110,12 +124,14 @@ impl Layer {
             Self::SecurityHeaders(_) => None,
             Self::RateLimit(layer) => layer.before(request, exchange).await,
             Self::StaticFiles(layer) => layer.before(request, exchange).await,
+            Self::Cache(layer) => layer.before(request, exchange).await,
+            Self::CircuitBreaker(layer) => layer.before(request, exchange),
             Self::Compression(layer) => layer.before(request, exchange),
             Self::Etag(layer) => layer.before(request, exchange),
         }
     }
 
-    fn after(&self, exchange: &mut Exchange, response: &mut Response) {
+    async fn after(&self, exchange: &mut Exchange, response: &mut Response) {
         match self {
             Self::RequestId(layer) => layer.after(exchange, response),
             Self::Cors(layer) => layer.after(exchange, response),
@@ -123,6 +139,8 @@ impl Layer {
             Self::RateLimit(layer) => layer.after(exchange, response),
             // answers in `before` only; what the app answers is not its business
             Self::StaticFiles(_) => {}
+            Self::Cache(layer) => layer.after(exchange, response).await,
+            Self::CircuitBreaker(layer) => layer.after(exchange, response),
             Self::Compression(layer) => layer.after(exchange, response),
             Self::Etag(layer) => layer.after(exchange, response),
         }
@@ -144,6 +162,8 @@ into_layer!(
     SecurityHeaders,
     RateLimit,
     StaticFiles,
+    Cache,
+    CircuitBreaker,
     Compression,
     Etag
 );
@@ -214,7 +234,7 @@ impl Chain {
             None => inner(request).await,
         };
         for layer in self.layers[..entered].iter().rev() {
-            layer.after(exchange, &mut response);
+            layer.after(exchange, &mut response).await;
         }
         response
     }

@@ -10,11 +10,15 @@
 //! A response made by a layer (a preflight, a 429) still passes through the layers
 //! outside it on its way out.
 
+pub mod cache;
 mod chain;
+pub mod circuit_breaker;
+mod clock;
 pub mod compression;
 pub mod cors;
 mod error;
 pub mod etag;
+mod lru;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
@@ -24,7 +28,9 @@ pub mod store;
 mod test_support;
 mod vary;
 
+pub use cache::{Cache, CacheConfig};
 pub use chain::{Chain, Exchange, Layer, Layered};
+pub use circuit_breaker::{CircuitBreaker, CircuitBreakerConfig};
 pub use compression::{Compression, CompressionConfig};
 pub use cors::{Cors, CorsConfig};
 pub use error::{ConfigError, StoreError};
