@@ -53,6 +53,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "http3") {
         features.push("http3");
     }
+    if cfg!(feature = "redis") {
+        features.push("redis");
+    }
     features
 }
 

@@ -4,8 +4,9 @@
 //! when its engine starts, after fork, so stores connect in the worker.
 
 use cello_middleware::{
-    Chain, Compression, CompressionConfig, ConfigError, Cors, CorsConfig, Layer, RequestId,
-    RequestIdConfig, SecurityHeaders, SecurityHeadersConfig,
+    Chain, Compression, CompressionConfig, ConfigError, Cors, CorsConfig, Layer, MemoryStoreConfig,
+    OnStoreError, RateLimit, RateLimitAlgorithm, RateLimitConfig, RateLimitKey, RequestId,
+    RequestIdConfig, SecurityHeaders, SecurityHeadersConfig, StoreConfig,
 };
 use pyo3::prelude::*;
 
@@ -17,6 +18,7 @@ enum Spec {
     SecurityHeaders(SecurityHeadersConfig),
     RequestId(RequestIdConfig),
     Compression(CompressionConfig),
+    RateLimit(RateLimitConfig),
 }
 
 impl Spec {
@@ -26,6 +28,7 @@ impl Spec {
             Self::SecurityHeaders(config) => SecurityHeaders::new(config)?.into(),
             Self::RequestId(config) => RequestId::new(config)?.into(),
             Self::Compression(config) => Compression::new(config)?.into(),
+            Self::RateLimit(config) => RateLimit::new(config.clone())?.into(),
         })
     }
 }
@@ -151,11 +154,117 @@ pub fn compression_layer(
     }))
 }
 
+/// Where a layer keeps its state, as `cello.MemoryStore` / `cello.RedisStore` describe
+/// it: `("memory", max_entries)` or `("redis", url, key_prefix, timeout_secs)`.
+#[derive(FromPyObject)]
+#[allow(dead_code)] // the first field, the kind, only selects the variant
+pub enum StoreSpec {
+    Memory(String, usize),
+    Redis(String, String, String, f64),
+}
+
+#[cfg_attr(not(feature = "redis"), allow(clippy::needless_pass_by_value))]
+fn store_config(spec: StoreSpec) -> PyResult<StoreConfig> {
+    match spec {
+        StoreSpec::Memory(_, max_entries) => {
+            Ok(StoreConfig::Memory(MemoryStoreConfig { max_entries }))
+        }
+        #[cfg(feature = "redis")]
+        StoreSpec::Redis(_, url, key_prefix, timeout) => {
+            if !(timeout.is_finite() && timeout > 0.0) {
+                return Err(invalid(format!(
+                    "RedisStore timeout must be a positive number of seconds, got {timeout}"
+                )));
+            }
+            Ok(StoreConfig::Redis(cello_middleware::RedisStoreConfig {
+                url,
+                key_prefix,
+                timeout: std::time::Duration::from_secs_f64(timeout),
+                ..cello_middleware::RedisStoreConfig::default()
+            }))
+        }
+        #[cfg(not(feature = "redis"))]
+        StoreSpec::Redis(..) => Err(invalid(
+            "this build of Cello has no Redis store: rebuild with the cargo feature `redis` \
+             (CELLO_FEATURES=redis, docs/install.md)",
+        )),
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (
+    algorithm, capacity, refill_rate, window_secs, min_capacity, error_threshold,
+    key_by, key_header, trusted_proxies, trust_x_real_ip, exempt_paths, store, fail_closed,
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn rate_limit_layer(
+    algorithm: &str,
+    capacity: i64,
+    refill_rate: f64,
+    window_secs: i64,
+    min_capacity: i64,
+    error_threshold: f64,
+    key_by: &str,
+    key_header: Option<String>,
+    trusted_proxies: Vec<String>,
+    trust_x_real_ip: bool,
+    exempt_paths: Vec<String>,
+    store: StoreSpec,
+    fail_closed: bool,
+) -> PyResult<PyMiddleware> {
+    let algorithm = match algorithm {
+        "token_bucket" => RateLimitAlgorithm::TokenBucket {
+            capacity,
+            refill_rate,
+        },
+        "sliding_window" => RateLimitAlgorithm::SlidingWindow {
+            max_requests: capacity,
+            window_secs,
+        },
+        "adaptive" => RateLimitAlgorithm::Adaptive {
+            capacity,
+            refill_rate,
+            min_capacity,
+            error_threshold,
+        },
+        other => {
+            return Err(invalid(format!(
+                "unknown rate limit algorithm {other:?}: use \"token_bucket\", \
+                 \"sliding_window\" or \"adaptive\""
+            )))
+        }
+    };
+    let key = match (key_by, key_header) {
+        ("ip", _) => RateLimitKey::ClientIp,
+        ("route", _) => RateLimitKey::Route,
+        ("header", Some(name)) => RateLimitKey::Header(name),
+        (other, _) => {
+            return Err(invalid(format!(
+                "rate limit key_by {other:?}: use \"ip\", \"route\" or \"header:<name>\""
+            )))
+        }
+    };
+    checked(Spec::RateLimit(RateLimitConfig {
+        algorithm,
+        key,
+        trusted_proxies,
+        trust_x_real_ip,
+        exempt_paths,
+        store: store_config(store)?,
+        on_store_error: if fail_closed {
+            OnStoreError::FailClosed
+        } else {
+            OnStoreError::FailOpen
+        },
+    }))
+}
+
 pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<PyMiddleware>()?;
     module.add_function(wrap_pyfunction!(cors_layer, module)?)?;
     module.add_function(wrap_pyfunction!(security_headers_layer, module)?)?;
     module.add_function(wrap_pyfunction!(request_id_layer, module)?)?;
     module.add_function(wrap_pyfunction!(compression_layer, module)?)?;
+    module.add_function(wrap_pyfunction!(rate_limit_layer, module)?)?;
     Ok(())
 }

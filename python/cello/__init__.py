@@ -28,7 +28,7 @@ from cello.exceptions import (
     TlsError,
 )
 from cello.forms import FormData, UploadFile
-from cello.middleware import CSP, SecurityHeadersConfig
+from cello.middleware import CSP, MemoryStore, RateLimitConfig, RedisStore, SecurityHeadersConfig
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 from cello.websocket import Message, SyncWebSocket, WebSocket, WebSocketDisconnect
@@ -61,9 +61,12 @@ __all__ = [
     "HTTPException",
     "Headers",
     "InvalidJSON",
+    "MemoryStore",
     "Message",
     "MissingFeatureError",
     "QueryParams",
+    "RateLimitConfig",
+    "RedisStore",
     "Request",
     "Response",
     "RouteConflictError",

@@ -27,6 +27,7 @@ __all__ = [
     "features",
     "json_dumps",
     "json_loads",
+    "rate_limit_layer",
     "read_chunk",
     "read_form",
     "request_id_layer",
@@ -101,6 +102,21 @@ def security_headers_layer(
     corp: str | None,
 ) -> Middleware: ...
 def request_id_layer(header: str, trust_incoming: bool) -> Middleware: ...
+def rate_limit_layer(
+    algorithm: str,
+    capacity: int,
+    refill_rate: float,
+    window_secs: int,
+    min_capacity: int,
+    error_threshold: float,
+    key_by: str,
+    key_header: str | None,
+    trusted_proxies: list[str],
+    trust_x_real_ip: bool,
+    exempt_paths: list[str],
+    store: tuple[Any, ...],
+    fail_closed: bool,
+) -> Middleware: ...
 def compression_layer(
     min_size: int,
     gzip: bool,

@@ -222,4 +222,6 @@ def run_app(
         return
     from cello._supervisor import Supervisor
 
+    for warning in app._per_worker_warnings():
+        print(f"cello: warning: {warning} ({options.workers} workers)", file=sys.stderr, flush=True)
     Supervisor(app, options, config).run()

@@ -6,6 +6,8 @@ Enable each with its ``App.enable_*`` method; the order of the chain is fixed
 
 from __future__ import annotations
 
+from cello.middleware.rate_limit import RateLimitConfig
 from cello.middleware.security import CSP, SecurityHeadersConfig
+from cello.middleware.stores import MemoryStore, RedisStore
 
-__all__ = ["CSP", "SecurityHeadersConfig"]
+__all__ = ["CSP", "MemoryStore", "RateLimitConfig", "RedisStore", "SecurityHeadersConfig"]

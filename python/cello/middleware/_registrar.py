@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cello import _cello
+from cello.middleware.rate_limit import RateLimitConfig
 from cello.middleware.security import SecurityHeadersConfig
+from cello.middleware.stores import MemoryStore, RedisStore, Store
 from cello.middleware.user import AfterHook, BeforeHook, HttpMiddleware, wrap_handler
 
 __all__ = ["MiddlewareRegistrar"]
@@ -33,19 +35,80 @@ def _names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
 class MiddlewareRegistrar:
     """The middleware half of `cello.App`."""
 
-    _middleware: dict[str, _cello.Middleware]
-
-    def _add_middleware(self, kind: str, spec: _cello.Middleware) -> None:
+    def _add_middleware(
+        self, kind: str, spec: _cello.Middleware | Callable[[], _cello.Middleware]
+    ) -> None:
+        """Registers a layer. `spec` may be a function that makes it, for layers that
+        read app-wide settings (the store, trusted proxies) when the server starts; it
+        is called once now, so a bad option fails here."""
         registry = self.__dict__.setdefault("_middleware", {})
         if kind in registry:
             raise ValueError(
                 f"{kind} middleware is already enabled: call its enable_* method once, "
                 "with all of its options"
             )
-        registry[kind] = spec
+        factory = spec if callable(spec) else (lambda: spec)
+        factory()
+        registry[kind] = factory
 
     def _middleware_specs(self) -> list[_cello.Middleware]:
-        return list(self.__dict__.get("_middleware", {}).values())
+        return [factory() for factory in self.__dict__.get("_middleware", {}).values()]
+
+    def _default_store(self) -> Store:
+        store: Store = self.__dict__.get("_store") or MemoryStore()
+        return store
+
+    def set_store(self, store: Store) -> None:
+        """The store of every middleware whose config names none: `MemoryStore` (per
+        worker, the default) or `RedisStore` (shared by all workers)."""
+        if not isinstance(store, (MemoryStore, RedisStore)):
+            raise TypeError(f"set_store() takes a MemoryStore or RedisStore, got {store!r}")
+        self.__dict__["_store"] = store
+
+    def set_trusted_proxies(self, proxies: Sequence[str], trust_x_real_ip: bool = False) -> None:
+        """The proxies (addresses or CIDR networks) whose ``X-Forwarded-For`` — and,
+        with `trust_x_real_ip`, ``X-Real-IP`` — names the client for rate limits. From
+        anyone else those headers are ignored: a client could write anything there."""
+        items = _names(list(proxies), "proxies") or []
+        self.__dict__["_trusted_proxies"] = (items, bool(trust_x_real_ip))
+
+    def _per_worker_warnings(self) -> list[str]:
+        """What is kept per worker although users may expect it shared (logged at start
+        with workers > 1)."""
+        warnings = []
+        for kind, config in self.__dict__.get("_stateful", {}).items():
+            if isinstance(config.store or self._default_store(), MemoryStore):
+                warnings.append(
+                    f"{kind} state is in memory, per worker: each worker counts on its own; "
+                    "use RedisStore (app.set_store or store=) to share it"
+                )
+        return warnings
+
+    def enable_rate_limit(self, config: RateLimitConfig | None = None, **options: Any) -> None:
+        """Limits requests per client (or route, or header value) in Rust: 429
+        problem+json with ``Retry-After`` over the limit, ``RateLimit`` headers on every
+        counted response. ``enable_rate_limit(requests=100, window=60)`` is
+        ``RateLimitConfig.token_bucket(requests=100, window=60)``.
+
+        Example:
+            >>> from cello import App, RateLimitConfig
+            >>> app = App()
+            >>> app.enable_rate_limit(RateLimitConfig.sliding_window(max_requests=100, window_secs=60))
+        """
+        if config is None:
+            config = RateLimitConfig.token_bucket(**options)
+        elif options:
+            raise TypeError("enable_rate_limit() takes a RateLimitConfig or keyword options, not both")
+        if not isinstance(config, RateLimitConfig):
+            raise TypeError(f"enable_rate_limit() takes a RateLimitConfig, got {config!r}")
+        chosen = config
+
+        def build() -> _cello.Middleware:
+            proxies, real_ip = self.__dict__.get("_trusted_proxies", ([], False))
+            return _cello.rate_limit_layer(*chosen._arguments(self._default_store(), proxies, real_ip))
+
+        self._add_middleware("rate limit", build)
+        self.__dict__.setdefault("_stateful", {})["rate limit"] = chosen
 
     def enable_cors(
         self,
@@ -289,7 +352,10 @@ class MiddlewareRegistrar:
         if isinstance(middleware, SecurityHeadersConfig):
             self.enable_security_headers(middleware)
             return
+        if isinstance(middleware, RateLimitConfig):
+            self.enable_rate_limit(middleware)
+            return
         raise TypeError(
             f"app.use() does not know {type(middleware).__name__}; it takes a "
-            "SecurityHeadersConfig (the other middleware have enable_* methods)"
+            "SecurityHeadersConfig or RateLimitConfig (the other middleware have enable_* methods)"
         )
