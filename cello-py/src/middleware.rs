@@ -8,6 +8,7 @@ use cello_middleware::{
     OnStoreError, RateLimit, RateLimitAlgorithm, RateLimitConfig, RateLimitKey, RequestId,
     RequestIdConfig, SecurityHeaders, SecurityHeadersConfig, StoreConfig,
 };
+use cello_middleware::{Etag, EtagConfig, StaticFiles, StaticFilesConfig};
 use pyo3::prelude::*;
 
 use crate::errors::invalid;
@@ -19,6 +20,8 @@ enum Spec {
     RequestId(RequestIdConfig),
     Compression(CompressionConfig),
     RateLimit(RateLimitConfig),
+    StaticFiles(StaticFilesConfig),
+    Etag(EtagConfig),
 }
 
 impl Spec {
@@ -29,6 +32,8 @@ impl Spec {
             Self::RequestId(config) => RequestId::new(config)?.into(),
             Self::Compression(config) => Compression::new(config)?.into(),
             Self::RateLimit(config) => RateLimit::new(config.clone())?.into(),
+            Self::StaticFiles(config) => StaticFiles::new(config)?.into(),
+            Self::Etag(config) => Etag::new(config)?.into(),
         })
     }
 }
@@ -259,6 +264,39 @@ pub fn rate_limit_layer(
     }))
 }
 
+#[pyfunction]
+#[pyo3(signature = (
+    root, prefix, index_file, enable_etag, enable_last_modified, cache_control,
+    directory_listing, precompressed,
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn static_files_layer(
+    root: std::path::PathBuf,
+    prefix: String,
+    index_file: Option<String>,
+    enable_etag: bool,
+    enable_last_modified: bool,
+    cache_control: Option<String>,
+    directory_listing: bool,
+    precompressed: bool,
+) -> PyResult<PyMiddleware> {
+    checked(Spec::StaticFiles(StaticFilesConfig {
+        root,
+        prefix,
+        index_file,
+        enable_etag,
+        enable_last_modified,
+        cache_control,
+        directory_listing,
+        precompressed,
+    }))
+}
+
+#[pyfunction]
+pub fn etag_layer(weak: bool) -> PyResult<PyMiddleware> {
+    checked(Spec::Etag(EtagConfig { weak }))
+}
+
 pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<PyMiddleware>()?;
     module.add_function(wrap_pyfunction!(cors_layer, module)?)?;
@@ -266,5 +304,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(request_id_layer, module)?)?;
     module.add_function(wrap_pyfunction!(compression_layer, module)?)?;
     module.add_function(wrap_pyfunction!(rate_limit_layer, module)?)?;
+    module.add_function(wrap_pyfunction!(static_files_layer, module)?)?;
+    module.add_function(wrap_pyfunction!(etag_layer, module)?)?;
     Ok(())
 }

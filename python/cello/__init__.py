@@ -28,7 +28,14 @@ from cello.exceptions import (
     TlsError,
 )
 from cello.forms import FormData, UploadFile
-from cello.middleware import CSP, MemoryStore, RateLimitConfig, RedisStore, SecurityHeadersConfig
+from cello.middleware import (
+    CSP,
+    MemoryStore,
+    RateLimitConfig,
+    RedisStore,
+    SecurityHeadersConfig,
+    StaticFilesConfig,
+)
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 from cello.websocket import Message, SyncWebSocket, WebSocket, WebSocketDisconnect
@@ -75,6 +82,7 @@ __all__ = [
     "ServerSentEvent",
     "SseStream",
     "State",
+    "StaticFilesConfig",
     "StreamingResponse",
     "SyncWebSocket",
     "TlsConfig",

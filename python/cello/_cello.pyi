@@ -24,6 +24,7 @@ __all__ = [
     "compression_layer",
     "cors_layer",
     "current_request",
+    "etag_layer",
     "features",
     "json_dumps",
     "json_loads",
@@ -33,6 +34,7 @@ __all__ = [
     "request_id_layer",
     "security_headers_layer",
     "set_response_type",
+    "static_files_layer",
 ]
 
 class CelloError(Exception): ...
@@ -117,6 +119,17 @@ def rate_limit_layer(
     store: tuple[Any, ...],
     fail_closed: bool,
 ) -> Middleware: ...
+def static_files_layer(
+    root: str,
+    prefix: str,
+    index_file: str | None,
+    enable_etag: bool,
+    enable_last_modified: bool,
+    cache_control: str | None,
+    directory_listing: bool,
+    precompressed: bool,
+) -> Middleware: ...
+def etag_layer(weak: bool) -> Middleware: ...
 def compression_layer(
     min_size: int,
     gzip: bool,

@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from cello.middleware.rate_limit import RateLimitConfig
 from cello.middleware.security import CSP, SecurityHeadersConfig
+from cello.middleware.static import StaticFilesConfig
 from cello.middleware.stores import MemoryStore, RedisStore
 
-__all__ = ["CSP", "MemoryStore", "RateLimitConfig", "RedisStore", "SecurityHeadersConfig"]
+__all__ = [
+    "CSP",
+    "MemoryStore",
+    "RateLimitConfig",
+    "RedisStore",
+    "SecurityHeadersConfig",
+    "StaticFilesConfig",
+]

@@ -13,6 +13,7 @@ from typing import Any
 from cello import _cello
 from cello.middleware.rate_limit import RateLimitConfig
 from cello.middleware.security import SecurityHeadersConfig
+from cello.middleware.static import StaticFilesConfig
 from cello.middleware.stores import MemoryStore, RedisStore, Store
 from cello.middleware.user import AfterHook, BeforeHook, HttpMiddleware, wrap_handler
 
@@ -223,6 +224,24 @@ class MiddlewareRegistrar:
         )
         self._add_middleware("compression", spec)
 
+    def enable_static_files(self, config: StaticFilesConfig | None = None, **options: Any) -> None:
+        """Serves a directory in Rust (see `StaticFilesConfig`);
+        ``enable_static_files(directory="public")`` builds the config from keywords."""
+        if config is None:
+            config = StaticFilesConfig(**options)
+        elif options:
+            raise TypeError("enable_static_files() takes a StaticFilesConfig or keyword options, not both")
+        if not isinstance(config, StaticFilesConfig):
+            raise TypeError(f"enable_static_files() takes a StaticFilesConfig, got {config!r}")
+        self._add_middleware("static files", _cello.static_files_layer(*config._arguments()))
+
+    def enable_etag(self, weak: bool = False) -> None:
+        """ETags for in-memory 200 answers to GET/HEAD (a hash of the body) and their
+        conditional requests: ``If-None-Match``/``If-Modified-Since`` → 304,
+        ``If-Match``/``If-Unmodified-Since`` that fail → 412. Streamed bodies get none.
+        Unsafe methods are not judged here: the handler knows the current state."""
+        self._add_middleware("ETag", _cello.etag_layer(bool(weak)))
+
     def enable_body_limit(self, max_size: int) -> None:
         """Caps request bodies at `max_size` bytes for every route that sets no
         ``body_limit=`` of its own: 413 problem+json above it (before reading, when
@@ -355,7 +374,10 @@ class MiddlewareRegistrar:
         if isinstance(middleware, RateLimitConfig):
             self.enable_rate_limit(middleware)
             return
+        if isinstance(middleware, StaticFilesConfig):
+            self.enable_static_files(middleware)
+            return
         raise TypeError(
             f"app.use() does not know {type(middleware).__name__}; it takes a "
-            "SecurityHeadersConfig or RateLimitConfig (the other middleware have enable_* methods)"
+            "SecurityHeadersConfig, RateLimitConfig or StaticFilesConfig (the other middleware have enable_* methods)"
         )
