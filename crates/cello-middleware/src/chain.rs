@@ -13,6 +13,7 @@ use std::rc::Rc;
 use cello_http::{ConnInfo, Handler, Request, Response};
 use http::{HeaderValue, Method};
 
+use crate::auth::Auth;
 use crate::cache::{Cache, Lookup};
 use crate::circuit_breaker::{CircuitBreaker, Ticket};
 use crate::compression::{Compression, Negotiated};
@@ -80,6 +81,7 @@ pub enum Layer {
     StaticFiles(StaticFiles),
     Cache(Cache),
     CircuitBreaker(CircuitBreaker),
+    Auth(Auth),
     Compression(Compression),
     Etag(Etag),
 }
@@ -97,6 +99,7 @@ impl Layer {
             Self::StaticFiles(_) => 45,
             Self::Cache(_) => 80,
             Self::CircuitBreaker(_) => 90,
+            Self::Auth(_) => 50,
             Self::Compression(_) => 100,
             Self::Etag(_) => 110,
         }
@@ -112,6 +115,7 @@ impl Layer {
             Self::StaticFiles(_) => "static files",
             Self::Cache(_) => "response cache",
             Self::CircuitBreaker(_) => "circuit breaker",
+            Self::Auth(_) => "authentication",
             Self::Compression(_) => "compression",
             Self::Etag(_) => "ETag",
         }
@@ -126,6 +130,7 @@ impl Layer {
             Self::StaticFiles(layer) => layer.before(request, exchange).await,
             Self::Cache(layer) => layer.before(request, exchange).await,
             Self::CircuitBreaker(layer) => layer.before(request, exchange),
+            Self::Auth(layer) => layer.before(request, exchange),
             Self::Compression(layer) => layer.before(request, exchange),
             Self::Etag(layer) => layer.before(request, exchange),
         }
@@ -141,6 +146,7 @@ impl Layer {
             Self::StaticFiles(_) => {}
             Self::Cache(layer) => layer.after(exchange, response).await,
             Self::CircuitBreaker(layer) => layer.after(exchange, response),
+            Self::Auth(_) => {}
             Self::Compression(layer) => layer.after(exchange, response),
             Self::Etag(layer) => layer.after(exchange, response),
         }

@@ -10,6 +10,7 @@
 //! A response made by a layer (a preflight, a 429) still passes through the layers
 //! outside it on its way out.
 
+pub mod auth;
 pub mod cache;
 mod chain;
 pub mod circuit_breaker;
@@ -28,6 +29,9 @@ pub mod store;
 mod test_support;
 mod vary;
 
+pub use auth::{
+    ApiKeyAuth, ApiKeyConfig, Auth, AuthClaims, BasicAuth, BasicAuthConfig, JwtAuth, JwtConfig,
+};
 pub use cache::{Cache, CacheConfig};
 pub use chain::{Chain, Exchange, Layer, Layered};
 pub use circuit_breaker::{CircuitBreaker, CircuitBreakerConfig};
