@@ -137,6 +137,11 @@ impl Dispatcher {
         }
     }
 
+    /// The built-in middleware chain, if the app enabled any.
+    pub(crate) fn middleware(&self) -> Option<&cello_middleware::Chain> {
+        self.middleware.as_ref()
+    }
+
     /// Answers one request through the middleware chain, if any (the listeners and
     /// the in-process test client both come here).
     pub async fn serve(&self, request: Request, conn: Option<ConnInfo>) -> Response {

@@ -4,12 +4,19 @@
 //! when its engine starts, after fork, so stores connect in the worker.
 
 use cello_middleware::{
+    Cache, CacheConfig, CircuitBreaker, CircuitBreakerConfig, Etag, EtagConfig, StaticFiles,
+    StaticFilesConfig,
+};
+use cello_middleware::{
     Chain, Compression, CompressionConfig, ConfigError, Cors, CorsConfig, Layer, MemoryStoreConfig,
     OnStoreError, RateLimit, RateLimitAlgorithm, RateLimitConfig, RateLimitKey, RequestId,
     RequestIdConfig, SecurityHeaders, SecurityHeadersConfig, StoreConfig,
 };
-use cello_middleware::{Etag, EtagConfig, StaticFiles, StaticFilesConfig};
+use std::rc::Rc;
+
 use pyo3::prelude::*;
+
+use crate::dispatch::Dispatcher;
 
 use crate::errors::invalid;
 
@@ -22,6 +29,8 @@ enum Spec {
     RateLimit(RateLimitConfig),
     StaticFiles(StaticFilesConfig),
     Etag(EtagConfig),
+    Cache(CacheConfig),
+    CircuitBreaker(CircuitBreakerConfig),
 }
 
 impl Spec {
@@ -34,6 +43,8 @@ impl Spec {
             Self::RateLimit(config) => RateLimit::new(config.clone())?.into(),
             Self::StaticFiles(config) => StaticFiles::new(config)?.into(),
             Self::Etag(config) => Etag::new(config)?.into(),
+            Self::Cache(config) => Cache::new(config)?.into(),
+            Self::CircuitBreaker(config) => CircuitBreaker::new(config)?.into(),
         })
     }
 }
@@ -297,6 +308,97 @@ pub fn etag_layer(weak: bool) -> PyResult<PyMiddleware> {
     checked(Spec::Etag(EtagConfig { weak }))
 }
 
+fn seconds(what: &str, value: f64) -> PyResult<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value)
+        .map_err(|_| invalid(format!("{what} must be 0 or more seconds, got {value}")))
+}
+
+#[pyfunction]
+#[pyo3(signature = (
+    ttl, methods, exclude_paths, cache_authenticated, session_cookies, max_entries,
+    max_entry_size, max_size, store,
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn cache_layer(
+    ttl: f64,
+    methods: Vec<String>,
+    exclude_paths: Vec<String>,
+    cache_authenticated: bool,
+    session_cookies: Vec<String>,
+    max_entries: usize,
+    max_entry_size: usize,
+    max_size: usize,
+    store: StoreSpec,
+) -> PyResult<PyMiddleware> {
+    checked(Spec::Cache(CacheConfig {
+        ttl: seconds("caching ttl", ttl)?,
+        methods,
+        exclude_paths,
+        cache_authenticated,
+        session_cookies,
+        max_entries,
+        max_entry_size,
+        max_size,
+        store: store_config(store)?,
+    }))
+}
+
+#[pyfunction]
+pub fn circuit_breaker_layer(
+    failure_threshold: u32,
+    reset_timeout: f64,
+    half_open_target: u32,
+    failure_codes: Vec<u16>,
+    max_routes: usize,
+) -> PyResult<PyMiddleware> {
+    checked(Spec::CircuitBreaker(CircuitBreakerConfig {
+        failure_threshold,
+        reset_timeout: seconds("circuit breaker reset_timeout", reset_timeout)?,
+        half_open_target,
+        failure_codes,
+        max_routes,
+    }))
+}
+
+/// Drops the cached responses tagged with any of `tags` from the cache of
+/// `dispatcher`'s chain; whether it has one. With the memory backend it is done before
+/// this returns; with Redis the deletion runs on the worker's loop (done on its next
+/// turns).
+pub(crate) fn invalidate_cache(
+    dispatcher: &Rc<Dispatcher>,
+    driver: &crate::driver::DriverState,
+    tags: Vec<String>,
+) -> bool {
+    use futures_util::FutureExt as _;
+    fn cache(dispatcher: &Dispatcher) -> Option<&Cache> {
+        dispatcher
+            .middleware()?
+            .layers()
+            .iter()
+            .find_map(|layer| match layer {
+                Layer::Cache(cache) => Some(cache),
+                _ => None,
+            })
+    }
+    if cache(dispatcher).is_none() {
+        return false;
+    }
+    let dispatcher = dispatcher.clone();
+    let mut task = Box::pin(async move {
+        let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+        if let Some(cache) = cache(&dispatcher) {
+            if let Err(error) = cache.invalidate(&tags).await {
+                eprintln!("cello: cache invalidation failed: {error}");
+            }
+        }
+    });
+    if (&mut task).now_or_never().is_none() {
+        let _guard = driver.runtime.enter();
+        driver.local.spawn_local(task);
+    }
+    true
+}
+
 pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<PyMiddleware>()?;
     module.add_function(wrap_pyfunction!(cors_layer, module)?)?;
@@ -306,5 +408,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(rate_limit_layer, module)?)?;
     module.add_function(wrap_pyfunction!(static_files_layer, module)?)?;
     module.add_function(wrap_pyfunction!(etag_layer, module)?)?;
+    module.add_function(wrap_pyfunction!(cache_layer, module)?)?;
+    module.add_function(wrap_pyfunction!(circuit_breaker_layer, module)?)?;
     Ok(())
 }

@@ -20,7 +20,7 @@ use crate::errors::{bind_error, invalid};
 use crate::thread_bound::ThreadBound;
 
 /// An application ready to serve on one driver: frozen router plus hooks.
-#[pyclass(name = "Engine", module = "cello._cello", frozen)]
+#[pyclass(name = "Engine", module = "cello._cello", frozen, weakref)]
 pub struct PyEngine {
     inner: ThreadBound<EngineState>,
 }
@@ -329,6 +329,20 @@ impl PyEngine {
             closed,
             certificates,
         })
+    }
+
+    /// Drops the cached responses tagged with any of `tags` (`app.invalidate_cache`);
+    /// whether this engine has a response cache.
+    fn invalidate_cache(&self, py: Python<'_>, tags: Vec<String>) -> PyResult<bool> {
+        let engine = self.inner.get()?;
+        let dispatcher = engine.dispatcher.clone();
+        let driver = dispatcher.hooks.driver.clone_ref(py);
+        let driver = driver.bind(py).get().state()?;
+        Ok(crate::middleware::invalidate_cache(
+            &dispatcher,
+            driver,
+            tags,
+        ))
     }
 
     /// Sends one request through `engine` without a socket; returns an asyncio future

@@ -35,6 +35,7 @@ from cello.middleware import (
     RedisStore,
     SecurityHeadersConfig,
     StaticFilesConfig,
+    cache,
 )
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
@@ -91,6 +92,7 @@ __all__ = [
     "WebSocket",
     "WebSocketDisconnect",
     "__version__",
+    "cache",
     "features",
     "json_dumps",
     "json_loads",

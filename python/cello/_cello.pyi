@@ -21,6 +21,8 @@ __all__ = [
     "TlsError",
     "WebSocketChannel",
     "__version__",
+    "cache_layer",
+    "circuit_breaker_layer",
     "compression_layer",
     "cors_layer",
     "current_request",
@@ -130,6 +132,24 @@ def static_files_layer(
     precompressed: bool,
 ) -> Middleware: ...
 def etag_layer(weak: bool) -> Middleware: ...
+def cache_layer(
+    ttl: float,
+    methods: list[str],
+    exclude_paths: list[str],
+    cache_authenticated: bool,
+    session_cookies: list[str],
+    max_entries: int,
+    max_entry_size: int,
+    max_size: int,
+    store: tuple[Any, ...],
+) -> Middleware: ...
+def circuit_breaker_layer(
+    failure_threshold: int,
+    reset_timeout: float,
+    half_open_target: int,
+    failure_codes: list[int],
+    max_routes: int,
+) -> Middleware: ...
 def compression_layer(
     min_size: int,
     gzip: bool,
@@ -167,6 +187,7 @@ class Engine:
         http3: bool = False,
         redirect_port: int | None = None,
     ) -> Server: ...
+    def invalidate_cache(self, tags: list[str]) -> bool: ...
     def request(
         self,
         driver: Driver,

@@ -174,7 +174,7 @@ class App(MiddlewareRegistrar, RouteRegistrar):
         on_retire: Callable[[], None] | None = None,
     ) -> _cello.Engine:
         self._server_config = config
-        return _cello.Engine(
+        engine = _cello.Engine(
             driver,
             self._build_core(),
             self,
@@ -187,6 +187,8 @@ class App(MiddlewareRegistrar, RouteRegistrar):
             self._middleware_specs(),
             self._request_logger(),
         )
+        self._track_engine(engine)
+        return engine
 
     async def _run_hooks(self, event: str) -> None:
         for hook in self._hooks[event]:

@@ -6,6 +6,7 @@ Enable each with its ``App.enable_*`` method; the order of the chain is fixed
 
 from __future__ import annotations
 
+from cello.middleware.caching import cache
 from cello.middleware.rate_limit import RateLimitConfig
 from cello.middleware.security import CSP, SecurityHeadersConfig
 from cello.middleware.static import StaticFilesConfig
@@ -18,4 +19,5 @@ __all__ = [
     "RedisStore",
     "SecurityHeadersConfig",
     "StaticFilesConfig",
+    "cache",
 ]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cello import _cello
@@ -31,6 +33,13 @@ def _names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
     if not all(isinstance(item, str) for item in items):
         raise TypeError(f"{what} must be a list of strings, got {value!r}")
     return items
+
+
+@dataclass(frozen=True)
+class _StoreHolder:
+    """A layer's own store choice, for the per-worker warning."""
+
+    store: Store | None
 
 
 class MiddlewareRegistrar:
@@ -77,7 +86,7 @@ class MiddlewareRegistrar:
         """What is kept per worker although users may expect it shared (logged at start
         with workers > 1)."""
         warnings = []
-        for kind, config in self.__dict__.get("_stateful", {}).items():
+        for kind, config in self.__dict__.get("_stateful", {}).items():  # has .store
             if isinstance(config.store or self._default_store(), MemoryStore):
                 warnings.append(
                     f"{kind} state is in memory, per worker: each worker counts on its own; "
@@ -223,6 +232,90 @@ class MiddlewareRegistrar:
             min_size, gzip, brotli, zstd, gzip_level, brotli_level, zstd_level
         )
         self._add_middleware("compression", spec)
+
+    def enable_caching(
+        self,
+        ttl: float = 300,
+        methods: Sequence[str] | None = None,
+        exclude_paths: Sequence[str] | None = None,
+        compress: bool = True,
+        cache_authenticated: bool = False,
+        max_entries: int = 10000,
+        *,
+        store: Store | None = None,
+        session_cookies: Sequence[str] | None = None,
+        max_entry_size: int = 1024 * 1024,
+        max_size: int = 64 * 1024 * 1024,
+    ) -> None:
+        """Caches 200 answers to GET (and HEAD) in Rust: keyed by method, host, path,
+        query and the request headers the answer's ``Vary`` names; ``X-Cache: HIT`` (with
+        ``Age``) or ``MISS``. Never stored: answers with ``Set-Cookie``, ``no-store`` or
+        ``private``, streamed bodies, ``Vary: *``; requests with ``Authorization`` or a
+        session cookie bypass the cache unless `cache_authenticated` (then entries are
+        kept per credential). ``@cache(ttl=..., tags=[...])`` sets a route's TTL and tags;
+        ``app.invalidate_cache(tags)`` drops them. With `MemoryStore` (the default) the
+        entries and invalidations are per worker; with `RedisStore` every worker shares
+        them. `compress` is accepted for compatibility: compression is its own layer and
+        entries are kept per encoding.
+        """
+        del compress
+        chosen_store = store
+
+        def build() -> _cello.Middleware:
+            return _cello.cache_layer(
+                float(ttl), [m.upper() for m in (_names(methods, "methods") or ["GET", "HEAD"])],
+                _names(exclude_paths, "exclude_paths") or [], bool(cache_authenticated),
+                _names(session_cookies, "session_cookies") or self._session_cookie_names(),
+                max_entries, max_entry_size, max_size,
+                (chosen_store or self._default_store())._spec(),
+            )
+
+        self._add_middleware("cache", build)
+        self.__dict__.setdefault("_stateful", {})["response cache"] = _StoreHolder(store)
+        self.__dict__["_caching"] = True
+
+    def _session_cookie_names(self) -> list[str]:
+        return ["session_id"]
+
+    def invalidate_cache(self, tags: str | Sequence[str]) -> None:
+        """Drops the cached responses tagged with any of `tags` (``@cache(tags=[...])``).
+        With `RedisStore` it reaches every worker (the deletion runs on this worker's loop
+        and completes on its next turn); with the memory store, this worker only."""
+        names = [tags] if isinstance(tags, str) else _names(tags, "tags") or []
+        if not self.__dict__.get("_caching"):
+            raise RuntimeError("invalidate_cache() needs app.enable_caching() first")
+        for reference in list(self.__dict__.get("_engines", [])):
+            engine = reference()
+            if engine is None:
+                self.__dict__["_engines"].remove(reference)
+            else:
+                engine.invalidate_cache(names)
+
+    def _track_engine(self, engine: _cello.Engine) -> None:
+        self.__dict__.setdefault("_engines", []).append(weakref.ref(engine))
+
+    def enable_circuit_breaker(
+        self,
+        failure_threshold: int = 5,
+        reset_timeout: float = 30,
+        half_open_target: int = 3,
+        failure_codes: Sequence[int] | None = None,
+        *,
+        max_routes: int = 10000,
+    ) -> None:
+        """Opens a route's circuit after `failure_threshold` failures in a row (answers
+        whose status is in `failure_codes`, default 500/502/503/504): for `reset_timeout`
+        seconds it answers 503 problem+json with ``Retry-After`` without calling the
+        handler, then lets trial requests through; `half_open_target` successes close
+        it, a failure opens it again. State is per worker."""
+        codes = list(failure_codes) if failure_codes is not None else [500, 502, 503, 504]
+        for name, value in (("failure_threshold", failure_threshold), ("half_open_target", half_open_target)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        spec = _cello.circuit_breaker_layer(
+            failure_threshold, float(reset_timeout), half_open_target, codes, max_routes
+        )
+        self._add_middleware("circuit breaker", spec)
 
     def enable_static_files(self, config: StaticFilesConfig | None = None, **options: Any) -> None:
         """Serves a directory in Rust (see `StaticFilesConfig`);
