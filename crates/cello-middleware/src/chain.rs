@@ -18,10 +18,12 @@ use crate::cache::{Cache, Lookup};
 use crate::circuit_breaker::{CircuitBreaker, Ticket};
 use crate::compression::{Compression, Negotiated};
 use crate::cors::Cors;
+use crate::csrf::Csrf;
 use crate::etag::{Etag, Preconditions};
 use crate::rate_limit::{RateLimit, Verdict};
 use crate::request_id::RequestId;
 use crate::security_headers::SecurityHeaders;
+use crate::session::{Session, SessionHandle};
 use crate::static_files::StaticFiles;
 
 /// What one request carries from the `before` steps to the `after` steps.
@@ -48,6 +50,10 @@ pub struct Exchange {
     pub(crate) cache: Option<Lookup>,
     /// The circuit breaker: the request it let through, to be counted.
     pub(crate) circuit_breaker: Option<Ticket>,
+    /// The session layer: the request's session, saved in `after` if it changed.
+    pub(crate) session: Option<SessionHandle>,
+    /// The CSRF layer: the `Set-Cookie` of a token issued to this request.
+    pub(crate) csrf_cookie: Option<HeaderValue>,
 }
 
 impl Exchange {
@@ -65,6 +71,8 @@ impl Exchange {
             preconditions: None,
             cache: None,
             circuit_breaker: None,
+            session: None,
+            csrf_cookie: None,
         }
     }
 }
@@ -79,9 +87,11 @@ pub enum Layer {
     SecurityHeaders(SecurityHeaders),
     RateLimit(RateLimit),
     StaticFiles(StaticFiles),
+    Auth(Auth),
+    Session(Session),
+    Csrf(Csrf),
     Cache(Cache),
     CircuitBreaker(CircuitBreaker),
-    Auth(Auth),
     Compression(Compression),
     Etag(Etag),
 }
@@ -97,9 +107,11 @@ impl Layer {
             Self::SecurityHeaders(_) => 30,
             Self::RateLimit(_) => 40,
             Self::StaticFiles(_) => 45,
+            Self::Auth(_) => 50,
+            Self::Session(_) => 60,
+            Self::Csrf(_) => 70,
             Self::Cache(_) => 80,
             Self::CircuitBreaker(_) => 90,
-            Self::Auth(_) => 50,
             Self::Compression(_) => 100,
             Self::Etag(_) => 110,
         }
@@ -113,9 +125,11 @@ impl Layer {
             Self::SecurityHeaders(_) => "security headers",
             Self::RateLimit(_) => "rate limit",
             Self::StaticFiles(_) => "static files",
+            Self::Auth(_) => "authentication",
+            Self::Session(_) => "session",
+            Self::Csrf(_) => "CSRF",
             Self::Cache(_) => "response cache",
             Self::CircuitBreaker(_) => "circuit breaker",
-            Self::Auth(_) => "authentication",
             Self::Compression(_) => "compression",
             Self::Etag(_) => "ETag",
         }
@@ -128,9 +142,11 @@ impl Layer {
             Self::SecurityHeaders(_) => None,
             Self::RateLimit(layer) => layer.before(request, exchange).await,
             Self::StaticFiles(layer) => layer.before(request, exchange).await,
+            Self::Auth(layer) => layer.before(request, exchange),
+            Self::Session(layer) => layer.before(request, exchange).await,
+            Self::Csrf(layer) => layer.before(request, exchange).await,
             Self::Cache(layer) => layer.before(request, exchange).await,
             Self::CircuitBreaker(layer) => layer.before(request, exchange),
-            Self::Auth(layer) => layer.before(request, exchange),
             Self::Compression(layer) => layer.before(request, exchange),
             Self::Etag(layer) => layer.before(request, exchange),
         }
@@ -144,9 +160,11 @@ impl Layer {
             Self::RateLimit(layer) => layer.after(exchange, response),
             // answers in `before` only; what the app answers is not its business
             Self::StaticFiles(_) => {}
+            Self::Auth(_) => {}
+            Self::Session(layer) => layer.after(exchange, response).await,
+            Self::Csrf(layer) => layer.after(exchange, response),
             Self::Cache(layer) => layer.after(exchange, response).await,
             Self::CircuitBreaker(layer) => layer.after(exchange, response),
-            Self::Auth(_) => {}
             Self::Compression(layer) => layer.after(exchange, response),
             Self::Etag(layer) => layer.after(exchange, response),
         }
@@ -168,6 +186,8 @@ into_layer!(
     SecurityHeaders,
     RateLimit,
     StaticFiles,
+    Session,
+    Csrf,
     Cache,
     CircuitBreaker,
     Compression,
