@@ -102,3 +102,21 @@ def test_cache_and_invalidation_are_shared_by_two_workers(
         fresh(port, "/invalidate", "POST")
         wait_until(lambda: fresh(port, "/cached").headers["x-cache"] == "MISS", 10, "the invalidation")
         fresh(port, "/invalidate", "POST")
+
+
+def test_a_session_made_on_one_worker_is_read_on_the_other(
+    spawn: Callable[..., ServerProcess], redis_url: str, key_prefix: str
+) -> None:
+    _server, port = start(spawn, {"CELLO_TEST_REDIS_URL": redis_url, "CELLO_TEST_PREFIX": key_prefix})
+    first = fresh(port, "/session")
+    assert first.json()["visits"] == 1
+    cookie = first.headers["set-cookie"].split(";")[0]
+    visits = 1
+    pids = {first.json()["pid"]}
+    while len(pids) < 2 or visits < 10:
+        assert visits < MAX_REQUESTS, "one worker answered every request"
+        response = httpx.get(f"http://127.0.0.1:{port}/session", headers={"Connection": "close", "Cookie": cookie})
+        visits += 1
+        # Each worker's own memory would restart the count on the other worker.
+        assert response.json()["visits"] == visits, (visits, response.json())
+        pids.add(response.json()["pid"])

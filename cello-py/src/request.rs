@@ -62,6 +62,12 @@ pub struct PyRequest {
     pub app: Option<Py<PyAny>>,
     /// Set by the request-id middleware.
     pub request_id: Option<http::HeaderValue>,
+    /// Set by the authentication middleware: the JWT claims, or the Basic/API-key user.
+    auth_claims: Option<serde_json::Value>,
+    /// Set by the session middleware.
+    session: Option<cello_middleware::SessionHandle>,
+    /// Set by the CSRF middleware: the token to put in forms.
+    csrf_token: Option<String>,
     cache: RequestCache,
     /// `BackgroundTasks` created while this request was being handled.
     background: std::sync::Mutex<Vec<Py<PyAny>>>,
@@ -81,6 +87,8 @@ struct RequestCache {
     cookies: OnceLock<Py<PyDict>>,
     json: OnceLock<Py<PyAny>>,
     state: OnceLock<Py<PyAny>>,
+    user: OnceLock<Py<PyAny>>,
+    context: OnceLock<Py<PyDict>>,
 }
 
 impl PyRequest {
@@ -98,8 +106,20 @@ impl PyRequest {
             .extensions
             .remove::<cello_middleware::RequestIdValue>()
             .map(|id| id.0);
+        let auth_claims = parts
+            .extensions
+            .remove::<cello_middleware::AuthClaims>()
+            .map(|claims| claims.0);
+        let session = parts.extensions.remove::<cello_middleware::SessionHandle>();
+        let csrf_token = parts
+            .extensions
+            .remove::<cello_middleware::CsrfToken>()
+            .map(|token| token.0);
         Self {
             request_id,
+            auth_claims,
+            session,
+            csrf_token,
             method: parts.method,
             uri: parts.uri,
             version: parts.version,
@@ -194,6 +214,63 @@ fn cached<'py, T>(
 
 #[pymethods]
 impl PyRequest {
+    /// Who the authentication middleware (`enable_jwt`, `enable_basic_auth`,
+    /// `enable_api_key`) found: the token's claims as a dict, or `None`.
+    #[getter]
+    fn user(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if let Some(user) = self.cache.user.get() {
+            return Ok(user.clone_ref(py));
+        }
+        let user = match &self.auth_claims {
+            None => py.None(),
+            Some(claims) => {
+                let bytes = serde_json::to_vec(claims)
+                    .map_err(|error| pyo3::exceptions::PyValueError::new_err(error.to_string()))?;
+                crate::json::decode(py, &bytes)?.unbind()
+            }
+        };
+        Ok(self.cache.user.get_or_init(|| user).clone_ref(py))
+    }
+
+    /// A dict for the request's context: ``context["user"]`` is `user` (what guards
+    /// read); handlers and middleware may add their own keys.
+    #[getter]
+    fn context(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        if let Some(context) = self.cache.context.get() {
+            return Ok(context.clone_ref(py));
+        }
+        let context = PyDict::new(py);
+        let user = self.user(py)?;
+        if !user.is_none(py) {
+            context.set_item("user", user)?;
+        }
+        Ok(self
+            .cache
+            .context
+            .get_or_init(|| context.unbind())
+            .clone_ref(py))
+    }
+
+    /// The session (``app.enable_session(...)``), a dict-like object saved after the
+    /// response when changed.
+    #[getter]
+    fn session(&self) -> PyResult<crate::middleware::session::PySession> {
+        match &self.session {
+            Some(handle) => Ok(crate::middleware::session::PySession::new(handle.clone())),
+            None => Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "request.session needs the session middleware: \
+                 app.enable_session(SessionConfig(secret=...))",
+            )),
+        }
+    }
+
+    /// The CSRF token for forms and the ``X-CSRF-Token`` header
+    /// (``app.enable_csrf(...)``), `None` without the CSRF middleware.
+    #[getter]
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+
     /// The request id given by the request-id middleware (`app.enable_request_id()`),
     /// `None` when it is not enabled.
     #[getter]

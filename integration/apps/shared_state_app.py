@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 
-from cello import App, RateLimitConfig, RedisStore, cache
+from cello import App, RateLimitConfig, RedisStore, SessionConfig, cache
 
 logging.basicConfig(format="%(process)d %(message)s", level=logging.INFO)
 app = App()
@@ -26,7 +26,8 @@ if "CELLO_TEST_LIMIT" in os.environ:
         capacity=int(os.environ["CELLO_TEST_LIMIT"]), refill_rate=1 / 3600, exempt_paths=["/pid"],
     ))
 # Only /cached is cached: enable_caching caches every GET 200 unless excluded.
-app.enable_caching(ttl=3600, exclude_paths=["/pid", "/limited"])
+app.enable_caching(ttl=3600, exclude_paths=["/pid", "/limited", "/session"])
+app.enable_session(SessionConfig(secret="integration-test-secret-" + "x" * 16, cookie_secure=False))
 
 
 @app.get("/pid")
@@ -43,6 +44,12 @@ def limited(request):
 @cache(tags=["shared"])
 def cached(request):
     return {"pid": os.getpid()}
+
+
+@app.get("/session")
+def session(request):
+    request.session["visits"] = request.session.get("visits", 0) + 1
+    return {"pid": os.getpid(), "visits": request.session["visits"]}
 
 
 @app.post("/invalidate")

@@ -18,23 +18,29 @@ __all__ = [
     "Request",
     "RouteConflictError",
     "Server",
+    "Session",
     "TlsError",
     "WebSocketChannel",
     "__version__",
+    "api_key_layer",
+    "basic_auth_layer",
     "cache_layer",
     "circuit_breaker_layer",
     "compression_layer",
     "cors_layer",
+    "csrf_layer",
     "current_request",
     "etag_layer",
     "features",
     "json_dumps",
     "json_loads",
+    "jwt_layer",
     "rate_limit_layer",
     "read_chunk",
     "read_form",
     "request_id_layer",
     "security_headers_layer",
+    "session_layer",
     "set_response_type",
     "static_files_layer",
 ]
@@ -150,6 +156,68 @@ def circuit_breaker_layer(
     failure_codes: list[int],
     max_routes: int,
 ) -> Middleware: ...
+def jwt_layer(
+    secret: bytes | None,
+    algorithm: str,
+    header_name: str,
+    header_prefix: str,
+    cookie_name: str | None,
+    leeway: int,
+    issuer: list[str],
+    audience: list[str],
+    public_key: str | None,
+    jwks: str | None,
+    skip_paths: list[str],
+) -> Middleware: ...
+def basic_auth_layer(credentials: dict[str, str], realm: str, skip_paths: list[str]) -> Middleware: ...
+def api_key_layer(
+    keys: dict[str, str], claims: dict[str, str], header: str, skip_paths: list[str]
+) -> Middleware: ...
+def session_layer(
+    cookie_name: str,
+    cookie_path: str,
+    cookie_domain: str | None,
+    cookie_secure: bool,
+    cookie_http_only: bool,
+    cookie_same_site: str,
+    max_age: int,
+    max_sessions: int,
+    max_session_size: int,
+    auth_keys: list[str] | None,
+    secret: bytes,
+    store: tuple[Any, ...],
+) -> Middleware: ...
+def csrf_layer(
+    cookie_name: str,
+    header_name: str,
+    safe_methods: list[str] | None,
+    allowed_origins: list[str] | None,
+    secret: bytes,
+    exempt_paths: list[str],
+    form_field: str,
+    max_form_size: int,
+    cookie_secure: bool,
+) -> Middleware: ...
+@final
+class Session:
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __setitem__(self, key: str, value: Any, /) -> None: ...
+    def __delitem__(self, key: str, /) -> None: ...
+    def __contains__(self, key: str, /) -> bool: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def pop(self, key: str, default: Any = None) -> Any: ...
+    def keys(self) -> list[str]: ...
+    def items(self) -> list[tuple[str, Any]]: ...
+    def clear(self) -> None: ...
+    def regenerate(self) -> None: ...
+    def destroy(self) -> None: ...
+    @property
+    def is_new(self) -> bool: ...
+    @property
+    def modified(self) -> bool: ...
+
 def compression_layer(
     min_size: int,
     gzip: bool,
@@ -247,6 +315,14 @@ class WebSocketChannel:
 class Request:
     @property
     def request_id(self) -> str | None: ...
+    @property
+    def user(self) -> Any: ...
+    @property
+    def context(self) -> dict[str, Any]: ...
+    @property
+    def session(self) -> Session: ...
+    @property
+    def csrf_token(self) -> str | None: ...
     @property
     def method(self) -> str: ...
     @property

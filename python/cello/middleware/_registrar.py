@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cello import _cello
+from cello.middleware._auth_registrar import AuthRegistrar
 from cello.middleware.rate_limit import RateLimitConfig
 from cello.middleware.security import SecurityHeadersConfig
 from cello.middleware.static import StaticFilesConfig
@@ -42,7 +43,7 @@ class _StoreHolder:
     store: Store | None
 
 
-class MiddlewareRegistrar:
+class MiddlewareRegistrar(AuthRegistrar):
     """The middleware half of `cello.App`."""
 
     def _add_middleware(
@@ -274,9 +275,6 @@ class MiddlewareRegistrar:
         self.__dict__.setdefault("_stateful", {})["response cache"] = _StoreHolder(store)
         self.__dict__["_caching"] = True
 
-    def _session_cookie_names(self) -> list[str]:
-        return ["session_id"]
-
     def invalidate_cache(self, tags: str | Sequence[str]) -> None:
         """Drops the cached responses tagged with any of `tags` (``@cache(tags=[...])``).
         With `RedisStore` it reaches every worker (the deletion runs on this worker's loop
@@ -470,7 +468,10 @@ class MiddlewareRegistrar:
         if isinstance(middleware, StaticFilesConfig):
             self.enable_static_files(middleware)
             return
+        if self._use_auth(middleware):
+            return
         raise TypeError(
             f"app.use() does not know {type(middleware).__name__}; it takes a "
-            "SecurityHeadersConfig, RateLimitConfig or StaticFilesConfig (the other middleware have enable_* methods)"
+            "SecurityHeadersConfig, RateLimitConfig, StaticFilesConfig, JwtAuth, BasicAuth, "
+            "ApiKeyAuth, SessionConfig or CsrfConfig (the other middleware have enable_* methods)"
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from cello.middleware.stores import MemoryStore, RedisStore, Store
 
-__all__ = ["RateLimitConfig"]
+__all__ = ["AdaptiveRateLimitConfig", "RateLimitConfig"]
 
 _ALGORITHMS = ("token_bucket", "sliding_window", "adaptive")
 _UNSUPPORTED = ("cpu_threshold", "memory_threshold", "latency_threshold")
@@ -179,3 +179,19 @@ class RateLimitConfig:
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if v is not None)
         return f"RateLimitConfig({fields})"
+
+
+class AdaptiveRateLimitConfig(RateLimitConfig):
+    """The original's ``cello.middleware.AdaptiveRateLimitConfig``: the same as
+    ``RateLimitConfig.adaptive(...)``."""
+
+    def __init__(
+        self,
+        capacity: int = 100,
+        refill_rate: float = 10,
+        min_capacity: int | None = None,
+        error_threshold: float = 0.1,
+        **options: Any,
+    ) -> None:
+        made = RateLimitConfig.adaptive(capacity, refill_rate, min_capacity, error_threshold, **options)
+        self.__dict__.update(vars(made))

@@ -4,9 +4,16 @@
 //! when its engine starts, after fork, so stores connect in the worker.
 
 use cello_middleware::{
+    ApiKeyAuth, ApiKeyConfig, BasicAuth, BasicAuthConfig, Csrf, CsrfConfig, JwtAuth, JwtConfig,
+    Session, SessionConfig,
+};
+use cello_middleware::{
     Cache, CacheConfig, CircuitBreaker, CircuitBreakerConfig, Etag, EtagConfig, StaticFiles,
     StaticFilesConfig,
 };
+
+mod auth;
+pub mod session;
 use cello_middleware::{
     Chain, Compression, CompressionConfig, ConfigError, Cors, CorsConfig, Layer, MemoryStoreConfig,
     OnStoreError, RateLimit, RateLimitAlgorithm, RateLimitConfig, RateLimitKey, RequestId,
@@ -31,6 +38,11 @@ enum Spec {
     Etag(EtagConfig),
     Cache(CacheConfig),
     CircuitBreaker(CircuitBreakerConfig),
+    Jwt(JwtConfig),
+    Basic(BasicAuthConfig),
+    ApiKey(ApiKeyConfig),
+    Session(SessionConfig),
+    Csrf(CsrfConfig),
 }
 
 impl Spec {
@@ -45,6 +57,11 @@ impl Spec {
             Self::Etag(config) => Etag::new(config)?.into(),
             Self::Cache(config) => Cache::new(config)?.into(),
             Self::CircuitBreaker(config) => CircuitBreaker::new(config)?.into(),
+            Self::Jwt(config) => JwtAuth::new(config)?.into(),
+            Self::Basic(config) => BasicAuth::new(config)?.into(),
+            Self::ApiKey(config) => ApiKeyAuth::new(config)?.into(),
+            Self::Session(config) => Session::new(config)?.into(),
+            Self::Csrf(config) => Csrf::new(config)?.into(),
         })
     }
 }
@@ -58,7 +75,24 @@ pub struct PyMiddleware {
 #[pymethods]
 impl PyMiddleware {
     fn __repr__(&self) -> String {
-        format!("<Middleware {:?}>", self.spec)
+        // Not the config's Debug: it would print secrets.
+        let kind = match &self.spec {
+            Spec::Cors(_) => "cors",
+            Spec::SecurityHeaders(_) => "security headers",
+            Spec::RequestId(_) => "request id",
+            Spec::Compression(_) => "compression",
+            Spec::RateLimit(_) => "rate limit",
+            Spec::StaticFiles(_) => "static files",
+            Spec::Etag(_) => "etag",
+            Spec::Cache(_) => "cache",
+            Spec::CircuitBreaker(_) => "circuit breaker",
+            Spec::Jwt(_) => "jwt",
+            Spec::Basic(_) => "basic auth",
+            Spec::ApiKey(_) => "api key",
+            Spec::Session(_) => "session",
+            Spec::Csrf(_) => "csrf",
+        };
+        format!("<Middleware {kind}>")
     }
 }
 
@@ -410,5 +444,6 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(etag_layer, module)?)?;
     module.add_function(wrap_pyfunction!(cache_layer, module)?)?;
     module.add_function(wrap_pyfunction!(circuit_breaker_layer, module)?)?;
+    auth::register(module)?;
     Ok(())
 }
