@@ -97,6 +97,42 @@ def test_realtime_example_serves() -> None:
         assert stop_example(process) == 0
 
 
+def test_middleware_example_serves() -> None:
+    import base64
+    import hashlib
+    import hmac
+    import json as jsonlib
+
+    process, url = serve_example(ROOT / "examples" / "middleware.py")
+    try:
+        index = httpx.get(url + "/hello")
+        assert index.json()["request_id"] == index.headers["x-request-id"]
+        assert index.headers["x-frame-options"] == "DENY"
+        assert index.headers["ratelimit-policy"].startswith('"default";q=100')
+        assert "server-timing" in index.headers
+        report = httpx.get(url + "/report", headers={"Accept-Encoding": "gzip"})
+        assert report.headers["content-encoding"] == "gzip" and len(report.json()["rows"]) == 200
+        with httpx.Client(base_url=url) as client:
+            assert [client.get("/visits").json()["visits"] for _ in range(2)] == [1, 2]
+        first, second = httpx.get(url + "/items"), httpx.get(url + "/items")
+        assert (first.headers["x-cache"], second.headers["x-cache"]) == ("MISS", "HIT")
+        assert httpx.get(url + "/static/middleware.py").text.startswith('"""The built-in middleware')
+        assert httpx.get(url + "/api/me").status_code == 401
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        head = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(jsonlib.dumps({"sub": "ann", "exp": 4102444800}).encode())
+        secret = b"change-me-to-a-secret-of-32-bytes-or-more"
+        token = head + "." + b64(hmac.new(secret, head.encode(), hashlib.sha256).digest())
+        auth = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(url + "/api/me", headers=auth).json()["user"]["sub"] == "ann"
+        assert httpx.post(url + "/api/items", headers=auth).json() == {"added": True, "by": "ann"}
+        assert httpx.get(url + "/items").headers["x-cache"] == "MISS"
+    finally:
+        assert stop_example(process) == 0
+
+
 def test_websocket_echo_example_serves() -> None:
     import asyncio
 
