@@ -9,10 +9,23 @@ the two rows of the report is the framework, not the app.
 
 import argparse
 import asyncio
+import os
 
 from cello import App, Response
 
 app = App()
+
+if os.environ.get("CELLO_BENCH_MIDDLEWARE") == "1":
+    # The middleware_stack scenario (benches/scenarios/middleware_stack.py). Only calls
+    # both frameworks have, with the same settings; the request id only where it exists.
+    from cello import JwtConfig, RateLimitConfig
+
+    app.enable_cors()
+    app.enable_security_headers()
+    app.enable_rate_limit(RateLimitConfig.token_bucket(1_000_000_000, 1_000_000_000))
+    app.enable_jwt(JwtConfig(secret="bench-secret-of-at-least-thirty-two-bytes", algorithm="HS256"))
+    if hasattr(app, "enable_request_id"):
+        app.enable_request_id()
 
 
 @app.get("/json")
