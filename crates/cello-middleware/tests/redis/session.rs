@@ -3,10 +3,7 @@
 //! own connection, over one key prefix; the prefix is the test's own and its keys are
 //! deleted at the end.
 
-#![cfg(feature = "redis")]
-
 use std::cell::RefCell;
-use std::net::TcpListener;
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -18,20 +15,9 @@ use http::StatusCode;
 use redis::Commands;
 use serde_json::{json, Map, Value};
 
+use crate::support::{chain_of, clean, closed_port, inspect, keys, prefix, url};
+
 const SECRET: &[u8] = b"a secret shared by every worker, 32+ bytes";
-
-fn url() -> String {
-    std::env::var("CELLO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
-}
-
-/// A prefix no other test, run or program uses.
-fn prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("cello-test:{test}:{}:{nanos:x}:", std::process::id())
-}
 
 /// A worker: a chain of one session layer with its own Redis store.
 fn worker(url: String, prefix: &str) -> Chain {
@@ -45,28 +31,7 @@ fn worker(url: String, prefix: &str) -> Chain {
         }),
         ..SessionConfig::default()
     };
-    Chain::new(vec![Session::new(&config).unwrap().into()])
-        .unwrap()
-        .unwrap()
-}
-
-/// A plain connection of the test's own, to look at and clean up the keys.
-fn inspect() -> redis::Connection {
-    redis::Client::open(url())
-        .unwrap()
-        .get_connection()
-        .expect("Redis must run on 127.0.0.1:6379 (or at CELLO_TEST_REDIS_URL)")
-}
-
-fn keys(prefix: &str) -> Vec<String> {
-    inspect().keys(format!("{prefix}*")).unwrap()
-}
-
-fn clean(prefix: &str) {
-    let keys = keys(prefix);
-    if !keys.is_empty() {
-        let _: () = inspect().del(keys).unwrap();
-    }
+    chain_of(Session::new(&config).unwrap())
 }
 
 /// What a request saw and what came back.
@@ -173,11 +138,7 @@ async fn a_session_saved_by_one_worker_is_read_by_another() {
 #[tokio::test]
 async fn an_unreachable_redis_answers_503() {
     // A port nothing listens on: connections are refused at once.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let down = worker(format!("redis://127.0.0.1:{port}/0"), "cello-test:down:");
     // Any well-signed cookie makes the layer ask the store; sign one with a live worker.
     let prefix = prefix("session-down");

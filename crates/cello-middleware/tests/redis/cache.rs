@@ -5,10 +5,7 @@
 //! minutes long and only checked against their bounds, so no result depends on how
 //! fast the machine runs the test.
 
-#![cfg(feature = "redis")]
-
 use std::cell::Cell;
-use std::net::TcpListener;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,35 +14,18 @@ use cello_middleware::{Cache, CacheConfig, Chain, Layer, RedisStoreConfig, Store
 use http::{HeaderMap, HeaderValue, StatusCode};
 use redis::Commands;
 
-fn url() -> String {
-    std::env::var("CELLO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
-}
-
-/// A prefix no other test, run or program uses.
-fn prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("cello-test:{test}:{}:{nanos:x}:", std::process::id())
-}
+use crate::support::{chain_of, clean, closed_port, inspect, keys, prefix, redis_config};
 
 fn config(prefix: &str) -> CacheConfig {
     CacheConfig {
-        store: StoreConfig::Redis(RedisStoreConfig {
-            url: url(),
-            key_prefix: prefix.into(),
-            ..RedisStoreConfig::default()
-        }),
+        store: StoreConfig::Redis(redis_config(prefix)),
         ..CacheConfig::default()
     }
 }
 
 /// One worker's chain: its own cache layer, its own connection.
 fn worker(config: &CacheConfig) -> Chain {
-    Chain::new(vec![Cache::new(config).unwrap().into()])
-        .unwrap()
-        .unwrap()
+    chain_of(Cache::new(config).unwrap())
 }
 
 fn cache(chain: &Chain) -> &Cache {
@@ -57,25 +37,6 @@ fn cache(chain: &Chain) -> &Cache {
             _ => None,
         })
         .unwrap()
-}
-
-/// A plain connection of the test's own, to look at and clean up the keys.
-fn inspect() -> redis::Connection {
-    redis::Client::open(url())
-        .unwrap()
-        .get_connection()
-        .expect("Redis must run on 127.0.0.1:6379 (or at CELLO_TEST_REDIS_URL)")
-}
-
-fn keys(pattern: &str) -> Vec<String> {
-    inspect().keys(pattern).unwrap()
-}
-
-fn clean(prefix: &str) {
-    let keys = keys(&format!("{prefix}*"));
-    if !keys.is_empty() {
-        let _: () = inspect().del(keys).unwrap();
-    }
 }
 
 fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> Request {
@@ -151,7 +112,7 @@ async fn two_workers_share_entries_stored_as_one_binary_value_with_a_ttl() {
     assert!(!head.called && head.body.is_empty());
     assert_eq!(head.headers["content-length"], "4");
 
-    let entries = keys(&format!("{prefix}cache:e:*"));
+    let entries = keys(&format!("{prefix}cache:e:"));
     assert_eq!(entries.len(), 1, "{entries:?}");
     let mut redis = inspect();
     let value: Vec<u8> = redis.get(&entries[0]).unwrap();
@@ -216,13 +177,13 @@ async fn an_invalidation_from_one_worker_reaches_the_entries_of_all() {
             .called
     );
     assert!(
-        keys(&format!("{prefix}cache:t:user*")).is_empty(),
+        keys(&format!("{prefix}cache:t:user")).is_empty(),
         "the sets went too"
     );
 
     let _: () = inspect().set(format!("{prefix}other"), "kept").unwrap();
     cache(&first).clear().await.unwrap();
-    assert_eq!(keys(&format!("{prefix}*")), [format!("{prefix}other")]);
+    assert_eq!(keys(&prefix), [format!("{prefix}other")]);
     clean(&prefix);
 }
 
@@ -245,19 +206,13 @@ async fn vary_and_route_ttls_work_across_workers() {
             .await
             .called
     );
-    let entries = keys(&format!("{prefix}cache:e:*"));
+    let entries = keys(&format!("{prefix}cache:e:"));
     assert_eq!(entries.len(), 3);
     for entry in entries {
         let ttl: i64 = inspect().pttl(&entry).unwrap();
         assert!(ttl > 0 && ttl <= 60_000, "the route's X-Cache-TTL: {ttl}");
     }
     clean(&prefix);
-}
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 #[tokio::test]

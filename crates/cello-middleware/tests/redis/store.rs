@@ -5,8 +5,6 @@
 //! refill so slowly (a token per 1000 s, windows of an hour) that no count depends on
 //! how fast the machine runs the test.
 
-#![cfg(feature = "redis")]
-
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -19,45 +17,7 @@ use cello_middleware::{
 use http::StatusCode;
 use redis::Commands;
 
-fn url() -> String {
-    std::env::var("CELLO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
-}
-
-/// A prefix no other test, run or program uses.
-fn prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("cello-test:{test}:{}:{nanos:x}:", std::process::id())
-}
-
-fn redis_config(prefix: &str) -> RedisStoreConfig {
-    RedisStoreConfig {
-        url: url(),
-        key_prefix: prefix.into(),
-        ..RedisStoreConfig::default()
-    }
-}
-
-/// A plain connection of the test's own, to look at and clean up the keys.
-fn inspect() -> redis::Connection {
-    redis::Client::open(url())
-        .unwrap()
-        .get_connection()
-        .expect("Redis must run on 127.0.0.1:6379 (or at CELLO_TEST_REDIS_URL)")
-}
-
-fn keys(prefix: &str) -> Vec<String> {
-    inspect().keys(format!("{prefix}*")).unwrap()
-}
-
-fn clean(prefix: &str) {
-    let keys = keys(prefix);
-    if !keys.is_empty() {
-        let _: () = inspect().del(keys).unwrap();
-    }
-}
+use crate::support::{chain_of, clean, closed_port, inspect, keys, prefix, redis_config, url};
 
 /// The rate limit of one worker: its own store, its own connection.
 fn worker(algorithm: RateLimitAlgorithm, prefix: &str, on_store_error: OnStoreError) -> Chain {
@@ -68,7 +28,7 @@ fn worker(algorithm: RateLimitAlgorithm, prefix: &str, on_store_error: OnStoreEr
         ..RateLimitConfig::default()
     })
     .unwrap();
-    Chain::new(vec![layer.into()]).unwrap().unwrap()
+    chain_of(layer)
 }
 
 fn request() -> Request {
@@ -247,15 +207,6 @@ async fn the_common_operations_work_on_redis() {
     clean(&prefix);
 }
 
-/// A port nothing listens on: bound, then let go.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn unreachable(on_store_error: OnStoreError) -> Chain {
     let layer = RateLimit::new(RateLimitConfig {
         store: StoreConfig::Redis(RedisStoreConfig {
@@ -266,7 +217,7 @@ fn unreachable(on_store_error: OnStoreError) -> Chain {
         ..RateLimitConfig::default()
     })
     .unwrap();
-    Chain::new(vec![layer.into()]).unwrap().unwrap()
+    chain_of(layer)
 }
 
 #[tokio::test]
@@ -318,18 +269,17 @@ async fn nothing_connects_before_the_first_request() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let chain = Chain::new(vec![RateLimit::new(RateLimitConfig {
-        store: StoreConfig::Redis(RedisStoreConfig {
-            url: format!("redis://127.0.0.1:{port}/0"),
-            timeout: Duration::from_millis(100),
-            ..RedisStoreConfig::default()
-        }),
-        ..RateLimitConfig::default()
-    })
-    .unwrap()
-    .into()])
-    .unwrap()
-    .unwrap();
+    let chain = chain_of(
+        RateLimit::new(RateLimitConfig {
+            store: StoreConfig::Redis(RedisStoreConfig {
+                url: format!("redis://127.0.0.1:{port}/0"),
+                timeout: Duration::from_millis(100),
+                ..RedisStoreConfig::default()
+            }),
+            ..RateLimitConfig::default()
+        })
+        .unwrap(),
+    );
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
@@ -406,7 +356,7 @@ async fn the_store_reconnects_once_redis_is_back() {
         ..RateLimitConfig::default()
     })
     .unwrap();
-    let chain = Chain::new(vec![layer.into()]).unwrap().unwrap();
+    let chain = chain_of(layer);
     let (response, _) = send(&chain).await;
     assert_eq!(header(&response, "x-ratelimit-remaining"), "2");
 
