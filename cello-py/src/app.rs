@@ -42,6 +42,9 @@ pub struct Route {
     pub websocket: Option<WebSocketRoute>,
     /// `body_limit=` of the route: lowers the server's `max_body_size` for it.
     pub body_limit: Option<usize>,
+    /// The middleware of the route's blueprint(s); one chain per blueprint, shared by
+    /// its routes.
+    pub middleware: Option<std::rc::Rc<cello_middleware::Chain>>,
 }
 
 struct RouteSpec {
@@ -54,6 +57,8 @@ struct RouteSpec {
     protocols: Vec<String>,
     check: Option<Py<PyAny>>,
     body_limit: Option<usize>,
+    /// `(group, specs)`: routes of one group (a blueprint) share one chain.
+    middleware: Option<(usize, Vec<Py<crate::middleware::PyMiddleware>>)>,
 }
 
 /// The route table and hooks of an application. Built by `cello.App`; frozen into a
@@ -79,7 +84,7 @@ impl PyAppCore {
     /// "blocking", "websocket-async" or "websocket-sync"; `owner` names the handler in
     /// error messages. WebSocket routes take their `subprotocols` and a handshake
     /// `check(request)`.
-    #[pyo3(signature = (methods, path, handler, kind, takes_request, owner, subprotocols = None, check = None, body_limit = None))]
+    #[pyo3(signature = (methods, path, handler, kind, takes_request, owner, subprotocols = None, check = None, body_limit = None, middleware = None))]
     #[allow(clippy::too_many_arguments)]
     fn add_route(
         &self,
@@ -92,6 +97,7 @@ impl PyAppCore {
         subprotocols: Option<Vec<String>>,
         check: Option<Py<PyAny>>,
         body_limit: Option<usize>,
+        middleware: Option<(usize, Vec<Py<crate::middleware::PyMiddleware>>)>,
     ) -> PyResult<()> {
         let kind = match kind {
             "sync" => HandlerKind::Sync,
@@ -126,6 +132,7 @@ impl PyAppCore {
                 protocols: subprotocols.unwrap_or_default(),
                 check,
                 body_limit,
+                middleware,
             });
         Ok(())
     }
@@ -152,7 +159,24 @@ impl PyAppCore {
             .lock()
             .map_err(|_| invalid("route table poisoned"))?;
         let mut builder = RouterBuilder::new();
+        let mut chains: std::collections::HashMap<
+            usize,
+            Option<std::rc::Rc<cello_middleware::Chain>>,
+        > = std::collections::HashMap::new();
         for spec in routes.iter() {
+            let middleware = match &spec.middleware {
+                None => None,
+                Some((group, specs)) => match chains.get(group) {
+                    Some(chain) => chain.clone(),
+                    None => {
+                        let chain =
+                            crate::middleware::build_chain_of(specs.iter().map(|s| s.get()))?
+                                .map(std::rc::Rc::new);
+                        chains.insert(*group, chain.clone());
+                        chain
+                    }
+                },
+            };
             let label = format!(
                 "{} {}",
                 spec.methods
@@ -177,6 +201,7 @@ impl PyAppCore {
                 label,
                 websocket,
                 body_limit: spec.body_limit,
+                middleware,
             };
             builder
                 .insert(&spec.methods, &spec.path, route, &spec.owner)

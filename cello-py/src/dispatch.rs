@@ -6,12 +6,11 @@ use std::rc::Rc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use cello_http::{
-    problem_response, Buffered, ConnInfo, Handler, Request, Response, ResponseBody, ShutdownHandle,
+    problem_response, ConnInfo, Handler, Request, Response, ResponseBody, ShutdownHandle,
 };
-use cello_router::{Lookup, Router};
-use http::header::{HeaderValue, ALLOW, LOCATION};
+use cello_router::Router;
+use http::header::HeaderValue;
 use http::StatusCode;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -21,7 +20,7 @@ use tokio::sync::oneshot;
 
 use crate::app::{HandlerKind, Route};
 use crate::driver::LoopShared;
-use crate::request::{OwnedParam, PyRequest};
+use crate::request::PyRequest;
 use crate::response::{to_response, ResponseContext};
 use crate::streaming::BackgroundBody;
 
@@ -58,7 +57,7 @@ pub struct DispatchConfig {
 
 /// Routes requests and calls handlers. One per worker (or test client).
 pub struct Dispatcher {
-    router: Router<Route>,
+    pub(crate) router: Router<Route>,
     pub(crate) hooks: Hooks,
     pub(crate) shared: Rc<LoopShared>,
     pub(crate) config: DispatchConfig,
@@ -110,7 +109,7 @@ impl Handler for Dispatcher {
             let method = started.map(|_| (request.method().clone(), request.uri().clone()));
             let response = self.serve(request, Some(conn)).await;
             if let (Some(started), Some((method, uri))) = (started, method) {
-                access_log(&conn, &method, &uri, response.status(), started.elapsed());
+                access_log(&conn, &method, &uri, &response, started.elapsed());
             }
             self.count_request();
             response
@@ -223,96 +222,7 @@ impl Dispatcher {
         }
     }
 
-    /// Answers one request (also used in-process by the test client).
-    pub async fn respond(&self, request: Request, conn: Option<ConnInfo>) -> Response {
-        let (parts, body) = request.into_parts();
-        let path = parts.uri.path().to_owned();
-        match self.router.lookup(&parts.method, &path) {
-            Lookup::Found {
-                value: route,
-                params,
-                head_fallback,
-            } => {
-                let params: Vec<(Box<str>, OwnedParam)> = params
-                    .iter()
-                    .map(|(name, value)| (Box::from(name), OwnedParam::from_router(value)))
-                    .collect();
-                if let Some(websocket) = &route.websocket {
-                    return self.open_websocket(route, websocket, parts, params, conn);
-                }
-                let (body, pending) = if body.is_end_stream() {
-                    (Bytes::new(), None)
-                } else {
-                    let max_size = route.body_limit.map_or(self.config.max_body_size, |limit| {
-                        limit.min(self.config.max_body_size)
-                    });
-                    let buffered = body
-                        .buffer(
-                            self.config.body_buffer_size.min(max_size),
-                            max_size,
-                            self.config.body_read_timeout,
-                        )
-                        .await;
-                    match buffered {
-                        Ok(Buffered::Complete(bytes)) => (bytes, None),
-                        Ok(Buffered::Partial(chunks)) => (Bytes::new(), Some(chunks)),
-                        Err(error) => return error.to_response(),
-                    }
-                };
-                let mut request = PyRequest::new(
-                    parts,
-                    body,
-                    params,
-                    conn.map(|c| c.peer),
-                    conn.is_some_and(|c| c.secure),
-                    None,
-                );
-                request.set_pending(pending);
-                let mut response = self.run_route(route, request).await;
-                // With middleware, the body stays until the chain is done (the ETag layer
-                // hashes it); the listeners and the test client strip every HEAD body.
-                if head_fallback && self.middleware.is_none() {
-                    cello_http::strip_body(&mut response);
-                }
-                response
-            }
-            Lookup::Options { allow } => {
-                let mut response = Response::new(ResponseBody::Empty);
-                *response.status_mut() = StatusCode::NO_CONTENT;
-                response.headers_mut().insert(ALLOW, header_value(allow));
-                response
-            }
-            Lookup::MethodNotAllowed { allow } => {
-                let mut response = problem_response(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    &format!(
-                        "{} is not allowed on {path}; allowed: {allow}",
-                        parts.method
-                    ),
-                );
-                response.headers_mut().insert(ALLOW, header_value(allow));
-                response
-            }
-            Lookup::RedirectSlash { location } => {
-                let target = match parts.uri.query() {
-                    Some(query) => format!("{location}?{query}"),
-                    None => location,
-                };
-                let mut response = Response::new(ResponseBody::Empty);
-                *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
-                response
-                    .headers_mut()
-                    .insert(LOCATION, header_value(&target));
-                response
-            }
-            Lookup::NotFound => problem_response(
-                StatusCode::NOT_FOUND,
-                &format!("no route matches {} {path}", parts.method),
-            ),
-        }
-    }
-
-    async fn run_route(&self, route: &Route, request: PyRequest) -> Response {
+    pub(crate) async fn run_route(&self, route: &Route, request: PyRequest) -> Response {
         // One GIL acquisition covers the common case: the handler answers at once and
         // its value converts; everything else continues in the loop below.
         let started = Python::attach(|py| {
@@ -577,7 +487,7 @@ pub(crate) fn internal_error(py: Python<'_>, error: &PyErr, label: &str) -> Resp
     )
 }
 
-fn header_value(text: &str) -> HeaderValue {
+pub(crate) fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -585,17 +495,23 @@ fn access_log(
     conn: &ConnInfo,
     method: &http::Method,
     uri: &http::Uri,
-    status: StatusCode,
+    response: &Response,
     elapsed: Duration,
 ) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(
+    let _ = write!(
         stderr,
         "INFO {} \"{} {}\" {} {:.2}ms",
         conn.peer,
         method,
         uri.path_and_query().map_or("/", |p| p.as_str()),
-        status.as_u16(),
+        response.status().as_u16(),
         elapsed.as_secs_f64() * 1000.0
     );
+    // The request-id middleware's id, so a log line can be matched to an error body.
+    let request_id = response.headers().get("x-request-id");
+    if let Some(id) = request_id.and_then(|id| id.to_str().ok()) {
+        let _ = write!(stderr, " id={id}");
+    }
+    let _ = writeln!(stderr);
 }

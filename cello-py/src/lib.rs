@@ -15,6 +15,7 @@ mod handshake;
 mod json;
 mod middleware;
 mod request;
+mod respond;
 mod response;
 mod server;
 mod streaming;

@@ -65,6 +65,7 @@ class AppCore:
         subprotocols: list[str] | None = None,
         check: Callable[[Any], Any] | None = None,
         body_limit: int | None = None,
+        middleware: tuple[int, list[Middleware]] | None = None,
     ) -> None: ...
     def routes(self) -> list[tuple[str, str, str]]: ...
 

@@ -30,6 +30,8 @@ class RouteRecord:
     websocket: bool = False
     subprotocols: list[str] = field(default_factory=list)
     body_limit: int | None = None
+    #: Blueprints whose own middleware wraps this route, outermost first.
+    middleware_owners: tuple[Any, ...] = ()
 
 
 def describe(handler: Callable[..., Any]) -> str:

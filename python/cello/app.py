@@ -137,6 +137,7 @@ class App(MiddlewareRegistrar, RouteRegistrar):
 
     def _build_core(self) -> _cello.AppCore:
         core = _cello.AppCore()
+        groups: dict[tuple[int, ...], tuple[int, list[_cello.Middleware]]] = {}
         for record in self._records:
             owner = owner_of(record.handler)
             if record.websocket:
@@ -158,9 +159,16 @@ class App(MiddlewareRegistrar, RouteRegistrar):
                     kind = "async"
             handler, kind, wants_request = self._wrap_user_middleware(handler, kind, wants_request)
             body_limit = record.body_limit if record.body_limit is not None else self._body_limit()
+            middleware = None
+            if record.middleware_owners:
+                key = tuple(id(owner) for owner in record.middleware_owners)
+                if key not in groups:
+                    specs = [s for o in record.middleware_owners for s in o._middleware_specs()]
+                    groups[key] = (len(groups), specs)
+                middleware = groups[key]
             core.add_route(
                 record.methods, record.path, handler, kind, wants_request, owner,
-                body_limit=body_limit,
+                body_limit=body_limit, middleware=middleware,
             )
         return core
 

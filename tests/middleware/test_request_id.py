@@ -73,3 +73,16 @@ def test_enable_logging_writes_one_record_per_request(caplog: pytest.LogCaptureF
     assert records[0].size == len(b'{"id":"log-1"}')
     assert records[0].duration_ms >= 0
     assert '"GET /?q=1" 200' in records[0].getMessage()
+
+
+def test_the_access_log_carries_the_id(spawn) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    app_file = Path(__file__).with_name("request_id_app.py")
+    server = spawn([sys.executable, str(app_file), "--port", "0"])
+    port, _ = server.wait_ready()
+    httpx.get(f"http://127.0.0.1:{port}/", headers={"X-Request-ID": "log-me-7"})
+    server.wait_for_line("stderr", r'INFO \S+ "GET /" 200 .* id=log-me-7$')

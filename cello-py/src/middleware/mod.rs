@@ -109,8 +109,14 @@ pub(crate) fn config_error(error: ConfigError) -> PyErr {
 
 /// The chain of a worker, from the app's specs; `None` without middleware.
 pub(crate) fn build_chain(specs: &[PyRef<'_, PyMiddleware>]) -> PyResult<Option<Chain>> {
+    build_chain_of(specs.iter().map(|spec| &**spec))
+}
+
+/// A chain from any list of specs (a blueprint's).
+pub(crate) fn build_chain_of<'a>(
+    specs: impl Iterator<Item = &'a PyMiddleware>,
+) -> PyResult<Option<Chain>> {
     let layers = specs
-        .iter()
         .map(|spec| spec.spec.build())
         .collect::<Result<Vec<_>, _>>()
         .map_err(config_error)?;

@@ -1,0 +1,157 @@
+//! Routing one request: the route's handler (through its blueprint's middleware, if
+//! any), or the router's own answers (OPTIONS, 405, the trailing-slash redirect, 404).
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use cello_http::{
+    problem_response, Buffered, ConnInfo, Request, RequestBody, Response, ResponseBody,
+};
+use cello_middleware::Chain;
+use cello_router::Lookup;
+use http::header::{ALLOW, LOCATION};
+use http::StatusCode;
+
+use crate::app::Route;
+use crate::dispatch::{header_value, Dispatcher};
+use crate::request::{OwnedParam, PyRequest};
+
+type Params = Vec<(Box<str>, OwnedParam)>;
+
+impl Dispatcher {
+    /// Answers one request (also used in-process by the test client).
+    pub async fn respond(&self, request: Request, conn: Option<ConnInfo>) -> Response {
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path().to_owned();
+        match self.router.lookup(&parts.method, &path) {
+            Lookup::Found {
+                value: route,
+                params,
+                head_fallback,
+            } => {
+                let params: Params = params
+                    .iter()
+                    .map(|(name, value)| (Box::from(name), OwnedParam::from_router(value)))
+                    .collect();
+                match &route.middleware {
+                    // A blueprint's own middleware runs around its routes only.
+                    Some(chain) => {
+                        let request = Request::from_parts(parts, body);
+                        chain
+                            .run(request, conn, |request| {
+                                let (parts, body) = request.into_parts();
+                                self.found(route, parts, body, params, head_fallback, conn)
+                            })
+                            .await
+                    }
+                    None => {
+                        self.found(route, parts, body, params, head_fallback, conn)
+                            .await
+                    }
+                }
+            }
+            Lookup::Options { allow } => {
+                let mut response = Response::new(ResponseBody::Empty);
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                response.headers_mut().insert(ALLOW, header_value(allow));
+                // A CORS preflight for a blueprint route goes through that blueprint's
+                // middleware, which answers it.
+                match self.preflight_chain(&parts, &path) {
+                    Some(chain) => {
+                        let request = Request::from_parts(parts, body);
+                        chain.run(request, conn, |_| async { response }).await
+                    }
+                    None => response,
+                }
+            }
+            Lookup::MethodNotAllowed { allow } => {
+                let mut response = problem_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!(
+                        "{} is not allowed on {path}; allowed: {allow}",
+                        parts.method
+                    ),
+                );
+                response.headers_mut().insert(ALLOW, header_value(allow));
+                response
+            }
+            Lookup::RedirectSlash { location } => {
+                let target = match parts.uri.query() {
+                    Some(query) => format!("{location}?{query}"),
+                    None => location,
+                };
+                let mut response = Response::new(ResponseBody::Empty);
+                *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+                response
+                    .headers_mut()
+                    .insert(LOCATION, header_value(&target));
+                response
+            }
+            Lookup::NotFound => problem_response(
+                StatusCode::NOT_FOUND,
+                &format!("no route matches {} {path}", parts.method),
+            ),
+        }
+    }
+
+    /// The blueprint chain of the route a preflight (`Access-Control-Request-Method`)
+    /// asks about, if that route has one.
+    fn preflight_chain(&self, parts: &http::request::Parts, path: &str) -> Option<Rc<Chain>> {
+        let requested = parts.headers.get("access-control-request-method")?;
+        let method = http::Method::from_bytes(requested.as_bytes()).ok()?;
+        match self.router.lookup(&method, path) {
+            Lookup::Found { value, .. } => value.middleware.clone(),
+            _ => None,
+        }
+    }
+
+    /// Reads what the route's handler needs of the body, then calls it.
+    async fn found(
+        &self,
+        route: &Route,
+        parts: http::request::Parts,
+        body: RequestBody,
+        params: Params,
+        head_fallback: bool,
+        conn: Option<ConnInfo>,
+    ) -> Response {
+        if let Some(websocket) = &route.websocket {
+            return self.open_websocket(route, websocket, parts, params, conn);
+        }
+        let (body, pending) = if body.is_end_stream() {
+            (Bytes::new(), None)
+        } else {
+            let max_size = route.body_limit.map_or(self.config.max_body_size, |limit| {
+                limit.min(self.config.max_body_size)
+            });
+            let buffered = body
+                .buffer(
+                    self.config.body_buffer_size.min(max_size),
+                    max_size,
+                    self.config.body_read_timeout,
+                )
+                .await;
+            match buffered {
+                Ok(Buffered::Complete(bytes)) => (bytes, None),
+                Ok(Buffered::Partial(chunks)) => (Bytes::new(), Some(chunks)),
+                Err(error) => return error.to_response(),
+            }
+        };
+        let mut request = PyRequest::new(
+            parts,
+            body,
+            params,
+            conn.map(|c| c.peer),
+            conn.is_some_and(|c| c.secure),
+            None,
+        );
+        request.set_pending(pending);
+        let mut response = self.run_route(route, request).await;
+        // With middleware, the body stays until the chain is done (the ETag layer
+        // hashes it); the listeners and the test client strip every HEAD body.
+        if head_fallback && self.middleware().is_none() && route.middleware.is_none() {
+            cello_http::strip_body(&mut response);
+        }
+        response
+    }
+}
