@@ -41,7 +41,6 @@ pub struct Exchange {
     pub route: Option<Box<str>>,
     pub(crate) cors_origin: Option<HeaderValue>,
     pub(crate) request_id: Option<HeaderValue>,
-    #[allow(dead_code)] // read once the compression layer lands
     pub(crate) compression: Option<Negotiated>,
     pub(crate) rate_limit: Option<Verdict>,
     /// The ETag layer: the preconditions of a GET or HEAD (boxed: most requests have none).
