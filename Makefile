@@ -74,7 +74,7 @@ test-python: ## pytest over a real socket and the TestClient
 lint: venv $(VENDORED) ## clippy, rustfmt, ruff, mypy --strict
 	cargo clippy -q $(foreach crate,$(CRATES),-p $(crate)) -p cello-py -p cello-instructions --all-targets --all-features -- -D warnings
 	cargo fmt --all --check
-	$(VENV)/bin/ruff check python tests examples build_backend scripts
+	$(VENV)/bin/ruff check python tests integration examples build_backend scripts
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest cello._cello
 
