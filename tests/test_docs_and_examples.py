@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 from cello.testing import TestClient
+from support.processes import PROCESS_TIMEOUT, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,9 +83,13 @@ def test_realtime_example_serves() -> None:
         uploaded = httpx.post(url + "/upload", data={"name": "me"}, files={"file": ("a.txt", b"abc")})
         assert uploaded.json() == {"name": "me", "files": [["a.txt", 3]]}
         assert httpx.post(url + "/orders", json={"sku": 1}).status_code == 201
-        for _ in range(100):
-            if httpx.get(url + "/log").json() == [{"sku": 1}]:
-                break
+        # The order is logged by a background task after the 201 went out: wait for it
+        # (bounded by time, not by a count of polls a fast machine gets through at once).
+        wait_until(
+            lambda: httpx.get(url + "/log").json() == [{"sku": 1}],
+            PROCESS_TIMEOUT,
+            "the background task to log the order",
+        )
         assert httpx.get(url + "/log").json() == [{"sku": 1}]
 
         async def chat() -> str:
