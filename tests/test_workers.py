@@ -151,6 +151,19 @@ def process_gone(pid: int) -> bool:
         return True
 
 
+def sigterm_pending(pid: int) -> bool:
+    """Whether a SIGTERM waits in `pid`'s process-wide pending set (blocked, not yet
+    delivered); False once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("ShdPnd:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return False
+
+
 def test_sigterm_while_workers_start_leaves_no_orphans(
     spawn: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
@@ -166,10 +179,25 @@ def test_sigterm_while_workers_start_leaves_no_orphans(
         "both workers to enter their startup hooks",
     )
     server.proc.send_signal(signal.SIGTERM)
+    # The workers cannot exit while their startup hooks wait on the gate. Open it once
+    # the SIGTERM has reached them (held pending until their own handlers exist, or it
+    # ended them), so the test waits for that and not for the gate's own deadline.
     try:
-        code = server.proc.wait(PROCESS_TIMEOUT)
+        wait_until(
+            lambda: all(sigterm_pending(pid) or process_gone(pid) for pid in workers),
+            PROCESS_TIMEOUT,
+            "the supervisor to pass the SIGTERM on to both starting workers",
+        )
+    except AssertionError as error:
+        raise AssertionError(
+            f"{error} (supervisor exit code: {server.proc.poll()})\n{server.output()}"
+        ) from None
     finally:
         gate.write_text("")  # let any worker that is still alive finish starting
+    try:
+        code = server.proc.wait(PROCESS_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"no exit after SIGTERM\n{server.output()}") from None
     try:
         wait_until(lambda: all(process_gone(pid) for pid in workers), 5.0, "the workers to exit")
     except AssertionError:

@@ -6,8 +6,9 @@ CLI (``python -m cello run tests.apps.workers_app:app --port 0``).
 Environment:
     CELLO_TEST_EVENTS: a file each worker appends ``<event> <pid>`` lines to
         (``startup``, ``shutdown``, ``slow-started``).
-    CELLO_TEST_STARTUP_GATE: when set, the startup hook waits (at most 10 s) until this
-        file exists, so a test can act while workers are still starting.
+    CELLO_TEST_STARTUP_GATE: when set, the startup hook waits (at most 60 s, a safety
+        net: tests create the file) until this file exists, so a test can act while
+        workers are still starting.
     CELLO_TEST_MAX_REQUESTS: passed as ``ServerConfig(max_requests=...)`` when run as a script.
 """
 
@@ -39,7 +40,7 @@ def started() -> None:
     record("startup")
     gate = os.environ.get("CELLO_TEST_STARTUP_GATE")
     if gate:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while not os.path.exists(gate) and time.monotonic() < deadline:
             time.sleep(0.01)
 
