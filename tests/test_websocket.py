@@ -293,12 +293,19 @@ def test_slow_reader_holds_the_sender_back(live: Callable[..., LiveServer]) -> N
             ws_url(server, "/flood"), max_size=None, max_queue=1, compression=None
         ) as connection:
             await connection.recv()
+            # The sends must pause (no progress across a sampling interval) well before
+            # all 5000 went out. Reaching the deadline while they still progress is a
+            # failure too: on a slow machine that is how missing backpressure looks.
             previous = -1
-            deadline = time.monotonic() + 10
-            while len(sent) != previous and time.monotonic() < deadline:
+            deadline = time.monotonic() + 30
+            while len(sent) != previous:
+                assert time.monotonic() < deadline, f"the sends never paused ({len(sent)} sent)"
                 previous = len(sent)
                 await asyncio.sleep(0.2)
-            return len(sent)
+            # Abort: a closing handshake would wait out the client's close_timeout (10 s)
+            # for a Close frame queued behind the data this client refuses to read.
+            connection.transport.abort()
+            return previous
 
     stalled_at = run(client())
     assert isinstance(stalled_at, int) and stalled_at < 5000, "sends did not wait for the slow client"
