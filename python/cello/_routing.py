@@ -32,6 +32,22 @@ class RouteRecord:
     body_limit: int | None = None
     #: Blueprints whose own middleware wraps this route, outermost first.
     middleware_owners: tuple[Any, ...] = ()
+    #: The original's ``body=Model`` option: the request body validated into this type.
+    body: Any = None
+    #: Filters and serialises what the handler returns (``response_model=``).
+    response_model: Any = None
+    #: The status of a successful response when the handler returns a plain value.
+    status_code: int | None = None
+    #: Extra OpenAPI responses, ``{404: {"description": ..., "model": Model}}``.
+    responses: dict[int | str, Any] = field(default_factory=dict)
+    deprecated: bool = False
+    include_in_schema: bool = True
+    operation_id: str | None = None
+    #: Dependencies run before the handler whose values it does not take (``dependencies=``).
+    dependencies: list[Any] = field(default_factory=list)
+    #: How the handler's parameters are resolved (`cello._params.Plan`), or ``None`` for a
+    #: plain ``handler(request)``. Set when the route is registered.
+    plan: Any = None
 
 
 def describe(handler: Callable[..., Any]) -> str:
@@ -62,6 +78,14 @@ class RouteRegistrar:
         blocking: bool = False,
         name: str | None = None,
         body_limit: int | None = None,
+        body: Any = None,
+        response_model: Any = None,
+        status_code: int | None = None,
+        responses: dict[int | str, Any] | None = None,
+        deprecated: bool = False,
+        include_in_schema: bool = True,
+        operation_id: str | None = None,
+        dependencies: Sequence[Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Registers the decorated function for `methods` (default ``["GET"]``) on `path`.
 
@@ -81,6 +105,20 @@ class RouteRegistrar:
                 above it, before the body is read when its length is declared). It
                 can only lower the server's ``max_body_size``, which every request
                 is held to first.
+            body: validate the request body into this type (a Pydantic model, msgspec
+                Struct, dataclass or TypedDict) before the handler runs; the handler
+                gets it as its parameter annotated with that type, or as ``body``
+                (docs/validation.md).
+            response_model: validate and serialise what the handler returns through
+                this type (extra fields are dropped).
+            status_code: the status of a plain (non-`Response`) return value.
+            responses: extra OpenAPI responses, ``{404: {"description": "...",
+                "model": Problem}}``.
+            deprecated: mark the operation deprecated in OpenAPI.
+            include_in_schema: list the route in the OpenAPI document.
+            operation_id: the OpenAPI operationId (defaults to `name`).
+            dependencies: `Depends` markers run before the handler whose values it
+                does not take (guards written as dependencies, for example).
 
         Example:
             >>> from cello import App
@@ -110,6 +148,14 @@ class RouteRegistrar:
                     description=description,
                     name=name or getattr(handler, "__name__", None),
                     body_limit=body_limit,
+                    body=body,
+                    response_model=response_model,
+                    status_code=status_code,
+                    responses=dict(responses or {}),
+                    deprecated=deprecated,
+                    include_in_schema=include_in_schema,
+                    operation_id=operation_id,
+                    dependencies=list(dependencies or []),
                 )
             )
             return handler

@@ -21,7 +21,10 @@ from cello._routing import Guard, RouteRecord, RouteRegistrar
 from cello.blueprint import Blueprint
 from cello.datastructures import State
 from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON
+from cello.asgi import AsgiMixin
 from cello.middleware._registrar import MiddlewareRegistrar
+from cello.openapi import OpenApiMixin
+from cello.templating import TemplatesMixin
 from cello.responses import Response
 
 if TYPE_CHECKING:
@@ -54,7 +57,7 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
     return response
 
 
-class App(MiddlewareRegistrar, RouteRegistrar):
+class App(MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteRegistrar):
     """A Cello application.
 
     Register handlers with the route decorators, then call `run` (or serve it with
