@@ -65,6 +65,8 @@ pub struct Dispatcher {
     pub shutdown: RefCell<Option<ShutdownHandle>>,
     /// The built-in middleware; `None` when the app enabled none (the plain path).
     middleware: Option<cello_middleware::Chain>,
+    /// Metrics and health probes; `None` when the app enabled neither (no cost).
+    observability: Option<crate::observability::Observability>,
 }
 
 /// The outcome of the first, GIL-holding part of a request.
@@ -133,7 +135,13 @@ impl Dispatcher {
             served: Cell::new(0),
             shutdown: RefCell::new(None),
             middleware,
+            observability: None,
         }
+    }
+
+    /// Turns on metrics and health probes for this engine (before it serves).
+    pub(crate) fn set_observability(&mut self, observability: crate::observability::Observability) {
+        self.observability = Some(observability);
     }
 
     /// The built-in middleware chain, if the app enabled any.
@@ -144,6 +152,14 @@ impl Dispatcher {
     /// Answers one request through the middleware chain, if any (the listeners and
     /// the in-process test client both come here).
     pub async fn serve(&self, request: Request, conn: Option<ConnInfo>) -> Response {
+        let observed = match &self.observability {
+            None => None,
+            Some(observability) => match observability.begin(&self.router, &request) {
+                crate::observability::Begin::Bypass => return self.respond(request, conn).await,
+                crate::observability::Begin::Refuse(response) => return response,
+                crate::observability::Begin::Observe(observed) => observed,
+            },
+        };
         let logged = self.hooks.request_logger.as_ref().map(|_| {
             let target = request
                 .uri()
@@ -163,6 +179,9 @@ impl Dispatcher {
             (&self.hooks.request_logger, logged)
         {
             self.log_request(logger, &response, started, &method, &target, conn);
+        }
+        if let Some(observed) = observed {
+            observed.finish(&response);
         }
         response
     }

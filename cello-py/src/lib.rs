@@ -14,6 +14,7 @@ mod forms;
 mod handshake;
 mod json;
 mod middleware;
+mod observability;
 mod request;
 mod respond;
 mod response;
@@ -89,5 +90,6 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dispatch::current_request, m)?)?;
     m.add_function(wrap_pyfunction!(forms::read_form, m)?)?;
     middleware::register(m)?;
+    observability::register(m)?;
     Ok(())
 }

@@ -133,7 +133,7 @@ fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
 impl PyEngine {
     /// Freezes `core`'s routes into an engine that runs on `driver`.
     #[new]
-    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None, middleware = Vec::new(), request_logger = None))]
+    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None, middleware = Vec::new(), request_logger = None, observability = None))]
     // pyo3 extracts `middleware` as an owned list
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn new(
@@ -149,12 +149,13 @@ impl PyEngine {
         on_retire: Option<Py<PyAny>>,
         middleware: Vec<PyRef<'_, crate::middleware::PyMiddleware>>,
         request_logger: Option<Py<PyAny>>,
+        observability: Option<PyRef<'_, crate::observability::PyObservability>>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
         let chain = crate::middleware::build_chain(&middleware)?;
         let driver_object = driver.clone().unbind();
         let driver = driver.get().state()?;
-        let dispatcher = Dispatcher::new(
+        let mut dispatcher = Dispatcher::new(
             core.build_router(py)?,
             Hooks {
                 on_error,
@@ -175,6 +176,9 @@ impl PyEngine {
             },
             chain,
         );
+        if let Some(observability) = observability {
+            dispatcher.set_observability(observability.build()?);
+        }
         Ok(PyEngine {
             inner: ThreadBound::new(EngineState {
                 dispatcher: Rc::new(dispatcher),

@@ -40,6 +40,7 @@ from cello.middleware import (
     StaticFilesConfig,
     cache,
 )
+from cello.observability import HealthCheckConfig
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 from cello.websocket import Message, SyncWebSocket, WebSocket, WebSocketDisconnect
@@ -72,6 +73,7 @@ __all__ = [
     "FormData",
     "HTTPException",
     "Headers",
+    "HealthCheckConfig",
     "InvalidJSON",
     "JwtConfig",
     "MemoryStore",

@@ -13,7 +13,9 @@ __all__ = [
     "Engine",
     "Headers",
     "InvalidJSON",
+    "MetricFamily",
     "Middleware",
+    "Observability",
     "QueryParams",
     "Request",
     "RouteConflictError",
@@ -35,6 +37,9 @@ __all__ = [
     "json_dumps",
     "json_loads",
     "jwt_layer",
+    "metrics_enable",
+    "metrics_render",
+    "metrics_worker_exited",
     "rate_limit_layer",
     "read_chunk",
     "read_form",
@@ -244,6 +249,7 @@ class Engine:
         middleware: list[Middleware] = ...,
         request_logger: Callable[[str, str, int, float, int | None, str | None, str | None], None]
         | None = None,
+        observability: Observability | None = None,
     ) -> Self: ...
     def serve(
         self,
@@ -381,3 +387,30 @@ def read_form(
     spool_threshold: int,
     temp_dir: str | None = None,
 ) -> None: ...
+
+@final
+class MetricFamily:
+    def __new__(
+        cls, name: str, help: str, kind: str, bounds: list[float] = ..., mode: str = "sum"
+    ) -> Self: ...
+    def series(self, labels: list[tuple[str, str]]) -> int | None: ...
+    def add(self, series: int, amount: float) -> None: ...
+    def set(self, series: int, value: float) -> None: ...
+    def observe(self, series: int, value: float) -> None: ...
+    def value(self, series: int) -> float: ...
+
+@final
+class Observability:
+    def __new__(
+        cls,
+        metrics: tuple[str, str] | None = None,
+        bypass: list[str] = ...,
+        gate_startup: bool = False,
+    ) -> Self: ...
+    def set_started(self) -> None: ...
+    @property
+    def started(self) -> bool: ...
+
+def metrics_enable() -> None: ...
+def metrics_render(namespace: str) -> str: ...
+def metrics_worker_exited(pid: int, cpu_seconds: float) -> None: ...

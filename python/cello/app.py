@@ -18,14 +18,15 @@ from cello._handlers import (
     with_guards,
 )
 from cello._routing import Guard, RouteRecord, RouteRegistrar
+from cello.asgi import AsgiMixin
 from cello.blueprint import Blueprint
 from cello.datastructures import State
 from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON
-from cello.asgi import AsgiMixin
 from cello.middleware._registrar import MiddlewareRegistrar
+from cello.observability import ObservabilityMixin
 from cello.openapi import OpenApiMixin
-from cello.templating import TemplatesMixin
 from cello.responses import Response
+from cello.templating import TemplatesMixin
 
 if TYPE_CHECKING:
     from cello.config import ServerConfig, TlsConfig
@@ -57,7 +58,9 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
     return response
 
 
-class App(MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteRegistrar):
+class App(
+    MiddlewareRegistrar, ObservabilityMixin, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteRegistrar
+):
     """A Cello application.
 
     Register handlers with the route decorators, then call `run` (or serve it with
@@ -197,6 +200,7 @@ class App(MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteReg
             on_retire,
             self._middleware_specs(),
             self._request_logger(),
+            self._observability(),
         )
         self._track_engine(engine)
         return engine
