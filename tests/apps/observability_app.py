@@ -76,6 +76,16 @@ def grow(request):
     return {"pid": os.getpid(), "held_mb": megabytes * len(hoard)}
 
 
+@app.get("/hold")
+async def hold(request):
+    """Answers once the file `gate` exists (after writing `started`)."""
+    os.close(os.open(request.query["started"], os.O_CREAT | os.O_WRONLY, 0o644))
+    deadline = time.monotonic() + 60  # a safety net: the test creates the file
+    while not os.path.exists(request.query["gate"]) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return {"pid": os.getpid()}
+
+
 @app.get("/log")
 def log_line(request):
     log.warning("handler log line for %s", request.query.get("tag", "-"))
