@@ -38,8 +38,9 @@ pub struct Hooks {
     pub on_retire: Option<Py<PyAny>>,
     /// The worker's driver (WebSocket channels spawn their tasks through it).
     pub driver: Py<crate::driver::PyDriver>,
-    /// `app.enable_logging()`: `(method, target, status, ms, size, request_id, client)`
-    /// after each response, for Python's `logging`. `None`: no call, no GIL.
+    /// `app.enable_logging()`: `(method, target, status, ms, size, request_id, client,
+    /// route, user_agent, referer, http_version)` after each response, for Python's
+    /// `logging`. `None`: no call, no GIL.
     pub request_logger: Option<Py<PyAny>>,
 }
 
@@ -165,7 +166,21 @@ impl Dispatcher {
                 .uri()
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-            (Instant::now(), request.method().clone(), target)
+            let header = |name: http::header::HeaderName| {
+                request
+                    .headers()
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned)
+            };
+            LoggedRequest {
+                started: Instant::now(),
+                method: request.method().clone(),
+                target,
+                user_agent: header(http::header::USER_AGENT),
+                referer: header(http::header::REFERER),
+                version: request.version(),
+            }
         });
         let response = match &self.middleware {
             Some(chain) => {
@@ -175,10 +190,8 @@ impl Dispatcher {
             }
             None => self.respond(request, conn).await,
         };
-        if let (Some(logger), Some((started, method, target))) =
-            (&self.hooks.request_logger, logged)
-        {
-            self.log_request(logger, &response, started, &method, &target, conn);
+        if let (Some(logger), Some(logged)) = (&self.hooks.request_logger, logged) {
+            self.log_request(logger, &response, &logged, conn);
         }
         if let Some(observed) = observed {
             observed.finish(&response);
@@ -190,13 +203,33 @@ impl Dispatcher {
         &self,
         logger: &Py<PyAny>,
         response: &Response,
-        started: Instant,
-        method: &http::Method,
-        target: &str,
+        logged: &LoggedRequest,
         conn: Option<ConnInfo>,
     ) {
         use http_body::Body as _;
+        let LoggedRequest {
+            started,
+            method,
+            target,
+            ..
+        } = logged;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let path = target
+            .split_once('?')
+            .map_or(target.as_str(), |(path, _)| path);
+        // The route template, for logs grouped by endpoint (not raw paths).
+        let route = match self.router.lookup(method, path) {
+            cello_router::Lookup::Found { value, .. } => {
+                value.label.split_once(' ').map(|(_, template)| template)
+            }
+            _ => None,
+        };
+        let version = match logged.version {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            http::Version::HTTP_2 => "HTTP/2.0",
+            http::Version::HTTP_3 => "HTTP/3.0",
+            _ => "HTTP/1.1",
+        };
         let size = response.body().size_hint().exact();
         let request_id = response
             .headers()
@@ -212,6 +245,10 @@ impl Dispatcher {
                 size,
                 request_id,
                 client,
+                route,
+                logged.user_agent.as_deref(),
+                logged.referer.as_deref(),
+                version,
             );
             if let Err(error) = logger.call1(py, arguments) {
                 error.print(py);
@@ -422,6 +459,16 @@ impl Dispatcher {
             Err(error) => Step::Error(error),
         }
     }
+}
+
+/// What the access log needs of a request, taken before it is consumed.
+struct LoggedRequest {
+    started: Instant,
+    method: http::Method,
+    target: String,
+    user_agent: Option<String>,
+    referer: Option<String>,
+    version: http::Version,
 }
 
 /// The request object of a handler still running; released with the GIL held.

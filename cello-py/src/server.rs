@@ -155,6 +155,7 @@ impl PyEngine {
         let chain = crate::middleware::build_chain(&middleware)?;
         let driver_object = driver.clone().unbind();
         let driver = driver.get().state()?;
+        let python_access_log = request_logger.is_some();
         let mut dispatcher = Dispatcher::new(
             core.build_router(py)?,
             Hooks {
@@ -171,7 +172,8 @@ impl PyEngine {
                 body_buffer_size: config.getattr("body_buffer_size")?.extract()?,
                 websocket: websocket_settings(config)?,
                 body_read_timeout: http.body_read_timeout,
-                access_log,
+                // `app.enable_logging()` writes the access log, in the app's format.
+                access_log: access_log && !python_access_log,
                 max_requests,
             },
             chain,

@@ -40,7 +40,7 @@ from cello.middleware import (
     StaticFilesConfig,
     cache,
 )
-from cello.observability import HealthCheckConfig
+from cello.observability import HealthCheckConfig, LoggingConfig
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 from cello.websocket import Message, SyncWebSocket, WebSocket, WebSocketDisconnect
@@ -76,6 +76,7 @@ __all__ = [
     "HealthCheckConfig",
     "InvalidJSON",
     "JwtConfig",
+    "LoggingConfig",
     "MemoryStore",
     "Message",
     "MissingFeatureError",

@@ -46,6 +46,7 @@ __all__ = [
     "request_id_layer",
     "security_headers_layer",
     "session_layer",
+    "set_log_sink",
     "set_response_type",
     "static_files_layer",
 ]
@@ -247,8 +248,7 @@ class Engine:
         max_requests: int | None = None,
         on_retire: Callable[[], None] | None = None,
         middleware: list[Middleware] = ...,
-        request_logger: Callable[[str, str, int, float, int | None, str | None, str | None], None]
-        | None = None,
+        request_logger: Callable[..., None] | None = None,
         observability: Observability | None = None,
     ) -> Self: ...
     def serve(
@@ -414,3 +414,9 @@ class Observability:
 def metrics_enable() -> None: ...
 def metrics_render(namespace: str) -> str: ...
 def metrics_worker_exited(pid: int, cpu_seconds: float) -> None: ...
+def set_log_sink(
+    sink: Callable[[int, str, str], None] | None,
+    level: int = 20,
+    per_second: float = 10.0,
+    burst: float = 20.0,
+) -> None: ...

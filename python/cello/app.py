@@ -59,7 +59,7 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
 
 
 class App(
-    MiddlewareRegistrar, ObservabilityMixin, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteRegistrar
+    ObservabilityMixin, MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteRegistrar
 ):
     """A Cello application.
 

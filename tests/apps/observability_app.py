@@ -7,6 +7,7 @@ Environment:
     CELLO_OBS_FAIL: the health check ``flag`` fails while this file exists.
     CELLO_OBS_SHUTDOWN_DELAY: ``HealthCheckConfig(shutdown_delay_secs=...)``.
     CELLO_OBS_MAX_REQUESTS: ``ServerConfig(max_requests=...)``.
+    CELLO_OBS_LOG_FORMAT: ``app.enable_logging(LoggingConfig(format=...))``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import os
 import time
 
-from cello import App, HealthCheckConfig, Response, ServerConfig
+from cello import App, HealthCheckConfig, LoggingConfig, Response, ServerConfig
 from cello.observability import Counter, Gauge
 
 app = App()
@@ -24,6 +25,8 @@ app.enable_prometheus()
 app.enable_health_checks(
     HealthCheckConfig(shutdown_delay_secs=float(os.environ.get("CELLO_OBS_SHUTDOWN_DELAY", "0")))
 )
+if os.environ.get("CELLO_OBS_LOG_FORMAT"):
+    app.enable_logging(LoggingConfig(format=os.environ["CELLO_OBS_LOG_FORMAT"]))
 jobs = Counter("jobs", "Jobs done, by kind.", ["kind"])
 busy = Gauge("busy_handlers", "Handlers sleeping in /slow.")
 log = logging.getLogger("observability_app")
@@ -89,6 +92,13 @@ async def hold(request):
 @app.get("/log")
 def log_line(request):
     log.warning("handler log line for %s", request.query.get("tag", "-"))
+    return {"pid": os.getpid()}
+
+
+@app.get("/alog")
+async def async_log_line(request):
+    await asyncio.sleep(0)
+    log.warning("async handler log line for %s", request.query.get("tag", "-"))
     return {"pid": os.getpid()}
 
 

@@ -4,6 +4,7 @@
 
 mod hook;
 mod metrics;
+mod rust_log;
 
 pub use hook::{Begin, Observability, PyObservability};
 
@@ -15,5 +16,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::metrics_enable, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_render, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_worker_exited, m)?)?;
+    m.add_function(wrap_pyfunction!(rust_log::set_log_sink, m)?)?;
     Ok(())
 }

@@ -1,4 +1,5 @@
-"""Observability: Prometheus metrics shared by all workers, health probes.
+"""Observability: Prometheus metrics shared by all workers, health probes, logs
+with request ids.
 
 Example:
     >>> from cello import App
@@ -13,15 +14,19 @@ from __future__ import annotations
 
 from cello.observability._mixin import ObservabilityMixin
 from cello.observability.health import HealthCheckConfig
+from cello.observability.logs import CelloFormatter, LoggingConfig, RequestContextFilter
 from cello.observability.metrics import DEFAULT_BUCKETS, Counter, Gauge, Histogram
 from cello.observability.prometheus import CONTENT_TYPE
 
 __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_BUCKETS",
+    "CelloFormatter",
     "Counter",
     "Gauge",
     "HealthCheckConfig",
     "Histogram",
+    "LoggingConfig",
     "ObservabilityMixin",
+    "RequestContextFilter",
 ]

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import signal
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cello import _cello
+from cello.observability import logs
 from cello.observability.health import CheckFunction, HealthCheck, HealthCheckConfig, HealthChecks
+from cello.observability.logs import LoggingConfig
 from cello.observability.prometheus import PrometheusEndpoint
 
 if TYPE_CHECKING:
@@ -155,6 +158,57 @@ class ObservabilityMixin:
             return function
 
         return decorator
+
+    # --- logging -------------------------------------------------------------------
+
+    def enable_logging(self, config: LoggingConfig | int | str | None = None, **options: Any) -> None:
+        """Logs one record per request (logger ``cello``: method, path, route, status,
+        duration, size, client, user agent, request id; also on the record as
+        attributes) and writes every record, the app's and libraries' too, in
+        `LoggingConfig`'s format with the request's id. ``enable_logging()`` is
+        ``LoggingConfig()``: text lines on stderr at INFO; an int or level name
+        is ``LoggingConfig(level=...)``; keyword options build a `LoggingConfig`.
+        The duration runs until the response head is ready.
+
+        Example:
+            >>> from cello import App, LoggingConfig
+            >>> app = App()
+            >>> app.enable_logging(LoggingConfig(format="json", fields=["method", "route", "status"]))
+        """
+        if isinstance(config, (int, str)):
+            config = LoggingConfig(level=config, **options)
+        elif config is None:
+            config = LoggingConfig(**options)
+        elif options:
+            raise TypeError("enable_logging() takes a LoggingConfig or keyword options, not both")
+        if not isinstance(config, LoggingConfig):
+            raise TypeError(f"enable_logging() takes a LoggingConfig, got {config!r}")
+        if config.request_ids and "request id" not in self.__dict__.get("_middleware", {}):
+            self._enable_request_id_layer("X-Request-ID", True)
+            self.__dict__["_implicit_request_id"] = True
+        logs.install(config)
+        self.__dict__["_logging"] = config
+
+    def enable_request_id(self, header: str = "X-Request-ID", *, trust_incoming: bool = True) -> None:
+        """Gives every request an id: the client's `header` when it is a sane token
+        (1–128 of letters, digits, ``-_.:/+=@``), else a new UUID. Handlers read it as
+        ``request.request_id``; it is sent back in `header` and added to every
+        problem+json error body as ``request_id``. (Replaces the one
+        `enable_logging` turned on.)"""
+        if self.__dict__.pop("_implicit_request_id", False):
+            self.__dict__["_middleware"].pop("request id", None)
+        self._enable_request_id_layer(header, trust_incoming)
+
+    def _enable_request_id_layer(self, header: str, trust_incoming: bool) -> None:
+        from cello.middleware._registrar import MiddlewareRegistrar
+
+        MiddlewareRegistrar.enable_request_id(self, header, trust_incoming=trust_incoming)  # type: ignore[arg-type]
+
+    def _request_logger(self) -> Callable[..., None] | None:
+        config: LoggingConfig | None = self.__dict__.get("_logging")
+        if config is None or not config.access_log:
+            return None
+        return logs.access_logger(config, max(logging.INFO, config._level_number))
 
     # --- the engine and the worker's life ------------------------------------------
 
