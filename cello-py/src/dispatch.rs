@@ -152,13 +152,13 @@ impl Dispatcher {
 
     /// Answers one request through the middleware chain, if any (the listeners and
     /// the in-process test client both come here).
-    pub async fn serve(&self, request: Request, conn: Option<ConnInfo>) -> Response {
+    pub async fn serve(&self, mut request: Request, conn: Option<ConnInfo>) -> Response {
         let observed = match &self.observability {
             None => None,
-            Some(observability) => match observability.begin(&self.router, &request) {
+            Some(observability) => match observability.begin(&self.router, &mut request, conn) {
                 crate::observability::Begin::Bypass => return self.respond(request, conn).await,
                 crate::observability::Begin::Refuse(response) => return response,
-                crate::observability::Begin::Observe(observed) => observed,
+                crate::observability::Begin::Observe(observed) => Some(observed),
             },
         };
         let logged = self.hooks.request_logger.as_ref().map(|_| {
@@ -182,7 +182,7 @@ impl Dispatcher {
                 version: request.version(),
             }
         });
-        let response = match &self.middleware {
+        let mut response = match &self.middleware {
             Some(chain) => {
                 chain
                     .run(request, conn, |request| self.respond(request, conn))
@@ -194,7 +194,7 @@ impl Dispatcher {
             self.log_request(logger, &response, &logged, conn);
         }
         if let Some(observed) = observed {
-            observed.finish(&response);
+            observed.finish(&mut response);
         }
         response
     }
@@ -389,6 +389,12 @@ impl Dispatcher {
         } else {
             with_current_request
         };
+        let trace = self.observability.as_ref().and_then(|observability| {
+            Some((
+                observability,
+                observability.enter_python_context(py, request.get())?,
+            ))
+        });
         let outcome = scope(py, request, || {
             let result = if route.takes_request {
                 route.handler.call1(py, (request.clone_ref(py),))
@@ -401,6 +407,9 @@ impl Dispatcher {
                 Err(error) => Step::Error(error),
             })
         });
+        if let Some((observability, token)) = trace {
+            observability.exit_python_context(py, token);
+        }
         outcome.unwrap_or_else(Step::Error)
     }
 

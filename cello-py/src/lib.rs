@@ -58,6 +58,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "redis") {
         features.push("redis");
     }
+    if cfg!(feature = "otel") {
+        features.push("otel");
+    }
     features
 }
 

@@ -179,7 +179,7 @@ impl PyEngine {
             chain,
         );
         if let Some(observability) = observability {
-            dispatcher.set_observability(observability.build()?);
+            dispatcher.set_observability(observability.build(py)?);
         }
         Ok(PyEngine {
             inner: ThreadBound::new(EngineState {

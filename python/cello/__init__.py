@@ -40,7 +40,7 @@ from cello.middleware import (
     StaticFilesConfig,
     cache,
 )
-from cello.observability import HealthCheckConfig, LoggingConfig
+from cello.observability import HealthCheckConfig, LoggingConfig, OpenTelemetryConfig
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 from cello.websocket import Message, SyncWebSocket, WebSocket, WebSocketDisconnect
@@ -80,6 +80,7 @@ __all__ = [
     "MemoryStore",
     "Message",
     "MissingFeatureError",
+    "OpenTelemetryConfig",
     "QueryParams",
     "RateLimitConfig",
     "RedisStore",

@@ -20,6 +20,8 @@ pub mod exposition;
 pub mod http;
 pub mod process;
 mod region;
+#[cfg(feature = "otel")]
+pub mod telemetry;
 
 pub use error::MetricsError;
 pub use http::{HttpMetrics, HttpMetricsConfig};
@@ -27,6 +29,15 @@ pub use region::{
     FamilyId, FamilyInfo, GaugeMode, Kind, Region, SeriesId, CELLS, MAX_BOUNDS, MAX_FAMILIES,
     MAX_SERIES, MAX_WORKERS, SHARED,
 };
+
+/// The W3C trace context of a request's server span, as handlers and logs see it
+/// (lower-case hex ids).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceIds {
+    pub trace_id: String,
+    pub span_id: String,
+    pub sampled: bool,
+}
 
 /// Whether `name` is a valid metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`); label names
 /// are the same without colons.

@@ -1,5 +1,5 @@
 """Observability: Prometheus metrics shared by all workers, health probes, logs
-with request ids.
+with request ids, OpenTelemetry.
 
 Example:
     >>> from cello import App
@@ -17,6 +17,7 @@ from cello.observability.health import HealthCheckConfig
 from cello.observability.logs import CelloFormatter, LoggingConfig, RequestContextFilter
 from cello.observability.metrics import DEFAULT_BUCKETS, Counter, Gauge, Histogram
 from cello.observability.prometheus import CONTENT_TYPE
+from cello.observability.telemetry import OpenTelemetryConfig
 
 __all__ = [
     "CONTENT_TYPE",
@@ -28,5 +29,6 @@ __all__ = [
     "Histogram",
     "LoggingConfig",
     "ObservabilityMixin",
+    "OpenTelemetryConfig",
     "RequestContextFilter",
 ]

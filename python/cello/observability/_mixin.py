@@ -15,6 +15,7 @@ from cello.observability import logs
 from cello.observability.health import CheckFunction, HealthCheck, HealthCheckConfig, HealthChecks
 from cello.observability.logs import LoggingConfig
 from cello.observability.prometheus import PrometheusEndpoint
+from cello.observability.telemetry import OpenTelemetryConfig, python_context
 
 if TYPE_CHECKING:
     from cello.responses import Response
@@ -30,6 +31,7 @@ class ObservabilityMixin:
 
     # Provided by App.
     route: Callable[..., Callable[[Callable[..., Any]], Any]]
+    on_event: Callable[[str], Callable[[Callable[..., Any]], Any]]
     _run_hooks: Callable[[str], Any]
 
     # --- Prometheus ----------------------------------------------------------------
@@ -210,6 +212,39 @@ class ObservabilityMixin:
             return None
         return logs.access_logger(config, max(logging.INFO, config._level_number))
 
+    # --- OpenTelemetry -------------------------------------------------------------
+
+    def enable_telemetry(self, config: OpenTelemetryConfig | None = None, **options: Any) -> None:
+        """Traces every request with a server span exported over OTLP (see
+        `OpenTelemetryConfig`); ``None`` is ``OpenTelemetryConfig("cello-service")``.
+        Needs the ``otel`` feature of the native module.
+
+        Example:
+            >>> from cello import App, OpenTelemetryConfig
+            >>> app = App()
+            >>> app.enable_telemetry(OpenTelemetryConfig(service_name="my-service"))  # doctest: +SKIP
+        """
+        from cello._features import require_feature
+
+        if config is None:
+            config = OpenTelemetryConfig(**options)
+        elif options:
+            raise TypeError("enable_telemetry() takes an OpenTelemetryConfig or keyword options, not both")
+        if not isinstance(config, OpenTelemetryConfig):
+            raise TypeError(f"enable_telemetry() takes an OpenTelemetryConfig, got {config!r}")
+        require_feature("otel", "app.enable_telemetry()")
+        if "_telemetry" in self.__dict__:
+            raise ValueError("enable_telemetry() was already called: call it once")
+        self.__dict__["_telemetry"] = config
+
+        def flush_telemetry() -> None:
+            state: _cello.Observability | None = self.__dict__.get("_observability_state")
+            if state is not None:
+                state.flush()
+
+        # After the drain: the last spans leave before the worker exits.
+        self.on_event("shutdown")(flush_telemetry)
+
     # --- the engine and the worker's life ------------------------------------------
 
     def _add_operational_path(self, path: str) -> None:
@@ -220,13 +255,16 @@ class ObservabilityMixin:
     def _observability(self) -> _cello.Observability | None:
         """The engine's observability settings, or ``None`` (then nothing per request)."""
         prometheus: PrometheusEndpoint | None = self.__dict__.get("_prometheus")
+        telemetry: OpenTelemetryConfig | None = self.__dict__.get("_telemetry")
         gate = bool(self.__dict__.get("_startup_pending"))
-        if prometheus is None and not self.__dict__.get("_operational_paths") and not gate:
+        if prometheus is None and telemetry is None and not self.__dict__.get("_operational_paths") and not gate:
             return None
         state = _cello.Observability(
             (prometheus.namespace, prometheus.subsystem) if prometheus else None,
             list(self.__dict__.get("_operational_paths", [])),
             gate,
+            telemetry,
+            python_context() if telemetry is not None else None,
         )
         health: HealthChecks | None = self.__dict__.get("_health")
         if health is not None:

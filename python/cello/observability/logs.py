@@ -105,10 +105,6 @@ def _request() -> Any:
     return request
 
 
-#: Set by the tracing subsystem: returns ``(trace_id, span_id)`` of the current span.
-trace_ids: Callable[[], tuple[str, str] | None] | None = None
-
-
 def current_ids() -> dict[str, str | None]:
     """``request_id``, ``trace_id`` and ``span_id`` of the request being handled here."""
     request = _request()
@@ -117,10 +113,9 @@ def current_ids() -> dict[str, str | None]:
         "trace_id": None,
         "span_id": None,
     }
-    if trace_ids is not None:
-        found = trace_ids()
-        if found is not None:
-            ids["trace_id"], ids["span_id"] = found
+    if request is not None:
+        ids["trace_id"] = getattr(request, "trace_id", None)
+        ids["span_id"] = getattr(request, "span_id", None)
     return ids
 
 
