@@ -145,3 +145,27 @@ def test_sampling_follows_the_parent_and_the_ratio(
     spans = wait_until(lambda: receiver.received.named("GET /users/{id}"), PROCESS_TIMEOUT, "the sampled span")  # type: ignore[attr-defined]
     # The earlier requests' spans would have been queued first: only the sampled one came.
     assert [span.attributes["url.path"] for span in spans] == ["/users/sampled"]
+
+
+def test_log_records_carry_the_trace_and_span_ids(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from cello import App, LoggingConfig, OpenTelemetryConfig
+    from cello.testing import TestClient
+
+    app = App()
+    app.enable_logging(LoggingConfig())
+    app.enable_telemetry(OpenTelemetryConfig(service_name="logs"))
+    handler_log = logging.getLogger("test.traced")
+
+    @app.get("/")
+    def index(request):
+        handler_log.info("traced line")
+        return {"span_id": request.span_id}
+
+    with caplog.at_level(logging.INFO), TestClient(app) as client:
+        response = client.get("/", headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"})
+    record = next(r for r in caplog.records if r.name == "test.traced")
+    assert record.trace_id == TRACE_ID
+    assert record.span_id == response.json()["span_id"]
+    assert record.request_id
