@@ -9,6 +9,9 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/cello-target
 # cores); benchmarks and `make release` use the real release profile.
 PROFILE ?= testing
 PYTEST_ARGS ?=
+# Extra cargo features of the native module for `make build` (e.g. FEATURES=otel; the
+# OpenTelemetry tests skip without it).
+FEATURES ?=
 
 .DEFAULT_GOAL := help
 
@@ -34,11 +37,11 @@ $(PY):
 
 .PHONY: venv
 venv: $(PY) ## create .venv with the build and test tools
-	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator
+	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator prometheus_client opentelemetry-api opentelemetry-sdk opentelemetry-proto grpcio
 
 .PHONY: build
 build: venv $(VENDORED) ## compile the native module into .venv (profile: $(PROFILE))
-	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --profile $(PROFILE) -q
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --profile $(PROFILE) -q $(if $(FEATURES),--features $(FEATURES))
 
 .PHONY: release
 release: venv $(VENDORED) ## build with the release profile (fat LTO) and install into .venv
@@ -57,7 +60,7 @@ test: build services test-rust test-instructions test-python ## build, then run 
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
-CRATES := cello-router cello-http cello-middleware
+CRATES := cello-router cello-http cello-middleware cello-observability
 
 .PHONY: test-rust
 test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features
