@@ -67,6 +67,7 @@ test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed
 	cargo test -q $(foreach crate,$(CRATES),-p $(crate))
 	cargo test -q -p cello-http --no-default-features
 	cargo test -q -p cello-middleware --all-features
+	cargo test -q -p cello-observability --features otel
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 
 .PHONY: test-python
