@@ -285,14 +285,18 @@ impl PyRequest {
     /// The trace id (32 hex digits) of the request's server span when tracing is on
     /// (`app.enable_telemetry()`), else `None`.
     #[getter]
-    fn trace_id(&self) -> Option<&str> {
-        self.trace.as_ref().map(|ids| ids.trace_id.as_str())
+    fn trace_id(&self) -> Option<String> {
+        self.trace
+            .as_ref()
+            .map(cello_observability::TraceIds::trace_hex)
     }
 
     /// The span id (16 hex digits) of the request's server span, or `None`.
     #[getter]
-    fn span_id(&self) -> Option<&str> {
-        self.trace.as_ref().map(|ids| ids.span_id.as_str())
+    fn span_id(&self) -> Option<String> {
+        self.trace
+            .as_ref()
+            .map(cello_observability::TraceIds::span_hex)
     }
 
     /// The HTTP method, upper case (`"GET"`).

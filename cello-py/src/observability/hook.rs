@@ -45,7 +45,8 @@ impl PyObservability {
     /// `bypass`: paths answered without middleware, metrics, tracing or the startup
     /// gate. `gate_startup`: answer 503 to every other path until `set_started()`.
     /// `telemetry`: an `OpenTelemetryConfig` (needs the `otel` feature);
-    /// `python_context`: `(attach(trace_id, span_id, sampled) -> token, detach(token))`.
+    /// `python_context`: `(attach(trace_id: int, span_id: int, sampled) -> token,
+    /// detach(token))`.
     #[new]
     #[pyo3(signature = (metrics = None, bypass = Vec::new(), gate_startup = false, telemetry = None, python_context = None))]
     fn new(
@@ -277,21 +278,13 @@ impl Observability {
         #[cfg(feature = "otel")]
         let span = match &self.telemetry {
             Some(telemetry) if telemetry.traces(path) => {
-                let span = telemetry.start(
-                    request.method(),
-                    path,
-                    if conn.is_some_and(|c| c.secure) {
-                        "https"
-                    } else {
-                        "http"
-                    },
-                    request.headers(),
-                    route,
-                    conn.map(|c| c.peer),
-                    conn.map(|c| c.local),
-                    request.version(),
-                );
-                request.extensions_mut().insert(span.ids().clone());
+                let endpoints = cello_observability::telemetry::Endpoints {
+                    peer: conn.map(|c| c.peer),
+                    local: conn.map(|c| c.local),
+                    secure: conn.is_some_and(|c| c.secure),
+                };
+                let span = telemetry.start(request, route, endpoints);
+                request.extensions_mut().insert(*span.ids());
                 Some((&**telemetry, Box::new(span)))
             }
             _ => None,
@@ -310,10 +303,7 @@ impl Observability {
     pub fn enter_python_context(&self, py: Python<'_>, request: &PyRequest) -> Option<Py<PyAny>> {
         let (attach, _) = self.python_context.as_ref()?;
         let ids = request.trace.as_ref()?;
-        match attach.call1(
-            py,
-            (ids.trace_id.as_str(), ids.span_id.as_str(), ids.sampled),
-        ) {
+        match attach.call1(py, (ids.trace_id, ids.span_id, ids.sampled)) {
             Ok(token) => Some(token),
             Err(error) => {
                 error.print(py);

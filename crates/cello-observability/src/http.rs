@@ -45,12 +45,53 @@ impl HttpMetricsConfig {
     }
 }
 
+/// The series one (route, method, status) records into.
 #[derive(Clone, Copy)]
-struct RouteSeries {
+struct RequestSeries {
+    count: Option<SeriesId>,
     duration: Option<SeriesId>,
     request_size: Option<SeriesId>,
     response_size: Option<SeriesId>,
 }
+
+/// Entries cached per recorder; past this, series are found in the region each time
+/// (correct, only slower), so a caller passing fresh strings cannot grow it.
+const CACHE_LIMIT: usize = 4096;
+
+/// A multiply-rotate hash for the small integer keys of the cache (SipHash's DoS
+/// resistance is not needed: clients do not choose the keys).
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.write_u64(u64::from(*byte));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+
+    fn write_u16(&mut self, value: u16) {
+        self.write_u64(u64::from(value));
+    }
+}
+
+type Cache = HashMap<
+    (usize, usize, u16, u16),
+    (Box<str>, RequestSeries),
+    std::hash::BuildHasherDefault<KeyHasher>,
+>;
 
 /// Records request metrics into a [`Region`] for one worker.
 pub struct HttpMetrics {
@@ -60,9 +101,9 @@ pub struct HttpMetrics {
     request_size: FamilyId,
     response_size: FamilyId,
     in_flight: Option<SeriesId>,
-    routes: RefCell<HashMap<String, u32>>,
-    counters: RefCell<HashMap<(u32, u16, u16), Option<SeriesId>>>,
-    histograms: RefCell<HashMap<(u32, u16), RouteSeries>>,
+    /// By (route address, route length, method, status): a route template from a
+    /// frozen router keeps its address, so a hit costs no string hashing.
+    cache: RefCell<Cache>,
 }
 
 impl std::fmt::Debug for HttpMetrics {
@@ -155,9 +196,7 @@ impl HttpMetrics {
             request_size,
             response_size,
             in_flight,
-            routes: RefCell::new(HashMap::new()),
-            counters: RefCell::new(HashMap::new()),
-            histograms: RefCell::new(HashMap::new()),
+            cache: RefCell::new(Cache::default()),
         })
     }
 
@@ -169,14 +208,36 @@ impl HttpMetrics {
         InFlight { metrics: self }
     }
 
-    fn route_index(&self, route: &str) -> u32 {
-        if let Some(index) = self.routes.borrow().get(route) {
-            return *index;
+    fn resolve(&self, method: &'static str, route: &str, status: u16) -> RequestSeries {
+        let status_text = status.to_string();
+        let labels = label_set(&[("method", method), ("route", route)]);
+        let counted = label_set(&[
+            ("method", method),
+            ("route", route),
+            ("status", &status_text),
+        ]);
+        RequestSeries {
+            count: self.region.series(self.requests, SHARED, &counted),
+            duration: self.region.series(self.duration, SHARED, &labels),
+            request_size: self.region.series(self.request_size, SHARED, &labels),
+            response_size: self.region.series(self.response_size, SHARED, &labels),
         }
-        let mut routes = self.routes.borrow_mut();
-        let index = u32::try_from(routes.len()).unwrap_or(u32::MAX);
-        routes.insert(route.to_owned(), index);
-        index
+    }
+
+    fn series(&self, method: &Method, route: &str, status: u16) -> RequestSeries {
+        let (method_index, method_name) = method_label(method);
+        let key = (route.as_ptr() as usize, route.len(), method_index, status);
+        if let Some((cached_route, series)) = self.cache.borrow().get(&key) {
+            if **cached_route == *route {
+                return *series;
+            }
+        }
+        let series = self.resolve(method_name, route, status);
+        let mut cache = self.cache.borrow_mut();
+        if cache.len() < CACHE_LIMIT {
+            cache.insert(key, (Box::from(route), series));
+        }
+        series
     }
 
     /// Records one answered request. `route` is the matched route's template, or
@@ -190,37 +251,10 @@ impl HttpMetrics {
         request_size: Option<u64>,
         response_size: Option<u64>,
     ) {
-        let route = route.unwrap_or(UNMATCHED);
-        let (method_index, method_name) = method_label(method);
-        let route_index = self.route_index(route);
-        let counter = *self
-            .counters
-            .borrow_mut()
-            .entry((route_index, method_index, status))
-            .or_insert_with(|| {
-                let status_text = status.to_string();
-                let labels = label_set(&[
-                    ("method", method_name),
-                    ("route", route),
-                    ("status", &status_text),
-                ]);
-                self.region.series(self.requests, SHARED, &labels)
-            });
-        if let Some(series) = counter {
-            self.region.add(series, 1.0);
+        let series = self.series(method, route.unwrap_or(UNMATCHED), status);
+        if let Some(count) = series.count {
+            self.region.add(count, 1.0);
         }
-        let series = *self
-            .histograms
-            .borrow_mut()
-            .entry((route_index, method_index))
-            .or_insert_with(|| {
-                let labels = label_set(&[("method", method_name), ("route", route)]);
-                RouteSeries {
-                    duration: self.region.series(self.duration, SHARED, &labels),
-                    request_size: self.region.series(self.request_size, SHARED, &labels),
-                    response_size: self.region.series(self.response_size, SHARED, &labels),
-                }
-            });
         if let Some(duration) = series.duration {
             self.region
                 .observe(duration, &DURATION_BUCKETS, elapsed.as_secs_f64());

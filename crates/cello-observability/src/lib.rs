@@ -30,13 +30,25 @@ pub use region::{
     MAX_SERIES, MAX_WORKERS, SHARED,
 };
 
-/// The W3C trace context of a request's server span, as handlers and logs see it
-/// (lower-case hex ids).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The W3C trace context of a request's server span, as handlers and logs see it.
+/// Kept as integers (formatted only when asked for: most requests never are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TraceIds {
-    pub trace_id: String,
-    pub span_id: String,
+    pub trace_id: u128,
+    pub span_id: u64,
     pub sampled: bool,
+}
+
+impl TraceIds {
+    /// 32 lower-case hex digits.
+    pub fn trace_hex(&self) -> String {
+        format!("{:032x}", self.trace_id)
+    }
+
+    /// 16 lower-case hex digits.
+    pub fn span_hex(&self) -> String {
+        format!("{:016x}", self.span_id)
+    }
 }
 
 /// Whether `name` is a valid metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`); label names

@@ -76,21 +76,35 @@ class OpenTelemetryConfig:
             raise ValueError("export_delay_secs and metrics_interval_secs must be positive")
 
 
-def python_context() -> tuple[Callable[[str, str, bool], Any], Callable[[Any], None]] | None:
+def python_context() -> tuple[Callable[[int, int, bool], Any], Callable[[Any], None]] | None:
     """``(attach, detach)`` making a request's span current for Python's
-    ``opentelemetry-api``; ``None`` when it is not installed."""
+    ``opentelemetry-api``; ``None`` when it is not installed.
+
+    An unsampled request gets one shared, unsampled placeholder span (building a span
+    context per request would cost more than the rest of the unsampled path): spans
+    started under it are not recorded, as the parent-based samplers decide, and
+    ``request.trace_id`` still has the request's real trace id.
+    """
     try:
         from opentelemetry import context, trace
     except ImportError:
         return None
 
-    def attach(trace_id: str, span_id: str, sampled: bool) -> Any:
-        span_context = trace.SpanContext(
-            int(trace_id, 16),
-            int(span_id, 16),
-            is_remote=False,
-            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED if sampled else trace.TraceFlags.DEFAULT),
+    sampled_flags = trace.TraceFlags(trace.TraceFlags.SAMPLED)
+    placeholder = trace.set_span_in_context(
+        trace.NonRecordingSpan(
+            trace.SpanContext(
+                0x0C0FFEE0C0FFEE0C0FFEE0C0FFEE0C0F, 0x0C0FFEE0C0FFEE0C, is_remote=False,
+                trace_flags=trace.TraceFlags(trace.TraceFlags.DEFAULT),
+            )
         )
-        return context.attach(trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
+    )
+    attach_context = context.attach
+
+    def attach(trace_id: int, span_id: int, sampled: bool) -> Any:
+        if not sampled:
+            return attach_context(placeholder)
+        span_context = trace.SpanContext(trace_id, span_id, is_remote=False, trace_flags=sampled_flags)
+        return attach_context(trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
 
     return attach, context.detach

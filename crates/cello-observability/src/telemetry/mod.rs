@@ -11,4 +11,4 @@ mod export;
 mod span;
 
 pub use config::{Protocol, TelemetryConfig};
-pub use span::{ServerSpan, Telemetry};
+pub use span::{Endpoints, ServerSpan, Telemetry};

@@ -1,12 +1,14 @@
 //! The per-request side: a server span started from the request (its parent from
-//! `traceparent`), ended with the response's status.
+//! `traceparent`), ended with the response's status. An unsampled span costs the
+//! sampling decision and little else: its name and attributes are built only when
+//! it records.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue, Method};
-use opentelemetry::metrics::{Histogram, MeterProvider as _, UpDownCounter};
+use opentelemetry::metrics::{Histogram, MeterProvider as _};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
@@ -39,7 +41,6 @@ pub struct Telemetry {
     tracer_provider: SdkTracerProvider,
     meter_provider: Option<SdkMeterProvider>,
     duration: Option<Histogram<f64>>,
-    active: Option<UpDownCounter<i64>>,
     propagator: TraceContextPropagator,
     excluded: HashSet<String>,
     propagate_response: bool,
@@ -58,8 +59,105 @@ pub struct ServerSpan {
     span: opentelemetry_sdk::trace::Span,
     ids: TraceIds,
     trace_state: String,
-    attributes: Vec<KeyValue>,
+    method: &'static str,
+    route: Option<String>,
     started: Instant,
+}
+
+/// The method as the semantic conventions name it (`_OTHER` for non-standard ones).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "_OTHER",
+    }
+}
+
+/// Where the request came in and from, for the span's attributes.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoints {
+    pub peer: Option<SocketAddr>,
+    pub local: Option<SocketAddr>,
+    pub secure: bool,
+}
+
+/// The HTTP server span attributes (semantic conventions).
+fn attributes<B>(
+    method: &'static str,
+    request: &http::Request<B>,
+    route: Option<&str>,
+    endpoints: Endpoints,
+) -> Vec<KeyValue> {
+    let headers = request.headers();
+    let mut attributes = Vec::with_capacity(12);
+    attributes.push(KeyValue::new("http.request.method", method));
+    attributes.push(KeyValue::new("url.path", request.uri().path().to_owned()));
+    attributes.push(KeyValue::new(
+        "url.scheme",
+        if endpoints.secure { "https" } else { "http" },
+    ));
+    attributes.push(KeyValue::new(
+        "network.protocol.version",
+        match request.version() {
+            http::Version::HTTP_10 => "1.0",
+            http::Version::HTTP_2 => "2",
+            http::Version::HTTP_3 => "3",
+            _ => "1.1",
+        },
+    ));
+    if let Some(route) = route {
+        attributes.push(KeyValue::new("http.route", route.to_owned()));
+    }
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| request.uri().authority().map(http::uri::Authority::as_str));
+    match (host, endpoints.local) {
+        (Some(host), local) => {
+            let (name, port) = split_host(host);
+            attributes.push(KeyValue::new("server.address", name.to_owned()));
+            if let Some(port) = port.or_else(|| local.map(|l| i64::from(l.port()))) {
+                attributes.push(KeyValue::new("server.port", port));
+            }
+        }
+        (None, Some(local)) => {
+            attributes.push(KeyValue::new("server.address", local.ip().to_string()));
+            attributes.push(KeyValue::new("server.port", i64::from(local.port())));
+        }
+        (None, None) => {}
+    }
+    if let Some(peer) = endpoints.peer {
+        attributes.push(KeyValue::new("client.address", peer.ip().to_string()));
+        attributes.push(KeyValue::new("client.port", i64::from(peer.port())));
+    }
+    if let Some(agent) = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+    {
+        attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+    }
+    attributes
+}
+
+/// `host[:port]` or `[v6][:port]`.
+fn split_host(host: &str) -> (&str, Option<i64>) {
+    if let Some(rest) = host.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((address, port)) => (address, port.strip_prefix(':').and_then(|p| p.parse().ok())),
+            None => (host, None),
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') => (name, port.parse().ok()),
+        _ => (host, None),
+    }
 }
 
 impl Telemetry {
@@ -127,38 +225,22 @@ impl Telemetry {
         };
         let tracer_provider = tracer_builder.build();
         let tracer = tracer_provider.tracer("cello");
-        let (duration, active) = match &meter_provider {
-            Some(provider) => {
-                let meter = provider.meter("cello");
-                (
-                    Some(
-                        meter
-                            .f64_histogram("http.server.request.duration")
-                            .with_unit("s")
-                            .with_description("Duration of HTTP server requests.")
-                            .with_boundaries(vec![
-                                0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
-                                5.0, 7.5, 10.0,
-                            ])
-                            .build(),
-                    ),
-                    Some(
-                        meter
-                            .i64_up_down_counter("http.server.active_requests")
-                            .with_unit("{request}")
-                            .with_description("Number of active HTTP server requests.")
-                            .build(),
-                    ),
-                )
-            }
-            None => (None, None),
-        };
+        let duration = meter_provider.as_ref().map(|provider| {
+            provider
+                .meter("cello")
+                .f64_histogram("http.server.request.duration")
+                .with_unit("s")
+                .with_description("Duration of HTTP server requests.")
+                .with_boundaries(vec![
+                    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+                ])
+                .build()
+        });
         Ok(Self {
             tracer,
             tracer_provider,
             meter_provider,
             duration,
-            active,
             propagator: TraceContextPropagator::new(),
             excluded: config.excluded_paths.iter().cloned().collect(),
             propagate_response: config.propagate_response,
@@ -171,110 +253,47 @@ impl Telemetry {
         !self.excluded.contains(path)
     }
 
-    /// Starts the server span of a request. `route` is the matched template.
-    #[allow(clippy::too_many_arguments)]
-    pub fn start(
+    /// Starts the server span of a request; `route` is the matched template.
+    pub fn start<B>(
         &self,
-        method: &Method,
-        path: &str,
-        scheme: &str,
-        headers: &HeaderMap,
+        request: &http::Request<B>,
         route: Option<&str>,
-        peer: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-        version: http::Version,
+        endpoints: Endpoints,
     ) -> ServerSpan {
-        let parent: Context = self.propagator.extract(&Headers(headers));
-        let method_name = match *method {
-            Method::GET
-            | Method::POST
-            | Method::PUT
-            | Method::PATCH
-            | Method::DELETE
-            | Method::HEAD
-            | Method::OPTIONS
-            | Method::CONNECT
-            | Method::TRACE => method.as_str().to_owned(),
-            _ => "_OTHER".to_owned(),
+        let parent = if request.headers().contains_key("traceparent") {
+            self.propagator.extract(&Headers(request.headers()))
+        } else {
+            Context::new()
         };
-        let name = route.map_or_else(
-            || method_name.clone(),
-            |route| format!("{method_name} {route}"),
-        );
-        let mut attributes = vec![
-            KeyValue::new("http.request.method", method_name.clone()),
-            KeyValue::new("url.path", path.to_owned()),
-            KeyValue::new("url.scheme", scheme.to_owned()),
-            KeyValue::new(
-                "network.protocol.version",
-                match version {
-                    http::Version::HTTP_10 => "1.0",
-                    http::Version::HTTP_2 => "2",
-                    http::Version::HTTP_3 => "3",
-                    _ => "1.1",
-                },
-            ),
-        ];
-        if let Some(route) = route {
-            attributes.push(KeyValue::new("http.route", route.to_owned()));
-        }
-        let host = headers
-            .get(http::header::HOST)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        match (host, local) {
-            (Some(host), _) => {
-                let (name, port) = match host.rsplit_once(':') {
-                    Some((name, port)) if !name.ends_with(']') || host.starts_with('[') => {
-                        (name.to_owned(), port.parse::<i64>().ok())
-                    }
-                    _ => (host.clone(), None),
-                };
-                attributes.push(KeyValue::new("server.address", name));
-                if let Some(port) = port.or_else(|| local.map(|l| i64::from(l.port()))) {
-                    attributes.push(KeyValue::new("server.port", port));
-                }
-            }
-            (None, Some(local)) => {
-                attributes.push(KeyValue::new("server.address", local.ip().to_string()));
-                attributes.push(KeyValue::new("server.port", i64::from(local.port())));
-            }
-            (None, None) => {}
-        }
-        if let Some(peer) = peer {
-            attributes.push(KeyValue::new("client.address", peer.ip().to_string()));
-            attributes.push(KeyValue::new("client.port", i64::from(peer.port())));
-        }
-        if let Some(agent) = headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-        {
-            attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
-        }
-        let span = self
+        let method = method_label(request.method());
+        let mut span = self
             .tracer
-            .span_builder(name)
+            .span_builder(method)
             .with_kind(SpanKind::Server)
-            .with_attributes(attributes)
             .start_with_context(&self.tracer, &parent);
-        let context = span.span_context().clone();
-        let mut metric_attributes = vec![KeyValue::new("http.request.method", method_name)];
-        if let Some(route) = route {
-            metric_attributes.push(KeyValue::new("http.route", route.to_owned()));
+        if span.is_recording() {
+            if let Some(route) = route {
+                span.update_name(format!("{method} {route}"));
+            }
+            span.set_attributes(attributes(method, request, route, endpoints));
         }
-        metric_attributes.push(KeyValue::new("url.scheme", scheme.to_owned()));
-        if let Some(active) = &self.active {
-            active.add(1, &metric_attributes);
-        }
+        let context = span.span_context();
+        let ids = TraceIds {
+            trace_id: u128::from_be_bytes(context.trace_id().to_bytes()),
+            span_id: u64::from_be_bytes(context.span_id().to_bytes()),
+            sampled: context.is_sampled(),
+        };
+        let trace_state = if self.propagate_response {
+            context.trace_state().header()
+        } else {
+            String::new()
+        };
         ServerSpan {
             span,
-            ids: TraceIds {
-                trace_id: context.trace_id().to_string(),
-                span_id: context.span_id().to_string(),
-                sampled: context.is_sampled(),
-            },
-            trace_state: context.trace_state().header(),
-            attributes: metric_attributes,
+            ids,
+            trace_state,
+            method,
+            route: self.duration.as_ref().and(route.map(str::to_owned)),
             started: Instant::now(),
         }
     }
@@ -303,37 +322,44 @@ impl ServerSpan {
         &self.ids
     }
 
-    /// Ends the span with the response's status (5xx: error), records the
-    /// request metrics, and, if configured, writes `traceparent` on the response.
+    /// Ends the span with the response's status (5xx: error), records the request
+    /// duration, and, if configured, writes `traceparent` on the response.
     pub fn finish(
         mut self: Box<Self>,
         telemetry: &Telemetry,
         status: u16,
         headers: &mut HeaderMap,
     ) {
-        self.span.set_attribute(KeyValue::new(
-            "http.response.status_code",
-            i64::from(status),
-        ));
-        if status >= 500 {
-            self.span.set_status(Status::error(status.to_string()));
-            self.span
-                .set_attribute(KeyValue::new("error.type", status.to_string()));
-        }
-        self.span.end();
-        if let Some(active) = &telemetry.active {
-            active.add(-1, &self.attributes);
-        }
-        if let Some(duration) = &telemetry.duration {
-            self.attributes.push(KeyValue::new(
+        if self.span.is_recording() {
+            self.span.set_attribute(KeyValue::new(
                 "http.response.status_code",
                 i64::from(status),
             ));
-            duration.record(self.started.elapsed().as_secs_f64(), &self.attributes);
+            if status >= 500 {
+                self.span.set_status(Status::error(status.to_string()));
+                self.span
+                    .set_attribute(KeyValue::new("error.type", status.to_string()));
+            }
+        }
+        self.span.end();
+        if let Some(duration) = &telemetry.duration {
+            let mut attributes = Vec::with_capacity(3);
+            attributes.push(KeyValue::new("http.request.method", self.method));
+            if let Some(route) = self.route.take() {
+                attributes.push(KeyValue::new("http.route", route));
+            }
+            attributes.push(KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            ));
+            duration.record(self.started.elapsed().as_secs_f64(), &attributes);
         }
         if telemetry.propagate_response {
             let flags = if self.ids.sampled { "01" } else { "00" };
-            let header = format!("00-{}-{}-{flags}", self.ids.trace_id, self.ids.span_id);
+            let header = format!(
+                "00-{:032x}-{:016x}-{flags}",
+                self.ids.trace_id, self.ids.span_id
+            );
             if let Ok(value) = HeaderValue::from_str(&header) {
                 headers.insert("traceparent", value);
             }
