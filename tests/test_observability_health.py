@@ -179,3 +179,37 @@ def test_readiness_follows_a_check_and_is_503_while_draining(
     assert get(port, "/pid")[0] == 200
     # A second SIGTERM drains at once.
     assert server.terminate_and_wait() == 0
+
+
+def test_a_live_server_with_health_checks_starts_after_its_hooks(live: Callable[..., object]) -> None:
+    import httpx
+
+    app = App()
+    app.enable_health_checks()
+    started = []
+
+    @app.on_event("startup")
+    async def warm_up() -> None:
+        await asyncio.sleep(0)
+        started.append(True)
+
+    @app.get("/")
+    def index(request):
+        return {"started": bool(started)}
+
+    server = live(app)
+    assert started == [True]
+    assert httpx.get(server.url + "/").json() == {"started": True}  # type: ignore[attr-defined]
+    assert httpx.get(server.url + "/health/startup").status_code == 200  # type: ignore[attr-defined]
+
+
+def test_a_failing_startup_hook_fails_a_live_server(live: Callable[..., object]) -> None:
+    app = App()
+    app.enable_health_checks()
+
+    @app.on_event("startup")
+    def broken() -> None:
+        raise RuntimeError("no database")
+
+    with pytest.raises(RuntimeError, match="no database"):
+        live(app)

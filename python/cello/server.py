@@ -171,7 +171,11 @@ def serve_worker(
             signal.pthread_sigmask(
                 signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1}
             )
-        if on_ready is not None:
+        # A process announces as soon as it listens (its startup probe answers 503
+        # until the hooks finish); a server in a thread (LiveServer) is ready for its
+        # caller only once the hooks have run, and reports a failing hook as before.
+        announce_early = not serve_early or install_signals
+        if on_ready is not None and announce_early:
             on_ready(server)
         if serve_early:
             try:
@@ -180,6 +184,8 @@ def serve_worker(
                 server.shutdown()
                 loop.run_until_complete(server.wait_closed())
                 raise
+        if on_ready is not None and not announce_early:
+            on_ready(server)
         loop.run_until_complete(server.wait_closed())
         loop.run_until_complete(background.drain(config.shutdown_timeout))
         loop.run_until_complete(app._run_hooks("shutdown"))
