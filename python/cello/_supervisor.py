@@ -72,6 +72,7 @@ class _Worker:
         self.slot = slot
         self.pid = pid
         self.ready = False
+        self.started = False  # its startup hooks ran (ready comes earlier with health checks)
         self.retiring = False
         self.over_memory = 0  # consecutive samples above max_worker_memory
 
@@ -146,6 +147,9 @@ class Supervisor:
             def retiring() -> None:
                 os.write(control, f"X{os.getpid()}\n".encode())
 
+            def started() -> None:
+                os.write(control, f"S{os.getpid()}\n".encode())
+
             serve_worker(
                 self.app,
                 self.options.host,
@@ -157,6 +161,7 @@ class Supervisor:
                 on_retire=retiring,
                 tls=self.options.tls,
                 http3=self.options.http3,
+                on_started=started,
             )
         except BaseException:  # noqa: BLE001 - a worker reports everything and exits
             traceback.print_exc()
@@ -195,6 +200,8 @@ class Supervisor:
             return
         if kind == "R":
             worker.ready = True
+        elif kind == "S":
+            worker.started = True
             self.backoff.pop(worker.slot, None)
         elif kind == "X" and not worker.retiring and not self.stopping:
             worker.retiring = True
@@ -239,7 +246,7 @@ class Supervisor:
                 continue
             _log(f"worker {worker.slot} (pid {pid}) {_describe_exit(status)}; restarting it")
             self.app._count_worker_restart("exited")
-            if not worker.ready:
+            if not worker.started:
                 # Dying before it ever served: back off so a broken app is no fork bomb.
                 delay = min(self.backoff.get(worker.slot, 0.05) * 2, _MAX_BACKOFF)
                 self.backoff[worker.slot] = delay

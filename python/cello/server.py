@@ -125,6 +125,7 @@ def serve_worker(
     on_retire: Callable[[], None] | None = None,
     tls: TlsConfig | None = None,
     http3: bool = False,
+    on_started: Callable[[], None] | None = None,
 ) -> None:
     """Runs one worker in this process until SIGTERM/SIGINT, then drains.
 
@@ -134,6 +135,8 @@ def serve_worker(
     with ``server.shutdown()`` from any thread. With `fd`, the worker serves that
     listening socket (from the supervisor) instead of binding. After
     ``config.max_requests`` requests, `on_retire` is called and the worker drains.
+    `on_started` is called once the startup hooks have run and the worker serves
+    (with health checks, `on_ready` comes earlier: as soon as it listens).
     """
     loop = CelloEventLoop()
     asyncio.set_event_loop(loop)
@@ -186,6 +189,8 @@ def serve_worker(
                 raise
         if on_ready is not None and not announce_early:
             on_ready(server)
+        if on_started is not None:
+            on_started()
         loop.run_until_complete(server.wait_closed())
         loop.run_until_complete(background.drain(config.shutdown_timeout))
         loop.run_until_complete(app._run_hooks("shutdown"))
