@@ -164,3 +164,17 @@ def test_explicit_request_id_settings_replace_the_implicit_ones() -> None:
         LoggingConfig(fields=["nope"])
     with pytest.raises(ValueError, match="needs file_path"):
         LoggingConfig(destination="file")
+
+
+def test_the_unhandled_error_record_carries_the_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    app = App()
+    app.enable_logging()
+
+    @app.get("/boom")
+    def boom(request):
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="cello"), TestClient(app) as client:
+        assert client.get("/boom", headers={"X-Request-ID": "err-7"}).status_code == 500
+    record = next(r for r in caplog.records if r.getMessage().startswith("unhandled RuntimeError"))
+    assert record.request_id == "err-7"

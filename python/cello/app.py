@@ -230,6 +230,8 @@ class App(
             request.method,
             request.path,
             exc_info=(type(exc), exc, exc.__traceback__),
+            # The handler has returned: give the record its request's ids explicitly.
+            extra={name: getattr(request, name, None) for name in ("request_id", "trace_id", "span_id")},
         )
         if self.debug:
             detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
