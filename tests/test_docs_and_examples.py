@@ -186,3 +186,22 @@ def test_tls_example_serves_every_version(tmp_path: Path) -> None:
         assert answer.body == b'{"message":"Hello over TLS","http_version":"3"}'
     finally:
         stop_example(process)
+
+
+def test_templates_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "templates_app.py")
+    try:
+        index = httpx.get(url + "/")
+        assert index.headers["content-type"] == "text/html; charset=utf-8"
+        assert "<title>Products - Cello Shop</title>" in index.text
+        assert '<a href="/products/2">Rosin</a>' in index.text and "$89.50" in index.text
+        assert '<span class="badge low">only 3 left</span>' in index.text
+        product = httpx.get(url + "/products/3").text
+        assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in product
+        assert "<script>" not in product
+        assert httpx.get(url + "/hello", params={"name": "<b>you</b>"}).text == (
+            "<p>Hello, &lt;b&gt;you&lt;/b&gt;!</p>"
+        )
+        assert httpx.get(url + "/products/9").status_code == 404
+    finally:
+        assert stop_example(process) == 0
