@@ -231,13 +231,20 @@ def test_handler_without_request_parameter() -> None:
         assert client.get("/").json() == {"ok": True}
 
 
-def test_handler_with_too_many_required_parameters_is_refused() -> None:
+def test_a_second_required_parameter_is_a_required_query_parameter() -> None:
+    # Before typed parameters this was a registration error; now it reads as FastAPI
+    # does: an unannotated parameter the path does not name comes from the query.
     app = App()
-    with pytest.raises(TypeError, match="request only"):
 
-        @app.get("/")
-        def index(request, other):
-            return {}
+    @app.get("/")
+    def index(request, other):
+        return {"other": other}
+
+    with TestClient(app) as client:
+        assert client.get("/?other=x").json() == {"other": "x"}
+        missing = client.get("/")
+        assert missing.status_code == 422
+        assert missing.json()["errors"][0]["loc"] == ["query", "other"]
 
 
 segment = st.text(

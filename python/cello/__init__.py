@@ -24,6 +24,7 @@ from cello.exceptions import (
     HTTPException,
     InvalidJSON,
     MissingFeatureError,
+    RequestValidationError,
     RouteConflictError,
     TlsError,
 )
@@ -40,6 +41,7 @@ from cello.middleware import (
     StaticFilesConfig,
     cache,
 )
+from cello.params import Body, Cookie, Depends, File, Form, Header, Path, Query
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 from cello.websocket import Message, SyncWebSocket, WebSocket, WebSocketDisconnect
@@ -65,22 +67,31 @@ __all__ = [
     "BackgroundTask",
     "BackgroundTasks",
     "Blueprint",
+    "Body",
     "BodyNotRead",
     "CelloError",
+    "Cookie",
     "CsrfConfig",
+    "Depends",
+    "File",
     "FileResponse",
+    "Form",
     "FormData",
     "HTTPException",
+    "Header",
     "Headers",
     "InvalidJSON",
     "JwtConfig",
     "MemoryStore",
     "Message",
     "MissingFeatureError",
+    "Path",
+    "Query",
     "QueryParams",
     "RateLimitConfig",
     "RedisStore",
     "Request",
+    "RequestValidationError",
     "Response",
     "RouteConflictError",
     "SecurityHeadersConfig",
