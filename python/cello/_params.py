@@ -84,11 +84,33 @@ def _upload_type() -> type:
 
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The parameters' annotations, evaluated (``from __future__ import annotations``
+    makes them strings). One that cannot be evaluated stays a string; `argument`
+    decides whether that matters."""
     target = fn.__init__ if isinstance(fn, type) else fn  # type: ignore[misc]
     try:
         return typing.get_type_hints(target, include_extras=True)
-    except Exception:  # noqa: BLE001
-        return {}
+    except Exception:  # noqa: BLE001 - fall back to one annotation at a time
+        pass
+    unwrapped = inspect.unwrap(target)
+    namespace = dict(getattr(unwrapped, "__globals__", {}))
+    code = getattr(unwrapped, "__code__", None)
+    closure = getattr(unwrapped, "__closure__", None) or ()
+    if code is not None:
+        for name, cell in zip(code.co_freevars, closure, strict=False):
+            try:
+                namespace[name] = cell.cell_contents
+            except ValueError:
+                continue
+    hints: dict[str, Any] = {}
+    for name, annotation in getattr(unwrapped, "__annotations__", {}).items():
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, namespace)  # noqa: S307 - the handler's own annotation
+            except Exception:  # noqa: BLE001
+                continue
+        hints[name] = annotation
+    return hints
 
 
 def _describe(fn: Callable[..., Any]) -> str:
@@ -180,6 +202,15 @@ class _Compiler:
             )
         annotation = hints.get(param.name, param.annotation)
         marker: Any = None
+        if isinstance(annotation, str):
+            if isinstance(param.default, (FieldInfo, Depends)) and not annotation.startswith("Annotated"):
+                annotation = param.empty  # the marker says it all; the type is only a hint
+            else:
+                raise TypeError(
+                    f"{node.owner}: cannot resolve the annotation {annotation!r} of parameter "
+                    f"{param.name!r}; define the type at module level (with `from __future__ "
+                    "import annotations` annotations are evaluated in the module's namespace)"
+                )
         if typing.get_origin(annotation) is typing.Annotated:
             extra = typing.get_args(annotation)
             annotation = extra[0]
