@@ -287,3 +287,15 @@ def test_missing_template_in_a_debug_handler_shows_the_fix(tmp_path: Path) -> No
         response = client.get("/")
     assert response.status_code == 500
     assert f"create {tmp_path / 'index.html'}" in response.text
+
+
+def test_what_minijinja_templates_of_1_4_1_used_still_renders(tmp_path: Path) -> None:
+    app = App()
+    app.enable_templates(tmp_path)
+    source = (
+        "{% for word in 'a b c'|split %}{% if word == 'c' %}{% break %}{% endif %}"
+        "{% if word is startingwith('b') %}{% continue %}{% endif %}{{ word }}{% endfor %}"
+        "|{{ 'x\\ny'|lines|length }}|{{ 0|bool }}|{{ 'k=v=w'|split('=', 1)|last }}"
+        "|{{ 'file.html' is endingwith('.html') }}"
+    )
+    assert app.render_string(source) == "a|2|False|v=w|True"

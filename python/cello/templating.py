@@ -120,6 +120,24 @@ def _escapes(template_name: str | None) -> bool:
     return name.rpartition(".")[2] in AUTO_ESCAPE_EXTENSIONS
 
 
+def _split(text: str, separator: str | None = None, max_splits: int = -1) -> list[str]:
+    return text.split(separator, max_splits)
+
+
+# What Cello 1.4.1 templates (rendered by the Rust minijinja) may use and Jinja2 lacks:
+# registered so they keep rendering. `{% break %}`/`{% continue %}` come from Jinja2's
+# loopcontrols extension.
+_COMPAT_FILTERS: dict[str, Callable[..., Any]] = {
+    "split": _split,
+    "lines": str.splitlines,
+    "bool": bool,
+}
+_COMPAT_TESTS: dict[str, Callable[..., bool]] = {
+    "startingwith": lambda value, prefix: str(value).startswith(prefix),
+    "endingwith": lambda value, suffix: str(value).endswith(suffix),
+}
+
+
 class MiniJinjaEngine:
     """Loads templates from `template_dir` and renders them with Jinja2.
 
@@ -160,7 +178,10 @@ class MiniJinjaEngine:
             loader=jinja.FileSystemLoader(self.template_dir),
             autoescape=_escapes if auto_escape else False,
             auto_reload=auto_reload,
+            extensions=["jinja2.ext.loopcontrols"],
         )
+        self._environment.filters.update(_COMPAT_FILTERS)
+        self._environment.tests.update(_COMPAT_TESTS)
         self._strings: Any = jinja.utils.LRUCache(_STRING_CACHE_SIZE)
         self._jinja = jinja
         if globals:
