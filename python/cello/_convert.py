@@ -327,8 +327,13 @@ def _library_converter(annotation: Any, owner: str, *, strings: bool) -> Convert
         import pydantic
     except ImportError:
         pydantic = None  # type: ignore[assignment]
+    adapter = None
     if pydantic is not None and not _is_struct(annotation):
-        adapter = pydantic.TypeAdapter(annotation)
+        try:
+            adapter = pydantic.TypeAdapter(annotation)
+        except pydantic.PydanticUserError:
+            adapter = None
+    if adapter is not None:
         validate = adapter.validate_python
         error_type = pydantic.ValidationError
 
@@ -361,19 +366,7 @@ def body_decoder(annotation: Any, owner: str) -> tuple[Converter, Converter]:
     (pydantic-core's and msgspec's own decoders, no intermediate dict), and a
     converter for a value already parsed (an embedded body key)."""
     if _is_struct(annotation):
-        import msgspec
-
-        decoder = msgspec.json.Decoder(annotation)
-
-        def from_bytes(data: bytes) -> Any:
-            try:
-                return decoder.decode(data)
-            except msgspec.ValidationError as exc:
-                raise BadMany(_msgspec_errors(exc, decoding=False)) from None
-            except msgspec.DecodeError as exc:
-                raise BadMany([{"type": "json_invalid", "loc": [], "msg": f"Invalid JSON: {exc}"}]) from None
-
-        return from_bytes, _library_converter(annotation, owner, strings=False)
+        return _msgspec_body(annotation, owner)
     try:
         import pydantic
     except ImportError:
@@ -383,7 +376,11 @@ def body_decoder(annotation: Any, owner: str) -> tuple[Converter, Converter]:
             validate_json = annotation.model_validate_json
             validate_python = annotation.model_validate
         else:
-            adapter = pydantic.TypeAdapter(annotation)
+            try:
+                adapter = pydantic.TypeAdapter(annotation)
+            except pydantic.PydanticUserError:
+                # typing.TypedDict before Python 3.12, for one: msgspec takes it.
+                return _msgspec_body(annotation, owner)
             validate_json, validate_python = adapter.validate_json, adapter.validate_python
         error_type = pydantic.ValidationError
 
@@ -400,6 +397,10 @@ def body_decoder(annotation: Any, owner: str) -> tuple[Converter, Converter]:
                 raise BadMany(_pydantic_errors(exc)) from None
 
         return from_json, from_python
+    return _msgspec_body(annotation, owner)
+
+
+def _msgspec_body(annotation: Any, owner: str) -> tuple[Converter, Converter]:
     try:
         import msgspec
     except ImportError:
@@ -417,7 +418,13 @@ def body_decoder(annotation: Any, owner: str) -> tuple[Converter, Converter]:
         except msgspec.DecodeError as exc:
             raise BadMany([{"type": "json_invalid", "loc": [], "msg": f"Invalid JSON: {exc}"}]) from None
 
-    return from_bytes_msgspec, _library_converter(annotation, owner, strings=False)
+    def from_python_msgspec(value: Any) -> Any:
+        try:
+            return msgspec.convert(value, annotation)
+        except msgspec.ValidationError as exc:
+            raise BadMany(_msgspec_errors(exc, decoding=False)) from None
+
+    return from_bytes_msgspec, from_python_msgspec
 
 
 def response_serializer(annotation: Any, owner: str) -> Callable[[Any], bytes]:
