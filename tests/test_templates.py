@@ -4,6 +4,7 @@ pages served over a real socket."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -299,3 +300,45 @@ def test_what_minijinja_templates_of_1_4_1_used_still_renders(tmp_path: Path) ->
         "|{{ 'file.html' is endingwith('.html') }}"
     )
     assert app.render_string(source) == "a|2|False|v=w|True"
+
+
+def test_errors_are_value_errors_as_in_1_4_1_and_rendering_errors_name_the_line(
+    tmp_path: Path,
+) -> None:
+    import jinja2
+
+    write(tmp_path, {"page.html": "<p>\n{{ user.name }}\n</p>"})
+    app = App()
+    engine = app.enable_templates(tmp_path)
+    engine.environment.undefined = jinja2.StrictUndefined
+    page = re.escape(str(tmp_path / "page.html"))
+    with pytest.raises(ValueError, match=rf"^{page}, line 2: 'user' is undefined$"):
+        app.render("page.html")
+    with pytest.raises(ValueError, match=r"^<string>, line 1: 'x' is undefined$"):
+        app.render_string("{{ x }}")
+    with pytest.raises(ValueError, match="not found"):
+        app.render("nope.html")
+    # An exception of the app's own passes through unchanged.
+    engine.add_global("fail", lambda: (_ for _ in ()).throw(KeyError("mine")))
+    with pytest.raises(KeyError, match="mine"):
+        app.render_string("{{ fail() }}")
+
+
+def test_enable_templates_twice_is_refused(tmp_path: Path) -> None:
+    app = App()
+    app.enable_templates(tmp_path)
+    with pytest.raises(RuntimeError, match="already called"):
+        app.enable_templates(tmp_path)
+
+
+def test_engine_keeps_1_4_1_methods(tmp_path: Path) -> None:
+    page = write(tmp_path, {"page.html": "{{ a }}{{ b }}"}) / "page.html"
+    engine = MiniJinjaEngine(template_dir=str(tmp_path), auto_escape=True)
+    assert (engine.template_dir, engine.auto_escape) == (str(tmp_path), True)
+    engine.add_globals({"a": 1, "b": 2})
+    assert engine.render("page.html", {}) == "12"
+    page.write_text("changed")
+    assert engine.render("page.html", {}) == "12"
+    engine.clear_cache()
+    assert engine.render("page.html", {}) == "changed"
+    assert App().enable_templates(tmp_path).render("page.html") == "changed"

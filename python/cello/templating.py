@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import os
+import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -46,8 +47,12 @@ _T = TypeVar("_T")
 _STRING_CACHE_SIZE = 256
 
 
-class TemplateError(CelloError):
-    """Base class of the template errors Cello raises (the Jinja2 error is the cause)."""
+class TemplateError(CelloError, ValueError):
+    """A template failed: the base of `TemplateNotFound` and `TemplateSyntaxError`, and
+    what a Jinja2 error while rendering (an undefined value under ``StrictUndefined``...)
+    becomes, its message starting with the template's file and line. Jinja2's error is the
+    ``__cause__``. A `ValueError`, as every template error was in Cello 1.4.1.
+    """
 
 
 class TemplateNotFound(TemplateError, LookupError):
@@ -206,12 +211,22 @@ class MiniJinjaEngine:
         there, e.g. a ``url_for``)."""
         self._environment.globals[name] = value
 
+    def add_globals(self, values: Mapping[str, Any]) -> None:
+        """`add_global` for each item of `values` (1.4.1's spelling)."""
+        self._environment.globals.update(values)
+
     def add_filter(self, name: str, function: Callable[..., Any]) -> None:
         """Registers ``{{ value|name(args) }}``, which calls ``function(value, *args)``.
         Jinja2's ``pass_context``/``pass_environment`` decorators work on it."""
         if not callable(function):
             raise TypeError(f"add_filter({name!r}, ...) needs a callable, got {function!r}")
         self._environment.filters[name] = function
+
+    def clear_cache(self) -> None:
+        """Forgets every compiled template; each is read again on its next use."""
+        if self._environment.cache is not None:
+            self._environment.cache.clear()
+        self._strings.clear()
 
     def get_template(self, name: str) -> jinja2.Template:
         """The compiled template `name` (from the cache after its first use)."""
@@ -274,7 +289,7 @@ class MiniJinjaEngine:
         return Response(body, status_code, headers, media_type, background=background)
 
     def _guarded(self, name: str | None, action: Callable[[], _T]) -> _T:
-        """Runs `action`, turning Jinja2's missing-template and syntax errors into ours."""
+        """Runs `action`, turning Jinja2's errors into ours."""
         jinja = self._jinja
         try:
             return action()
@@ -288,6 +303,16 @@ class MiniJinjaEngine:
             filename = error.filename or error.name or "<string>"
             raise TemplateSyntaxError(error.name, filename, error.lineno, error.message or "",
                                       line) from error
+        except jinja.TemplateError as error:
+            # Exceptions of the app's own (an HTTPException from a global...) pass as they
+            # are; Jinja2's own get the template line its rewritten traceback points at.
+            where = [frame for frame in traceback.extract_tb(error.__traceback__)
+                     if frame.filename == "<template>"
+                     or frame.filename.startswith(self.template_dir + os.sep)]
+            if not where:
+                raise TemplateError(f"{name or '<string>'}: {error}") from error
+            filename = "<string>" if where[-1].filename == "<template>" else where[-1].filename
+            raise TemplateError(f"{filename}, line {where[-1].lineno}: {error}") from error
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(template_dir={self.template_dir!r}, "
@@ -333,6 +358,7 @@ class TemplatesMixin:
 
         Raises:
             ImportError: Jinja2 is not installed (``pip install 'cello[templates]'``).
+            RuntimeError: templates were already enabled on this app.
 
         Example:
             >>> from cello import App
@@ -341,6 +367,13 @@ class TemplatesMixin:
             >>> app.render_string("{{ site }}")
             'Cello'
         """
+        if self._template_engine is not None:
+            # As in 1.4.1: a second call would drop the first one's globals and filters.
+            raise RuntimeError(
+                "enable_templates() was already called on this app (for "
+                f"{self._template_engine.template_dir}); call it once, during setup, and "
+                "add globals and filters to the engine it returned"
+            )
         engine = MiniJinjaEngine(template_dir, auto_escape, globals=globals,
                                  auto_reload=bool(auto_reload))
         self._template_engine = engine
@@ -361,9 +394,12 @@ class TemplatesMixin:
                 engine.auto_reload = debug
         return engine
 
-    def render(self, name: str, context: Mapping[str, Any] | None = None, **values: Any) -> str:
-        """Renders template `name` from the template directory (`MiniJinjaEngine.render`)."""
-        return self._templates("render").render(name, context, **values)
+    def render(
+        self, template_name: str, context: Mapping[str, Any] | None = None, **values: Any
+    ) -> str:
+        """Renders template `template_name` from the template directory
+        (`MiniJinjaEngine.render`)."""
+        return self._templates("render").render(template_name, context, **values)
 
     def render_string(
         self, source: str, context: Mapping[str, Any] | None = None, **values: Any
