@@ -100,6 +100,7 @@ bench-wheel: venv $(VENDORED) ## build the release wheel and install it into the
 	$(VENV)/bin/maturin build --release -q -o $(CARGO_TARGET_DIR)/bench-wheels
 	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --force-reinstall $(CARGO_TARGET_DIR)/bench-wheels/*.whl
+	$(BENCH_VENV)/bin/pip install -q pydantic==2.14.4
 
 .PHONY: bench
 bench: bench-wheel ## the full comparison with peer frameworks (hours; see benches/README.md)
