@@ -663,6 +663,19 @@ def test_roles_from_a_real_jwt() -> None:
         assert client.get("/public/me", headers=bearer({})).status_code == 200
 
 
+def test_roles_from_api_key_claims() -> None:
+    app = App()
+    app.enable_api_key({"ops-key": {"sub": "ops", "roles": ["admin"]}, "named-key": "reporting"})
+
+    @app.get("/admin", guards=[RoleGuard(["admin"]), Authenticated()])
+    def admin(request):
+        return {"sub": request.user["sub"]}
+
+    with TestClient(app) as client:
+        assert client.get("/admin", headers={"X-API-Key": "ops-key"}).json() == {"sub": "ops"}
+        assert client.get("/admin", headers={"X-API-Key": "named-key"}).status_code == 403
+
+
 def test_verify_guards() -> None:
     admin = SimpleNamespace(context={"user": {"roles": ["admin"], "permissions": ["write"]}})
     assert verify_guards(admin, [Authenticated(), Role("admin")]) is True
