@@ -122,7 +122,8 @@ def _escapes(template_name: str | None) -> bool:
     name = template_name.lower()
     for suffix in _JINJA_SUFFIXES:
         name = name.removesuffix(suffix)
-    return name.rpartition(".")[2] in AUTO_ESCAPE_EXTENSIONS
+    _, dot, extension = name.rpartition(".")
+    return bool(dot) and extension in AUTO_ESCAPE_EXTENSIONS
 
 
 def _split(text: str, separator: str | None = None, max_splits: int = -1) -> list[str]:
