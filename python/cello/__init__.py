@@ -29,6 +29,22 @@ from cello.exceptions import (
     TlsError,
 )
 from cello.forms import FormData, UploadFile
+from cello.guards import (
+    And,
+    Authenticated,
+    AuthenticatedGuard,
+    ForbiddenError,
+    Guard,
+    GuardError,
+    IPWhitelist,
+    IpWhitelist,
+    Not,
+    Or,
+    PermissionGuard,
+    RoleGuard,
+    TimeBasedGuard,
+    UnauthorizedError,
+)
 from cello.middleware import (
     CSP,
     CsrfConfig,
@@ -44,6 +60,13 @@ from cello.middleware import (
 from cello.params import Body, Cookie, Depends, File, Form, Header, Path, Query
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
+from cello.templating import (
+    MiniJinjaEngine,
+    TemplateEngine,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
 from cello.websocket import Message, SyncWebSocket, WebSocket, WebSocketDisconnect
 
 __version__: str = _cello.__version__
@@ -63,7 +86,10 @@ def json_loads(data: bytes | str) -> object:
 
 __all__ = [
     "CSP",
+    "And",
     "App",
+    "Authenticated",
+    "AuthenticatedGuard",
     "BackgroundTask",
     "BackgroundTasks",
     "Blueprint",
@@ -75,17 +101,26 @@ __all__ = [
     "Depends",
     "File",
     "FileResponse",
+    "ForbiddenError",
     "Form",
     "FormData",
+    "Guard",
+    "GuardError",
     "HTTPException",
     "Header",
     "Headers",
+    "IPWhitelist",
     "InvalidJSON",
+    "IpWhitelist",
     "JwtConfig",
     "MemoryStore",
     "Message",
+    "MiniJinjaEngine",
     "MissingFeatureError",
+    "Not",
+    "Or",
     "Path",
+    "PermissionGuard",
     "Query",
     "QueryParams",
     "RateLimitConfig",
@@ -93,6 +128,7 @@ __all__ = [
     "Request",
     "RequestValidationError",
     "Response",
+    "RoleGuard",
     "RouteConflictError",
     "SecurityHeadersConfig",
     "ServerConfig",
@@ -103,8 +139,14 @@ __all__ = [
     "StaticFilesConfig",
     "StreamingResponse",
     "SyncWebSocket",
+    "TemplateEngine",
+    "TemplateError",
+    "TemplateNotFound",
+    "TemplateSyntaxError",
+    "TimeBasedGuard",
     "TlsConfig",
     "TlsError",
+    "UnauthorizedError",
     "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",

@@ -72,6 +72,14 @@ def with_guards(
     missing credentials, for example). Async guards are awaited.
     """
     checks = list(guards)
+    if kind == "blocking":
+        for guard in checks:
+            if is_async(guard):
+                raise TypeError(
+                    f"{describe(handler)} is blocking=True and its guard {_guard_name(guard)} "
+                    "is async: a blocking route runs on the thread pool, where nothing is "
+                    "awaited; use sync guards on it (or drop blocking=True)"
+                )
 
     def refused(guard: Guard) -> HTTPException:
         return HTTPException(403, f"access denied by {_guard_name(guard)}")
