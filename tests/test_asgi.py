@@ -480,3 +480,95 @@ def test_mount_routes_stay_out_of_the_openapi_document() -> None:
     mounted = [r for r in app._records if r.path.startswith("/api")]
     assert {r.path for r in mounted} == {"/api", "/api/", "/api/{*asgi_path}", "/api/ws/{room}"}
     assert not any(r.include_in_schema for r in mounted if not r.websocket)
+
+
+def test_client_leaving_mid_stream_stops_the_app_and_the_worker_carries_on(live: Live) -> None:
+    api = FastAPI()
+    finished: list[str] = []
+
+    @api.get("/forever")
+    async def forever() -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                while True:
+                    yield b"tick\n" * 1000
+                    await asyncio.sleep(0)
+            finally:
+                finished.append("closed")
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    @api.get("/after")
+    async def after() -> dict[str, bool]:
+        return {"served": True}
+
+    app = App()
+    app.mount("/api", api)
+    url = live(app).url
+    with (
+        httpx.Client(base_url=url, timeout=10) as client,
+        client.stream("GET", "/api/forever") as response,
+    ):
+        assert next(response.iter_raw()).startswith(b"tick")
+    # Leaving the block closed the connection mid-body.
+    wait_until(lambda: finished, PROCESS_TIMEOUT, "the app's stream to be closed")
+    assert httpx.get(url + "/api/after").json() == {"served": True}
+
+
+def test_websocket_subprotocols_are_negotiated_by_the_mount(live: Live) -> None:
+    api = FastAPI()
+
+    @api.websocket("/ws")
+    async def speak(websocket: WebSocket) -> None:
+        offered = websocket.scope["subprotocols"]
+        await websocket.accept(subprotocol="chat.v2")
+        await websocket.send_json({"offered": offered})
+        await websocket.close()
+
+    app = App()
+    app.mount("/api", api, subprotocols=["chat.v2"])
+    url = live(app).url
+
+    async def talk() -> tuple[Any, Any]:
+        async with websockets.connect(
+            url.replace("http", "ws") + "/api/ws", subprotocols=["chat.v1", "chat.v2"]  # type: ignore[list-item]
+        ) as ws:
+            return ws.subprotocol, await ws.recv()
+
+    assert asyncio.run(talk()) == ("chat.v2", '{"offered":["chat.v1","chat.v2"]}')
+
+
+def test_an_over_limit_streamed_body_is_cellos_413_not_the_apps_500(live: Live) -> None:
+    from cello import ServerConfig
+
+    api = make_api()
+    app = App()
+    app.mount("/api", api)
+    url = live(app, config=ServerConfig(max_body_size=2 * 1024 * 1024)).url
+
+    def chunked() -> Any:
+        for _ in range(3):
+            yield b"y" * (1024 * 1024)
+
+    # No Content-Length: the limit is only found while the body streams in.
+    response = httpx.post(url + "/api/upload", content=chunked(), timeout=30)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert httpx.get(url + "/api/items/1").status_code == 200
+
+
+def test_websocket_paths_are_found_in_starlette_routes_and_mounts() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount, WebSocketRoute
+
+    async def endpoint(websocket: Any) -> None:
+        await websocket.close()
+
+    inner = Starlette(routes=[WebSocketRoute("/feed/{id:int}", endpoint)])
+    api = FastAPI()
+    api.add_api_websocket_route("/files/{rest:path}", endpoint)
+    api.router.routes.append(Mount("/inner", app=inner))
+    app = App()
+    app.mount("/api", api)
+    sockets = {r.path for r in app._records if r.websocket}
+    assert sockets == {"/api/files/{rest:path}", "/api/inner/feed/{id}"}

@@ -182,7 +182,7 @@ class _Mount:
         self.app = app
         self.owner = owner
         self.root_path = "" if prefix == "/" else prefix
-        label = getattr(app, "__qualname__", None) or type(app).__name__
+        label = getattr(app, "__name__", None) or type(app).__name__
         self.label = f"mount({prefix!r}, {label}) ({where})"
         self.state: dict[str, Any] = {}
         self.tasks: set[asyncio.Task[None]] = set()
