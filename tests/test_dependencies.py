@@ -313,9 +313,8 @@ def test_an_unknown_singleton_fails_before_serving_with_a_hint() -> None:
     def index(db=Depends("missing")):
         return {}
 
-    with pytest.raises(LookupError, match=r"register_singleton\('missing'"):
-        with TestClient(app):
-            pass
+    with pytest.raises(LookupError, match=r"register_singleton\('missing'"), TestClient(app):
+        pass
 
 
 def test_route_dependencies_run_for_their_effect() -> None:

@@ -205,3 +205,56 @@ def test_templates_example_serves() -> None:
         assert httpx.get(url + "/products/9").status_code == 404
     finally:
         assert stop_example(process) == 0
+
+
+def test_typed_api_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "typed_api.py")
+    try:
+        auth = {"authorization": "Bearer s3cret"}
+        created = httpx.post(url + "/items", json={"name": "bow", "price": 120, "secret_note": "x"},
+                             headers=auth)
+        assert created.status_code == 201
+        assert created.json() == {"id": 1, "name": "bow", "price": 120.0}
+        assert httpx.post(url + "/items", json={"name": "bow", "price": 1}).status_code == 401
+        invalid = httpx.post(url + "/items", json={"name": "", "price": -1}, headers=auth)
+        assert invalid.status_code == 422
+        assert {tuple(e["loc"]) for e in invalid.json()["errors"]} == {("body", "name"), ("body", "price")}
+        assert httpx.get(url + "/items?limit=1").json() == [{"id": 1, "name": "bow", "price": 120.0}]
+        assert httpx.get(url + "/items?limit=0").status_code == 422
+        assert httpx.get(url + "/items/abc").status_code == 422
+        assert httpx.get(url + "/items/9").status_code == 404
+        # One transaction for the successful POST; validation failed before the others began.
+        assert httpx.get(url + "/log").json() == {"log": ["begin", "commit"]}
+    finally:
+        assert stop_example(process) == 0
+
+
+def test_guards_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "guards_app.py")
+    try:
+        def bearer(token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+
+        assert httpx.get(url + "/").status_code == 200
+        anonymous = httpx.get(url + "/me")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        assert anonymous.headers["content-type"] == "application/problem+json"
+        assert httpx.get(url + "/me", headers=bearer("editor-token")).json()["sub"] == "eve"
+        assert httpx.get(url + "/admin", headers=bearer("editor-token")).status_code == 403
+        assert httpx.get(url + "/admin", headers=bearer("admin-token")).json()["admin"] is True
+        assert httpx.get(url + "/internal/metrics").json()["client"] == "127.0.0.1"
+        assert httpx.get(url + "/beta", headers=bearer("reader-token")).status_code == 403
+        assert httpx.get(url + "/beta", headers={**bearer("reader-token"), "X-Beta": "1"}).json() == {"beta": True}
+        assert httpx.get(url + "/posts/").status_code == 401
+        post = {"title": "Guards"}
+        assert httpx.post(url + "/posts/", json=post, headers=bearer("reader-token")).status_code == 403
+        banned = httpx.post(url + "/posts/", json=post, headers=bearer("banned-token"))
+        assert banned.status_code == 403 and banned.json()["detail"] == "banned users cannot post"
+        created = httpx.post(url + "/posts/", json=post, headers=bearer("editor-token"))
+        assert created.status_code == 201 and created.json()["author"] == "eve"
+        post_id = created.json()["id"]
+        assert httpx.delete(f"{url}/posts/{post_id}", headers=bearer("editor-token")).status_code == 403
+        assert httpx.delete(f"{url}/posts/{post_id}", headers=bearer("admin-token")).status_code == 204
+    finally:
+        assert stop_example(process) == 0

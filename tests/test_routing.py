@@ -269,3 +269,37 @@ def test_any_parameter_value_round_trips(value: str) -> None:
         response = client.get(f"/echo/{quote(value, safe='')}/end")
         assert response.status_code == 200, response.text
         assert response.json() == {"value": value}
+
+
+def test_a_registered_blueprint_refuses_new_routes_and_guards() -> None:
+    from cello import Blueprint
+
+    bp = Blueprint("/bp")
+
+    @bp.get("/a")
+    def a(request):
+        return {}
+
+    app = App()
+    app.register_blueprint(bp)
+    with pytest.raises(RuntimeError, match="already registered"):
+        bp.add_guard(lambda request: False)
+    with pytest.raises(RuntimeError, match="already registered"):
+
+        @bp.get("/b")
+        def b(request):
+            return {}
+
+
+def test_a_blocking_route_refuses_async_guards() -> None:
+    async def guard(request):
+        return True
+
+    app = App()
+
+    @app.get("/", blocking=True, guards=[guard])
+    def index(request):
+        return {}
+
+    with pytest.raises(TypeError, match="blocking=True and its guard"), TestClient(app):
+        pass

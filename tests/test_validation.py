@@ -13,7 +13,18 @@ from typing import Annotated, Any, Literal, TypedDict
 import httpx
 import msgspec
 import pytest
-from cello import App, Body, Cookie, File, Form, Header, Path, Query, RequestValidationError, Response
+from cello import (
+    App,
+    Body,
+    Cookie,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    RequestValidationError,
+    Response,
+)
 from cello.forms import UploadFile
 from cello.testing import LiveServer, TestClient
 from pydantic import BaseModel, field_validator
@@ -98,7 +109,7 @@ def test_path_parameters_typed_by_annotation(live: Callable[..., LiveServer]) ->
         return {"n": n}
 
     server = live(app)
-    get = lambda path: httpx.get(server.url + path)  # noqa: E731
+    get = lambda path: httpx.get(server.url + path)
     assert get("/int/42").json() == {"item_id": 42, "type": "int"}
     key = uuid.uuid4()
     assert get(f"/uuid/{key}").json() == {"key": str(key), "version": 4}
