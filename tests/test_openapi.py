@@ -329,6 +329,9 @@ def test_info_servers_tags_and_operation_texts() -> None:
     assert spec["paths"]["/both"]["get"]["summary"] == "Both"
     ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
     assert sorted(ids) == ["both_get", "both_post", "list_items", "list_items_2", "plainOp"]
+    with TestClient(app) as client:
+        policy = client.get("/docs").headers["content-security-policy"]
+    assert "connect-src 'self' https://api.example.com;" in policy  # for "Try it out"
 
 
 def test_deprecated_hidden_and_websocket_routes() -> None:

@@ -57,8 +57,8 @@ class SchemaRegistry:
         by_pydantic: list[tuple[dict[str, Any], Any, _Mode]] = []
         by_msgspec: list[tuple[dict[str, Any], Any, _Mode]] = []
         for item in self._pending:
-            annotation = item[1]
-            if _mentions_struct(annotation) or not _pydantic_accepts(annotation):
+            _, annotation, mode = item
+            if _mentions_struct(annotation) or not _pydantic_accepts(annotation, mode):
                 by_msgspec.append(item)
             else:
                 by_pydantic.append(item)
@@ -141,13 +141,13 @@ def _mentions_struct(annotation: Any) -> bool:
     return walk(annotation)
 
 
-def _pydantic_accepts(annotation: Any) -> bool:
+def _pydantic_accepts(annotation: Any, mode: _Mode) -> bool:
     try:
         from pydantic import TypeAdapter
     except ImportError:
         return False
     try:
-        TypeAdapter(annotation).json_schema()
+        TypeAdapter(annotation).json_schema(mode=mode)
     except Exception:  # noqa: BLE001 - any refusal means: let msgspec or the builtins try
         return False
     return True
