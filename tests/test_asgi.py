@@ -572,3 +572,33 @@ def test_websocket_paths_are_found_in_starlette_routes_and_mounts() -> None:
     app.mount("/api", api)
     sockets = {r.path for r in app._records if r.websocket}
     assert sockets == {"/api/files/{rest:path}", "/api/inner/feed/{id}"}
+
+
+def test_http_and_websocket_on_the_same_path_graphql_style(live: Live) -> None:
+    async def graphql(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Queries over POST and subscriptions over WebSocket, both on the prefix."""
+        if scope["type"] == "http":
+            body = (await receive())["body"]
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"query " + body})
+        elif scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.accept", "subprotocol": "graphql-transport-ws"})
+            await send({"type": "websocket.send", "text": f"subscribed at {scope['path']}"})
+            await send({"type": "websocket.close", "code": 1000})
+
+    app = App()
+    app.mount("/graphql", graphql, websockets=[""], subprotocols=["graphql-transport-ws"])
+    url = live(app).url
+    assert httpx.post(url + "/graphql", content=b"{ me }").text == "query { me }"
+    assert httpx.get(url + "/graphql").status_code == 426  # a GET there must upgrade
+
+    async def subscribe() -> tuple[Any, Any]:
+        async with websockets.connect(
+            url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"]  # type: ignore[list-item]
+        ) as ws:
+            return ws.subprotocol, await ws.recv()
+
+    assert asyncio.run(subscribe()) == ("graphql-transport-ws", "subscribed at /graphql")
+    with pytest.raises(ValueError, match="relative to the prefix"):
+        App().mount("/graphql", graphql, websockets=["ws"])

@@ -78,8 +78,9 @@ class AsgiMixin:
             app: the ASGI application.
             name: the route name (defaults to ``"mount"``).
             websockets: the app's WebSocket paths, relative to `prefix`
-                (``["/ws/{room}"]``). Found by itself for Starlette and FastAPI apps;
-                give it for other apps.
+                (``["/ws/{room}"]``; ``""`` is the prefix itself). Found by itself
+                for Starlette and FastAPI apps; give it for other apps. A GET on
+                such a path must be an upgrade; its other methods reach the app.
             subprotocols: WebSocket subprotocols the app speaks, in preference order
                 (Cello negotiates them during the handshake).
 
@@ -100,22 +101,21 @@ class AsgiMixin:
         mounted = _Mount(prefix, app, _caller(), owner)
         route_name = name or "mount"
         base = "" if prefix == "/" else prefix
+        sockets = [
+            _socket_path(prefix, relative)
+            for relative in (_websocket_paths(app) if websockets is None else websockets)
+        ]
         paths = [base + "/"] if prefix == "/" else [base, base + "/"]
         paths.append(base + "/{*asgi_path}")
+        # A WebSocket path keeps its other methods for the app: only GET upgrades.
+        paths += [path for path in sockets if path not in paths]
         serve_http = _http_endpoint(mounted)
         for path in paths:
-            owner.route(path, _METHODS, name=route_name, include_in_schema=False)(serve_http)
-        found = _websocket_paths(app) if websockets is None else list(websockets)
+            methods = [m for m in _METHODS if m != "GET"] if path in sockets else _METHODS
+            owner.route(path, methods, name=route_name, include_in_schema=False)(serve_http)
         serve_websocket = _websocket_endpoint(mounted)
-        for relative in found:
-            if not relative.startswith("/") or relative == "/":
-                raise ValueError(
-                    f"mount({prefix!r}): WebSocket path {relative!r} must start with '/' and "
-                    "name a path below the prefix (the prefix itself is served over HTTP)"
-                )
-            owner.websocket(base + relative, subprotocols=list(subprotocols), name=route_name)(
-                serve_websocket
-            )
+        for path in sockets:
+            owner.websocket(path, subprotocols=list(subprotocols), name=route_name)(serve_websocket)
         owner.on_event("startup")(mounted.startup)
         owner.on_event("shutdown")(mounted.shutdown)
 
@@ -137,6 +137,19 @@ def _check_prefix(prefix: str) -> str:
     if problem is not None:
         raise ValueError(f"mount prefix {prefix!r} {problem}; write it like '/api'")
     return prefix
+
+
+def _socket_path(prefix: str, relative: str) -> str:
+    """The Cello pattern of a WebSocket path given relative to the mount (``""`` is the
+    prefix itself, ``"/"`` the prefix with its slash)."""
+    if not isinstance(relative, str) or (relative and not relative.startswith("/")):
+        raise ValueError(
+            f"mount({prefix!r}): WebSocket path {relative!r} must be relative to the prefix "
+            "and start with '/' (or be '' for the prefix itself)"
+        )
+    if prefix == "/":
+        return relative or "/"
+    return prefix + relative
 
 
 def _caller() -> str:
