@@ -452,6 +452,9 @@ def test_test_client_drives_a_mount_in_process() -> None:
     with TestClient(app) as client:
         assert client.get("/api/items/5?q=z").json()["q"] == "z"
         assert client.post("/api/items", json={"name": "a", "price": 2}).status_code == 201
+        with client.websocket_connect("/api/ws/room") as ws:
+            ws.send_text("hi")
+            assert ws.receive_text() == "room: hi"
     assert events == ["startup", "shutdown"]
 
 

@@ -381,6 +381,7 @@ class _HttpExchange:
         except asyncio.CancelledError:
             if not self.response.done():
                 self.response.cancel()
+            raise
         except Exception as error:  # reported to Cello or logged, never lost
             if not self.response.done():
                 self.response.set_exception(self.body_error or error)
