@@ -626,6 +626,14 @@ def test_blueprint_authentication_guards_and_sessions() -> None:
     assert spec["paths"]["/admin/users"]["get"]["security"] == [{"basicAuth": []}]
     assert "security" not in spec["paths"]["/public"]["get"]
     assert "403" in spec["paths"]["/public"]["get"]["responses"]
+    assert "403" not in spec["paths"]["/admin/users"]["get"]["responses"]
+    app.add_guard(lambda request: True)
+
+    @app.get("/late")
+    def late(request: Request) -> dict[str, Any]:
+        return {}
+
+    assert "403" in app.openapi()["paths"]["/admin/users"]["get"]["responses"]
 
 
 def test_the_document_follows_routes_added_later_and_can_be_customised() -> None:

@@ -61,7 +61,7 @@ def build_document(app: Any, settings: dict[str, Any]) -> dict[str, Any]:
     arguments (title, version, description, servers, tags, contact, license_info,
     summary, terms_of_service)."""
     registry = SchemaRegistry()
-    operations = Operations(registry)
+    operations = Operations(registry, app_guards=bool(getattr(app, "_guards", None)))
     security = Security(app)
     paths: dict[str, dict[str, Any]] = {}
     for record in app._records:

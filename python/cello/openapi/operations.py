@@ -113,8 +113,9 @@ def _returned_type(record: RouteRecord) -> Any:
 class Operations:
     """Builds operations, sharing one schema registry (and so one set of components)."""
 
-    def __init__(self, registry: SchemaRegistry) -> None:
+    def __init__(self, registry: SchemaRegistry, app_guards: bool = False) -> None:
         self.registry = registry
+        self.app_guards = app_guards
         self.uses_validation = False
         self._operation_ids: set[str] = set()
 
@@ -236,7 +237,7 @@ class Operations:
                 "description": "The request's parameters or body failed validation",
                 "content": {_PROBLEM: {"schema": _ref("ValidationProblem")}},
             })
-        if record.guards:
+        if record.guards or self.app_guards:
             responses.setdefault("403", {
                 "description": "A guard refused the request",
                 "content": {_PROBLEM: {"schema": _ref("Problem")}},
