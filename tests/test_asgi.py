@@ -605,3 +605,25 @@ def test_http_and_websocket_on_the_same_path_graphql_style(live: Live) -> None:
     assert asyncio.run(subscribe()) == ("graphql-transport-ws", "subscribed at /graphql")
     with pytest.raises(ValueError, match="relative to the prefix"):
         App().mount("/graphql", graphql, websockets=["ws"])
+
+
+def test_http2_requests_reach_the_app_with_a_host_header(live: Live) -> None:
+    scopes: list[dict[str, Any]] = []
+
+    async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        scopes.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"a", "more_body": True})
+        await send({"type": "http.response.body", "body": b"b"})
+
+    app = App()
+    app.mount("/e", echo)
+    url = live(app).url
+    with httpx.Client(http1=False, http2=True) as client:  # h2c, prior knowledge
+        response = client.get(url + "/e/x")
+    assert (response.http_version, response.text) == ("HTTP/2", "ab")
+    assert scopes[0]["http_version"] == "2"
+    # HTTP/2 sends the host as :authority; the spec asks for it as a host header.
+    assert (b"host", url.split("//")[1].encode()) in scopes[0]["headers"]

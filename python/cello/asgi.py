@@ -550,6 +550,8 @@ class _WebSocketSession:
     async def send(self, message: Message) -> None:
         kind = message.get("type")
         if self.disconnected is not None:
+            if kind == "websocket.close":
+                return  # closing twice, or after the client left: nothing to do
             raise ClientDisconnected(f"the WebSocket closed with {self.disconnected[0]}")
         if kind == "websocket.accept":
             self.accepted = True
