@@ -380,6 +380,10 @@ def test_an_unresolvable_annotation_is_a_registration_error_that_says_why() -> N
 def test_plain_request_handlers_are_not_wrapped() -> None:
     app = App()
 
+    @app.get("/any")
+    def any_request(request: Any):
+        return {"method": request.method}
+
     @app.get("/")
     def index(request):
         return {"ok": True}
@@ -388,8 +392,10 @@ def test_plain_request_handlers_are_not_wrapped() -> None:
     def nothing():
         return {"ok": True}
 
-    record, none_record = app._records
-    assert record.plan is None and none_record.plan is None
+    any_record, record, none_record = app._records
+    assert any_record.plan is None and record.plan is None and none_record.plan is None
+    with TestClient(app) as client:
+        assert client.get("/any").json() == {"method": "GET"}
 
 
 def test_async_dependency_in_a_sync_handler_makes_the_route_async() -> None:

@@ -258,3 +258,24 @@ def test_guards_example_serves() -> None:
         assert httpx.delete(f"{url}/posts/{post_id}", headers=bearer("admin-token")).status_code == 204
     finally:
         assert stop_example(process) == 0
+
+
+def test_openapi_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "openapi_app.py")
+    try:
+        spec = httpx.get(url + "/openapi.json").json()
+        assert spec["openapi"] == "3.1.0" and spec["info"]["title"] == "Shop API"
+        assert spec["paths"]["/items/{item_id}"]["get"]["summary"] == "Read one item."
+        docs = httpx.get(url + "/docs")
+        assert docs.headers["content-type"] == "text/html; charset=utf-8"
+        assert '<script src="/docs/swagger-ui-bundle.js"></script>' in docs.text
+        assert "default-src 'none'" in docs.headers["content-security-policy"]
+        assert httpx.get(url + "/redoc/redoc.standalone.js").status_code == 200
+        created = httpx.post(url + "/items", json={"name": "teapot", "price": 12.5})
+        assert created.status_code == 201 and created.json()["id"] == 1
+        assert httpx.get(url + "/items/1").json()["name"] == "teapot"
+        assert httpx.get(url + "/items", params={"limit": 0}).status_code == 422
+        assert httpx.delete(url + "/items/1").status_code == 204
+        assert httpx.get(url + "/items/1").status_code == 404
+    finally:
+        assert stop_example(process) == 0

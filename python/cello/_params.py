@@ -232,10 +232,12 @@ class _Compiler:
     def is_request(self, param: inspect.Parameter, annotation: Any, position: int, handler: bool) -> bool:
         if isinstance(annotation, type) and issubclass(annotation, _request_type()):
             return True
-        if annotation is not param.empty or param.default is not param.empty:
+        if param.default is not param.empty:
             return False
-        if param.name in ("request", "req"):
+        if param.name in ("request", "req") and annotation in (param.empty, Any, object):
             return True
+        if annotation is not param.empty:
+            return False
         # A handler's first unannotated parameter is the request, as before typed
         # parameters existed (``def handler(r)``), unless the path names it.
         return handler and position == 0 and param.name not in self.path_params
