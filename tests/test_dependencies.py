@@ -416,3 +416,18 @@ def test_async_dependency_in_a_sync_handler_makes_the_route_async() -> None:
         @app.get("/blocking", blocking=True)
         def blocked(v: int = Depends(value)):
             return {"v": v}
+
+
+class Handler:
+    """A callable object as a handler: its ``__call__`` annotations count."""
+
+    def __call__(self, request: Request, n: int) -> dict[str, Any]:
+        return {"method": request.method, "n": n}
+
+
+def test_a_callable_object_handler_with_string_annotations() -> None:
+    app = App()
+    app.get("/{n}")(Handler())
+    with TestClient(app) as client:
+        assert client.get("/4").json() == {"method": "GET", "n": 4}
+        assert client.get("/x").status_code == 422

@@ -279,3 +279,33 @@ def test_openapi_example_serves() -> None:
         assert httpx.get(url + "/items/1").status_code == 404
     finally:
         assert stop_example(process) == 0
+
+
+def test_asgi_mount_example_serves() -> None:
+    import asyncio
+
+    import websockets
+
+    process, url = serve_example(ROOT / "examples" / "asgi_mount.py")
+    try:
+        assert httpx.get(url + "/").json() == {"message": "Cello in front, FastAPI behind /api"}
+        assert httpx.get(url + "/api/whoami").json() == {
+            "served_by": "fastapi", "path": "/api/whoami", "root_path": "/api",
+        }
+        created = httpx.post(url + "/api/items", json={"name": "nib"})
+        assert created.status_code == 201 and created.json() == {"id": 3, "name": "nib"}
+        # The ported route answers from Cello, and sees what FastAPI's lifespan shares.
+        assert httpx.get(url + "/api/items/3").json() == {"id": 3, "name": "nib", "served_by": "cello"}
+        assert httpx.get(url + "/api/items/9").status_code == 404
+        assert httpx.post(url + "/api/items", json={}).status_code == 422
+        assert httpx.get(url + "/api/docs").status_code == 200
+        assert httpx.get(url + "/api/openapi.json").json()["info"]["title"] == "legacy"
+
+        async def chat() -> str:
+            async with websockets.connect(url.replace("http", "ws") + "/api/ws") as connection:
+                await connection.send("hi")
+                return await connection.recv()  # type: ignore[return-value]
+
+        assert asyncio.run(chat()) == "echo: hi"
+    finally:
+        assert stop_example(process) == 0

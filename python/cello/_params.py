@@ -17,6 +17,7 @@ generator at its ``yield`` so ``try/except/finally`` there sees it.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import typing
@@ -87,7 +88,12 @@ def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     """The parameters' annotations, evaluated (``from __future__ import annotations``
     makes them strings). One that cannot be evaluated stays a string; `argument`
     decides whether that matters."""
-    target = fn.__init__ if isinstance(fn, type) else fn  # type: ignore[misc]
+    if isinstance(fn, type):
+        target: Any = fn.__init__  # type: ignore[misc]
+    elif not inspect.isroutine(fn) and callable(fn) and not isinstance(fn, functools.partial):
+        target = type(fn).__call__  # a callable object: its __call__'s annotations
+    else:
+        target = fn
     try:
         return typing.get_type_hints(target, include_extras=True)
     except Exception:  # noqa: BLE001, S110 - fall back to one annotation at a time
