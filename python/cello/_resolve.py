@@ -552,9 +552,9 @@ def _direct_runner(runner: _Runner, compiled: Compiled) -> Callable[[Any], Any]:
     straight into the keyword arguments, with no cache, cleanup stack or overrides."""
     node = compiled.handler_node
     fn = node.fn
-    by_index = {ref: name for name, kind, ref in node.args if kind == VALUE}
+    by_index: dict[int, str] = {ref: name for name, kind, ref in node.args if kind == VALUE and name}
     steps = [(by_index.get(i), source, extract) for i, (source, extract) in enumerate(runner.steps)]
-    request_names = [name for name, kind, _ in node.args if kind == REQUEST]
+    request_names = [name for name, kind, _ in node.args if kind == REQUEST and name]
     getters = runner.getters
     plain = runner.serializer is None and runner.status is None
     finish = runner.finish
