@@ -405,11 +405,23 @@ def test_failure_mid_stream_ends_the_response_and_the_worker_carries_on(live: Li
             raise ValueError("broken mid-stream")
         await send({"type": "http.response.body", "body": b"x" * 93})
 
+    async def breaks_chunked(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+        raise ValueError("broken mid-stream, chunked")
+
     app = App()
     app.mount("/s", breaks)
+    app.mount("/c", breaks_chunked)
     url = live(app).url
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.get(url + "/s/break")
+    # Without a Content-Length the body is chunked: it ends without its last chunk, so
+    # the client cannot take the part for the whole.
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(url + "/c/break")
     assert httpx.get(url + "/s/whole").content == b"partial" + b"x" * 93
 
 

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from cello._cello import Request
 from cello.exceptions import BodyNotRead, HTTPException
 from cello.responses import Response
-from cello.streaming import StreamingResponse
+from cello.streaming import StreamAborted, StreamingResponse
 from cello.websocket import WebSocket, WebSocketDisconnect
 
 if TYPE_CHECKING:
@@ -492,7 +492,11 @@ class _HttpExchange:
                     self.readable.clear()
                     await self.readable.wait()
                 if not self.chunks:
-                    return  # complete, or the app failed mid-stream (logged by _call)
+                    if self.complete:
+                        return
+                    # The app failed (logged by _call) or returned mid-stream: cut the
+                    # response off rather than end it as if it were whole.
+                    raise StreamAborted(f"{self.mount.label} ended its response early")
                 chunk = self.chunks.popleft()
                 self.writable.set()
                 yield chunk
