@@ -37,7 +37,7 @@ $(PY):
 
 .PHONY: venv
 venv: $(PY) ## create .venv with the build and test tools
-	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator prometheus_client opentelemetry-api opentelemetry-sdk opentelemetry-proto grpcio
+	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator "openapi-ui-bundles==0.3.0" prometheus_client opentelemetry-api opentelemetry-sdk opentelemetry-proto grpcio
 
 .PHONY: build
 build: venv $(VENDORED) ## compile the native module into .venv (profile: $(PROFILE))
@@ -104,6 +104,7 @@ bench-wheel: venv $(VENDORED) ## build the release wheel and install it into the
 	$(VENV)/bin/maturin build --release -q -o $(CARGO_TARGET_DIR)/bench-wheels
 	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --force-reinstall $(CARGO_TARGET_DIR)/bench-wheels/*.whl
+	$(BENCH_VENV)/bin/pip install -q pydantic==2.14.4
 
 .PHONY: bench
 bench: bench-wheel ## the full comparison with peer frameworks (hours; see benches/README.md)

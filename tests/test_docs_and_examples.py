@@ -202,3 +202,126 @@ def test_observability_example_serves() -> None:
         assert report["version"] == "1.0.0" and report["checks"]["stock"]["details"] == {"items": 1}
     finally:
         assert stop_example(process) == 0
+
+
+def test_templates_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "templates_app.py")
+    try:
+        index = httpx.get(url + "/")
+        assert index.headers["content-type"] == "text/html; charset=utf-8"
+        assert "<title>Products - Cello Shop</title>" in index.text
+        assert '<a href="/products/2">Rosin</a>' in index.text and "$89.50" in index.text
+        assert '<span class="badge low">only 3 left</span>' in index.text
+        product = httpx.get(url + "/products/3").text
+        assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in product
+        assert "<script>" not in product
+        assert httpx.get(url + "/hello", params={"name": "<b>you</b>"}).text == (
+            "<p>Hello, &lt;b&gt;you&lt;/b&gt;!</p>"
+        )
+        assert httpx.get(url + "/products/9").status_code == 404
+    finally:
+        assert stop_example(process) == 0
+
+
+def test_typed_api_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "typed_api.py")
+    try:
+        auth = {"authorization": "Bearer s3cret"}
+        created = httpx.post(url + "/items", json={"name": "bow", "price": 120, "secret_note": "x"},
+                             headers=auth)
+        assert created.status_code == 201
+        assert created.json() == {"id": 1, "name": "bow", "price": 120.0}
+        assert httpx.post(url + "/items", json={"name": "bow", "price": 1}).status_code == 401
+        invalid = httpx.post(url + "/items", json={"name": "", "price": -1}, headers=auth)
+        assert invalid.status_code == 422
+        assert {tuple(e["loc"]) for e in invalid.json()["errors"]} == {("body", "name"), ("body", "price")}
+        assert httpx.get(url + "/items?limit=1").json() == [{"id": 1, "name": "bow", "price": 120.0}]
+        assert httpx.get(url + "/items?limit=0").status_code == 422
+        assert httpx.get(url + "/items/abc").status_code == 422
+        assert httpx.get(url + "/items/9").status_code == 404
+        # One transaction for the successful POST; validation failed before the others began.
+        assert httpx.get(url + "/log").json() == {"log": ["begin", "commit"]}
+    finally:
+        assert stop_example(process) == 0
+
+
+def test_guards_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "guards_app.py")
+    try:
+        def bearer(token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+
+        assert httpx.get(url + "/").status_code == 200
+        anonymous = httpx.get(url + "/me")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        assert anonymous.headers["content-type"] == "application/problem+json"
+        assert httpx.get(url + "/me", headers=bearer("editor-token")).json()["sub"] == "eve"
+        assert httpx.get(url + "/admin", headers=bearer("editor-token")).status_code == 403
+        assert httpx.get(url + "/admin", headers=bearer("admin-token")).json()["admin"] is True
+        assert httpx.get(url + "/internal/metrics").json()["client"] == "127.0.0.1"
+        assert httpx.get(url + "/beta", headers=bearer("reader-token")).status_code == 403
+        assert httpx.get(url + "/beta", headers={**bearer("reader-token"), "X-Beta": "1"}).json() == {"beta": True}
+        assert httpx.get(url + "/posts/").status_code == 401
+        post = {"title": "Guards"}
+        assert httpx.post(url + "/posts/", json=post, headers=bearer("reader-token")).status_code == 403
+        banned = httpx.post(url + "/posts/", json=post, headers=bearer("banned-token"))
+        assert banned.status_code == 403 and banned.json()["detail"] == "banned users cannot post"
+        created = httpx.post(url + "/posts/", json=post, headers=bearer("editor-token"))
+        assert created.status_code == 201 and created.json()["author"] == "eve"
+        post_id = created.json()["id"]
+        assert httpx.delete(f"{url}/posts/{post_id}", headers=bearer("editor-token")).status_code == 403
+        assert httpx.delete(f"{url}/posts/{post_id}", headers=bearer("admin-token")).status_code == 204
+    finally:
+        assert stop_example(process) == 0
+
+
+def test_openapi_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "openapi_app.py")
+    try:
+        spec = httpx.get(url + "/openapi.json").json()
+        assert spec["openapi"] == "3.1.0" and spec["info"]["title"] == "Shop API"
+        assert spec["paths"]["/items/{item_id}"]["get"]["summary"] == "Read one item."
+        docs = httpx.get(url + "/docs")
+        assert docs.headers["content-type"] == "text/html; charset=utf-8"
+        assert '<script src="/docs/swagger-ui-bundle.js"></script>' in docs.text
+        assert "default-src 'none'" in docs.headers["content-security-policy"]
+        assert httpx.get(url + "/redoc/redoc.standalone.js").status_code == 200
+        created = httpx.post(url + "/items", json={"name": "teapot", "price": 12.5})
+        assert created.status_code == 201 and created.json()["id"] == 1
+        assert httpx.get(url + "/items/1").json()["name"] == "teapot"
+        assert httpx.get(url + "/items", params={"limit": 0}).status_code == 422
+        assert httpx.delete(url + "/items/1").status_code == 204
+        assert httpx.get(url + "/items/1").status_code == 404
+    finally:
+        assert stop_example(process) == 0
+
+
+def test_asgi_mount_example_serves() -> None:
+    import asyncio
+
+    import websockets
+
+    process, url = serve_example(ROOT / "examples" / "asgi_mount.py")
+    try:
+        assert httpx.get(url + "/").json() == {"message": "Cello in front, FastAPI behind /api"}
+        assert httpx.get(url + "/api/whoami").json() == {
+            "served_by": "fastapi", "path": "/api/whoami", "root_path": "/api",
+        }
+        created = httpx.post(url + "/api/items", json={"name": "nib"})
+        assert created.status_code == 201 and created.json() == {"id": 3, "name": "nib"}
+        # The ported route answers from Cello, and sees what FastAPI's lifespan shares.
+        assert httpx.get(url + "/api/items/3").json() == {"id": 3, "name": "nib", "served_by": "cello"}
+        assert httpx.get(url + "/api/items/9").status_code == 404
+        assert httpx.post(url + "/api/items", json={}).status_code == 422
+        assert httpx.get(url + "/api/docs").status_code == 200
+        assert httpx.get(url + "/api/openapi.json").json()["info"]["title"] == "legacy"
+
+        async def chat() -> str:
+            async with websockets.connect(url.replace("http", "ws") + "/api/ws") as connection:
+                await connection.send("hi")
+                return await connection.recv()  # type: ignore[return-value]
+
+        assert asyncio.run(chat()) == "echo: hi"
+    finally:
+        assert stop_example(process) == 0

@@ -231,13 +231,20 @@ def test_handler_without_request_parameter() -> None:
         assert client.get("/").json() == {"ok": True}
 
 
-def test_handler_with_too_many_required_parameters_is_refused() -> None:
+def test_a_second_required_parameter_is_a_required_query_parameter() -> None:
+    # Before typed parameters this was a registration error; now it reads as FastAPI
+    # does: an unannotated parameter the path does not name comes from the query.
     app = App()
-    with pytest.raises(TypeError, match="request only"):
 
-        @app.get("/")
-        def index(request, other):
-            return {}
+    @app.get("/")
+    def index(request, other):
+        return {"other": other}
+
+    with TestClient(app) as client:
+        assert client.get("/?other=x").json() == {"other": "x"}
+        missing = client.get("/")
+        assert missing.status_code == 422
+        assert missing.json()["errors"][0]["loc"] == ["query", "other"]
 
 
 segment = st.text(
@@ -262,3 +269,53 @@ def test_any_parameter_value_round_trips(value: str) -> None:
         response = client.get(f"/echo/{quote(value, safe='')}/end")
         assert response.status_code == 200, response.text
         assert response.json() == {"value": value}
+
+
+def test_a_registered_blueprint_refuses_new_routes_and_guards() -> None:
+    from cello import Blueprint
+
+    bp = Blueprint("/bp")
+
+    @bp.get("/a")
+    def a(request):
+        return {}
+
+    app = App()
+    app.register_blueprint(bp)
+    with pytest.raises(RuntimeError, match="already registered"):
+        bp.add_guard(lambda request: False)
+    with pytest.raises(RuntimeError, match="already registered"):
+
+        @bp.get("/b")
+        def b(request):
+            return {}
+
+
+def test_a_blocking_route_refuses_async_guards() -> None:
+    async def guard(request):
+        return True
+
+    app = App()
+
+    @app.get("/", blocking=True, guards=[guard])
+    def index(request):
+        return {}
+
+    with pytest.raises(TypeError, match="blocking=True and its guard"), TestClient(app):
+        pass
+
+
+def test_a_guard_that_returns_an_awaitable_in_a_sync_route_fails_closed() -> None:
+    async def check(request):
+        return False
+
+    app = App()
+
+    @app.get("/", guards=[lambda request: check(request)])
+    def index(request):
+        return {"secret": True}
+
+    with TestClient(app) as client:
+        response = client.get("/")
+        assert response.status_code == 500
+        assert "secret" not in response.text

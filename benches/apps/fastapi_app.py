@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
 
 app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
@@ -35,6 +36,17 @@ async def query(a: str, b: str):
 @app.post("/echo")
 async def echo(payload: dict[str, Any]):
     return payload
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+
+
+@app.post("/items/{item_id}")
+@app.post("/items-manual/{item_id}")
+async def create_item(item_id: int, item: Item):
+    return {"item_id": item_id, "name": item.name, "price": item.price}
 
 
 @app.get("/async")

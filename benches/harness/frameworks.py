@@ -76,8 +76,10 @@ class Framework:
 # Top-level packages are pinned so two runs months apart compare the same peers; bump them
 # deliberately (the report records what was installed).
 _GRANIAN = "granian[uvloop]==2.8.7"
+# The typed-parameter scenarios validate with Pydantic on every row that runs them.
+_PYDANTIC = "pydantic==2.14.4"
 
-_ORIGINAL = Venv("cello-original", ("cello-framework==1.4.1",), ("cello",))
+_ORIGINAL = Venv("cello-original", ("cello-framework==1.4.1", _PYDANTIC), ("cello", "pydantic"))
 _ROBYN = Venv("robyn", ("robyn==0.88.0",), ("robyn",))
 _GRANIAN_ONLY = Venv("granian", (_GRANIAN,), ("granian", "uvloop"))
 _BLACKSHEEP = Venv("blacksheep", ("blacksheep==2.6.4", _GRANIAN), ("blacksheep", "granian"))
@@ -91,10 +93,17 @@ _LITESTAR = Venv("litestar", ("litestar==2.25.0", _GRANIAN), ("litestar", "grani
 # socketify's wheel ships a prebuilt uWebSockets library linked against the system libuv.
 _SOCKETIFY = Venv("socketify", ("socketify==0.0.31",), ("socketify",), ("libuv1",))
 
+_NO_TYPED = MappingProxyType(
+    {
+        "typed_body": "the typed-parameter scenarios are written for Cello, the original and FastAPI",
+        "typed_body_manual": "the typed-parameter scenarios are written for Cello, the original and FastAPI",
+    }
+)
 _NO_BODY_ECHO = MappingProxyType(
     {
         "echo_1k": "a static nginx config cannot parse and re-encode a request body",
         "echo_64k": "a static nginx config cannot parse and re-encode a request body",
+        **_NO_TYPED,
     }
 )
 
@@ -116,6 +125,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         "python-app",
         app="robyn_app.py",
         venv=_ROBYN,
+        unsupported=_NO_TYPED,
         distributions=("robyn",),
     ),
     Framework(
@@ -125,6 +135,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         "python-app",
         app="granian_rsgi_app.py",
         venv=_GRANIAN_ONLY,
+        unsupported=_NO_TYPED,
         distributions=("granian", "uvloop"),
     ),
     Framework(
@@ -134,6 +145,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         "python-app",
         app="granian_asgi_app.py",
         venv=_GRANIAN_ONLY,
+        unsupported=_NO_TYPED,
         distributions=("granian", "uvloop"),
     ),
     Framework(
@@ -143,6 +155,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         "python-app",
         app="blacksheep_app.py",
         venv=_BLACKSHEEP,
+        unsupported=_NO_TYPED,
         distributions=("blacksheep", "granian"),
     ),
     Framework(
@@ -153,6 +166,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         app="starlette_app.py",
         app_args=("--server", "granian"),
         venv=_STARLETTE,
+        unsupported=_NO_TYPED,
         distributions=("starlette", "granian"),
     ),
     Framework(
@@ -183,6 +197,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         app="litestar_app.py",
         app_args=("--server", "granian"),
         venv=_LITESTAR,
+        unsupported=_NO_TYPED,
         distributions=("litestar", "msgspec", "granian"),
     ),
     Framework(
@@ -195,7 +210,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         distributions=("socketify",),
     ),
     Framework("nginx", "nginx (static ceiling)", "ceiling", "nginx", unsupported=_NO_BODY_ECHO),
-    Framework("cello-http", "cello-http pure Rust (ceiling)", "ceiling", "rust-example"),
+    Framework("cello-http", "cello-http pure Rust (ceiling)", "ceiling", "rust-example", unsupported=_NO_TYPED),
 )
 
 

@@ -48,6 +48,8 @@ class RouteRecord:
     #: How the handler's parameters are resolved (`cello._params.Plan`), or ``None`` for a
     #: plain ``handler(request)``. Set when the route is registered.
     plan: Any = None
+    #: The compiled handler (`cello._params.Compiled`), when `plan` is set.
+    compiled: Any = None
 
 
 def describe(handler: Callable[..., Any]) -> str:

@@ -17,11 +17,12 @@ from cello._handlers import (
     websocket_kind,
     with_guards,
 )
+from cello._params import compile_route
 from cello._routing import Guard, RouteRecord, RouteRegistrar
 from cello.asgi import AsgiMixin
 from cello.blueprint import Blueprint
 from cello.datastructures import State
-from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON
+from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON, RequestValidationError
 from cello.middleware._registrar import MiddlewareRegistrar
 from cello.observability import ObservabilityMixin
 from cello.openapi import OpenApiMixin
@@ -41,8 +42,11 @@ ExceptionHandler = Callable[[Any, Any], Any]
 _EVENTS = ("startup", "shutdown")
 
 
-def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
-    """An RFC 9457 ``application/problem+json`` response."""
+def problem(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extensions: Any
+) -> Response:
+    """An RFC 9457 ``application/problem+json`` response; `extensions` are extra
+    members (``errors`` for a 422)."""
     from http import HTTPStatus
 
     try:
@@ -50,7 +54,7 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
     except ValueError:
         title = "Error"
     response = Response.json(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, **extensions},
         status=status,
         headers=headers,
     )
@@ -84,6 +88,10 @@ class App(
         self._hooks: dict[str, list[Callable[[], Any]]] = {event: [] for event in _EVENTS}
         self._exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self._server_config: ServerConfig | None = None
+        self._singletons: dict[str, Any] = {}
+        #: ``{dependency: replacement}``: tests swap a dependency (a callable, or a
+        #: singleton's name) for another callable; read on every request.
+        self.dependency_overrides: dict[Any, Callable[..., Any]] = {}
 
     # --- registration ---------------------------------------------------------------
 
@@ -95,7 +103,18 @@ class App(
             self._records.append(record)
             return
         kind = handler_kind(record.handler, record.blocking, owner)
-        wants_request = takes_request(record.handler, owner)
+        compiled = compile_route(record, owner)
+        if compiled is None:
+            wants_request = takes_request(record.handler, owner)
+        else:
+            record.plan, record.compiled, wants_request = compiled.plan, compiled, True
+            if compiled.is_async:
+                if record.blocking:
+                    raise TypeError(
+                        f"{owner}: blocking=True runs the handler in a thread, but it has "
+                        "async dependencies or form parameters; drop blocking=True"
+                    )
+                kind = "async"
         # Validate now, so a conflict fails at the decorator that caused it.
         self._probe.add_route(record.methods, record.path, record.handler, kind, wants_request, owner)
         self._records.append(record)
@@ -104,6 +123,21 @@ class App(
         """Adds every route of `blueprint` (and of blueprints nested in it)."""
         for record in blueprint.records():
             self._register(record)
+
+    def register_singleton(self, name: str, value: Any) -> None:
+        """Makes `value` what ``Depends(name)`` gives handlers and dependencies.
+
+        Example:
+            >>> from cello import App, Depends
+            >>> app = App()
+            >>> app.register_singleton("db", {"users": []})
+            >>> @app.get("/users")
+            ... def users(db=Depends("db")):
+            ...     return db["users"]
+        """
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a singleton's name must be a non-empty string, got {name!r}")
+        self._singletons[name] = value
 
     def add_guard(self, guard: Guard) -> None:
         """Adds a guard that runs before every route's handler."""
@@ -155,8 +189,12 @@ class App(
                 )
                 continue
             kind = handler_kind(record.handler, record.blocking, owner)
-            wants_request = takes_request(record.handler, owner)
-            handler = record.handler
+            if record.compiled is not None:
+                self._check_singletons(record)
+                handler, wants_request = record.compiled.bind(self), True
+                kind = "async" if record.compiled.is_async else kind
+            else:
+                handler, wants_request = record.handler, takes_request(record.handler, owner)
             guards = [*self._guards, *record.guards]
             if guards:
                 handler = with_guards(handler, guards, kind, wants_request)
@@ -177,6 +215,23 @@ class App(
                 body_limit=body_limit, middleware=middleware,
             )
         return core
+
+    def _check_singletons(self, record: RouteRecord) -> None:
+        from cello._params import SINGLETON
+
+        def names(node: Any) -> Any:
+            for _, kind, ref in node.args:
+                if kind == SINGLETON:
+                    yield ref
+                elif hasattr(ref, "args"):
+                    yield from names(ref)
+
+        for name in names(record.compiled.handler_node):
+            if name not in self._singletons and name not in self.dependency_overrides:
+                raise LookupError(
+                    f"{owner_of(record.handler)} uses Depends({name!r}), but no singleton has "
+                    f"that name; call app.register_singleton({name!r}, value) before serving"
+                )
 
     def _engine(
         self,
@@ -218,6 +273,8 @@ class App(
                 return handler(request, exc)
         if isinstance(exc, HTTPException):
             return problem(exc.status_code, exc.detail, exc.headers)
+        if isinstance(exc, RequestValidationError):
+            return problem(422, exc.detail, errors=exc.errors())
         if isinstance(exc, InvalidJSON):
             return problem(400, str(exc))
         if isinstance(exc, BodyNotRead):

@@ -60,7 +60,15 @@ class Blueprint(MiddlewareRegistrar, RouteRegistrar):
         self._children: list[Blueprint] = []
 
     def _register(self, record: RouteRecord) -> None:
+        self._refuse_if_registered("routes")
         self._records.append(record)
+
+    def _refuse_if_registered(self, what: str) -> None:
+        if self.__dict__.get("_registered"):
+            raise RuntimeError(
+                f"{self!r} is already registered: add its {what} before "
+                "app.register_blueprint(...), which copies them"
+            )
 
     def register_blueprint(self, blueprint: Blueprint) -> None:
         """Nests `blueprint` under this one's prefix."""
@@ -70,6 +78,7 @@ class Blueprint(MiddlewareRegistrar, RouteRegistrar):
 
     def add_guard(self, guard: Guard) -> None:
         """Adds a guard to every route of this blueprint (and nested ones)."""
+        self._refuse_if_registered("guards")
         self.guards.append(guard)
 
     def records(
@@ -77,6 +86,7 @@ class Blueprint(MiddlewareRegistrar, RouteRegistrar):
     ) -> Iterator[RouteRecord]:
         """Every route with the prefixes, guards and middleware of the enclosing
         blueprints applied."""
+        self._registered = True
         full_prefix = join_paths(prefix, self.url_prefix) if self.url_prefix else prefix
         inherited = [*guards, *self.guards]
         if self._middleware_specs_factories():

@@ -13,6 +13,7 @@ __all__ = [
     "HTTPException",
     "InvalidJSON",
     "MissingFeatureError",
+    "RequestValidationError",
     "RouteConflictError",
     "TlsError",
 ]
@@ -65,3 +66,25 @@ class HTTPException(CelloError):
 
     def __repr__(self) -> str:
         return f"HTTPException(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class RequestValidationError(CelloError, ValueError):
+    """The request did not match the handler's typed parameters: answered with 422.
+
+    The response is ``application/problem+json`` with an ``errors`` list, one entry
+    per failure in Pydantic's shape (``loc`` such as ``["query", "limit"]``, ``msg``,
+    ``type``, ``input``), which FastAPI clients already read. Register
+    ``@app.exception_handler(RequestValidationError)`` to answer differently.
+    """
+
+    status_code = 422
+
+    def __init__(self, errors: list[dict[str, object]]) -> None:
+        self._errors = errors
+        count = len(errors)
+        self.detail = f"{count} validation error{'s' if count != 1 else ''} in the request"
+        super().__init__(self.detail)
+
+    def errors(self) -> list[dict[str, object]]:
+        """One entry per failure: ``{"type", "loc", "msg", "input", "ctx"?}``."""
+        return self._errors

@@ -47,6 +47,11 @@ class AuthRegistrar:
         if not isinstance(config, JwtConfig):
             raise TypeError(f"enable_jwt() takes a JwtConfig, got {config!r}")
         self._add_middleware("authentication", _cello.jwt_layer(*config._arguments(skip_paths or [])))
+        # What OpenAPI documents as the security scheme (cello/openapi/security.py).
+        self.__dict__["_auth_scheme"] = {
+            "kind": "jwt", "header": config.header_name, "prefix": config.header_prefix,
+            "cookie": config.cookie_name, "skip_paths": list(skip_paths or []),
+        }
 
     def enable_basic_auth(
         self, credentials: Mapping[str, str], realm: str = "Restricted", *,
@@ -59,6 +64,9 @@ class AuthRegistrar:
         self._add_middleware(
             "authentication", _cello.basic_auth_layer(auth.credentials, auth.realm, auth.skip_paths)
         )
+        self.__dict__["_auth_scheme"] = {
+            "kind": "basic", "header": "Authorization", "skip_paths": list(auth.skip_paths),
+        }
 
     def enable_api_key(
         self, keys: Mapping[str, str | Mapping[str, Any]] | Sequence[str], header: str = "X-API-Key",
@@ -68,6 +76,9 @@ class AuthRegistrar:
         A key maps to its holder's name or to a dict of claims: ``request.user``."""
         auth = ApiKeyAuth(keys, header, skip_paths)
         self._add_middleware("authentication", _cello.api_key_layer(*auth._arguments()))
+        self.__dict__["_auth_scheme"] = {
+            "kind": "api_key", "header": auth.header, "skip_paths": list(auth.skip_paths),
+        }
 
     def enable_session(self, config: SessionConfig | None = None) -> None:
         """Sessions: ``request.session`` (see `SessionConfig`). With the default memory
