@@ -8,6 +8,9 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/cello-target
 # Tests build with the `testing` profile (optimised, no fat LTO: minutes faster on two
 # cores); benchmarks and `make release` use the real release profile.
 PROFILE ?= testing
+# Cargo features added to the default set for `make build`: the test suite exercises the
+# PostgreSQL and MySQL drivers against the local servers (scripts/services.sh).
+FEATURES ?= postgres,mysql
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -38,7 +41,7 @@ venv: $(PY) ## create .venv with the build and test tools
 
 .PHONY: build
 build: venv $(VENDORED) ## compile the native module into .venv (profile: $(PROFILE))
-	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --profile $(PROFILE) -q
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --profile $(PROFILE) -q $(if $(FEATURES),--features $(FEATURES))
 
 .PHONY: release
 release: venv $(VENDORED) ## build with the release profile (fat LTO) and install into .venv

@@ -5,6 +5,8 @@
 //! Users import from `cello`, never from here.
 
 mod app;
+#[cfg(feature = "_data")]
+mod data;
 mod datastructures;
 mod dispatch;
 mod driver;
@@ -57,6 +59,15 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "redis") {
         features.push("redis");
     }
+    for (enabled, name) in [
+        (cfg!(feature = "sqlite"), "sqlite"),
+        (cfg!(feature = "postgres"), "postgres"),
+        (cfg!(feature = "mysql"), "mysql"),
+    ] {
+        if enabled {
+            features.push(name);
+        }
+    }
     features
 }
 
@@ -89,5 +100,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dispatch::current_request, m)?)?;
     m.add_function(wrap_pyfunction!(forms::read_form, m)?)?;
     middleware::register(m)?;
+    #[cfg(feature = "_data")]
+    data::register(m)?;
     Ok(())
 }

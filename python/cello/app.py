@@ -21,6 +21,7 @@ from cello._params import compile_route
 from cello._routing import Guard, RouteRecord, RouteRegistrar
 from cello.asgi import AsgiMixin
 from cello.blueprint import Blueprint
+from cello.data import DataMixin
 from cello.datastructures import State
 from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON, RequestValidationError
 from cello.middleware._registrar import MiddlewareRegistrar
@@ -61,7 +62,7 @@ def problem(
     return response
 
 
-class App(MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteRegistrar):
+class App(DataMixin, MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteRegistrar):
     """A Cello application.
 
     Register handlers with the route decorators, then call `run` (or serve it with

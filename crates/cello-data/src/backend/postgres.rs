@@ -80,10 +80,10 @@ fn bind_natural(
         Value::Int(number) => query.bind(number),
         Value::UInt(number) => match i64::try_from(number) {
             Ok(number) => query.bind(number),
-            Err(_) => query.bind(decimal(&number.to_string(), index)?),
+            Err(_) => query.bind(Numeric::parse(&number.to_string(), index)?),
         },
         Value::Float(number) => query.bind(number),
-        Value::Decimal(text) => query.bind(decimal(&text, index)?),
+        Value::Decimal(text) => query.bind(Numeric::parse(&text, index)?),
         Value::Text(text) => query.bind(text),
         Value::Bytes(bytes) => query.bind(bytes),
         Value::Json(json) => query.bind(sqlx::types::Json(json)),
@@ -151,6 +151,21 @@ fn coerce(value: Value, expected: &str, index: usize) -> Result<Value, DataError
             Value::Int(i64::try_from(number).map_err(|_| out_of_range(expected, index))?)
         }
         ("INT2" | "INT4" | "INT8" | "OID", value @ Value::Int(_)) => value,
+        // Path and query parameters arrive as text: `WHERE id = $1` with "42" works, as
+        // the same literal would in SQL.
+        ("INT2" | "INT4" | "INT8" | "OID", Value::Text(text)) => {
+            Value::Int(text.trim().parse().map_err(|_| parse(&text, "integer"))?)
+        }
+        ("FLOAT4" | "FLOAT8", Value::Text(text)) => {
+            Value::Float(text.trim().parse().map_err(|_| parse(&text, "number"))?)
+        }
+        ("BOOL", Value::Text(text)) => {
+            Value::Bool(match text.trim().to_ascii_lowercase().as_str() {
+                "t" | "true" | "1" | "yes" | "on" => true,
+                "f" | "false" | "0" | "no" | "off" => false,
+                _ => return Err(parse(&text, "boolean")),
+            })
+        }
         ("FLOAT4" | "FLOAT8", Value::Int(number)) => Value::Float(number as f64),
         ("FLOAT4" | "FLOAT8", value @ Value::Float(_)) => value,
         ("NUMERIC", Value::Int(number)) => Value::Decimal(number.to_string()),
@@ -391,7 +406,10 @@ fn decode_value(raw: PgValueRef<'_>, name: &str) -> Decoded {
         "OID" => Value::Int(get::<Oid>(raw)?.0.into()),
         "FLOAT4" => Value::Float(get::<f32>(raw)?.into()),
         "FLOAT8" => Value::Float(get(raw)?),
-        "NUMERIC" => Value::Decimal(get::<BigDecimal>(raw)?.to_string()),
+        "NUMERIC" => Value::Decimal(match raw.format() {
+            sqlx::postgres::PgValueFormat::Binary => super::numeric::to_text(raw.as_bytes()?)?,
+            sqlx::postgres::PgValueFormat::Text => raw.as_str()?.to_owned(),
+        }),
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" | "UNKNOWN" => Value::Text(get(raw)?),
         "BYTEA" => Value::Bytes(get(raw)?),
         "DATE" => Value::Date(get(raw)?),
@@ -450,6 +468,33 @@ fn decimal(text: &str, index: usize) -> Result<BigDecimal, DataError> {
         index,
         message: format!("{text:?} is not a decimal number: {error}"),
     })
+}
+
+/// A `NUMERIC` parameter sent with the scale of its text (`1.50` stays `1.50`).
+struct Numeric(Vec<u8>);
+
+impl Numeric {
+    fn parse(text: &str, index: usize) -> Result<Self, DataError> {
+        super::numeric::from_text(text)
+            .map(Self)
+            .map_err(|message| DataError::Parameter { index, message })
+    }
+}
+
+impl Type<Postgres> for Numeric {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_name("numeric")
+    }
+}
+
+impl Encode<'_, Postgres> for Numeric {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        buf.extend_from_slice(&self.0);
+        Ok(sqlx::encode::IsNull::No)
+    }
 }
 
 /// A list parameter becomes an array of the type of its items (all of one type; NULLs
