@@ -434,6 +434,12 @@ impl PyRequest {
         self.app_attribute(py, intern!(py, "database"))
     }
 
+    /// The app's Redis connection (`app.redis`), looked up when read.
+    #[getter]
+    fn redis<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.app_attribute(py, intern!(py, "redis"))
+    }
+
     /// Per-request storage: set any attribute (`request.state.user = ...`).
     #[getter]
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -16,12 +16,14 @@ __all__ = [
     "InvalidJSON",
     "Middleware",
     "QueryParams",
+    "Redis",
     "Request",
     "RouteConflictError",
     "Row",
     "RowStream",
     "Server",
     "Session",
+    "Subscription",
     "TlsError",
     "Transaction",
     "WebSocketChannel",
@@ -361,6 +363,8 @@ class Request:
     @property
     def database(self) -> Any: ...
     @property
+    def redis(self) -> Any: ...
+    @property
     def state(self) -> Any: ...
     @property
     def content_type(self) -> str | None: ...
@@ -445,3 +449,25 @@ class Row:
     def values(self) -> list[Any]: ...
     def items(self) -> list[tuple[str, Any]]: ...
     def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class Redis:
+    @staticmethod
+    def connect(
+        driver: Driver,
+        future: Any,
+        url: str,
+        database: int | None,
+        password: str | None,
+        connection_timeout_secs: float,
+    ) -> None: ...
+    @property
+    def address(self) -> str: ...
+    def execute(self, future: Any, args: Any) -> None: ...
+    def pipeline(self, future: Any, commands: Any, atomic: bool) -> None: ...
+    def subscribe(self, future: Any, channels: list[str], patterns: list[str]) -> None: ...
+
+@final
+class Subscription:
+    def next_message(self, future: Any) -> None: ...
+    def close(self) -> None: ...

@@ -3,21 +3,19 @@
 //! runtime (the same thread), which runs the statement without the GIL held and then
 //! sets the future's result.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use cello_data::{
     DataError, Database, IsolationLevel, PoolConfig, Row, Transaction, TransactionOptions, Value,
 };
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use tokio::sync::{mpsc, Mutex};
 
 use super::convert::{params, to_python};
-use super::errors::to_py;
 use super::row::PyRow;
+use super::tasks::spawn;
 use crate::driver::PyDriver;
 
 /// What a statement's future resolves to.
@@ -70,50 +68,6 @@ fn outcome_to_python(py: Python<'_>, outcome: Outcome, mode: Mode) -> PyResult<P
         (Outcome::Row(Some(row)), _) => Py::new(py, PyRow { row })?.into_any(),
         (Outcome::Affected(count), _) => count.into_pyobject(py)?.into_any().unbind(),
     })
-}
-
-/// Runs `work` on the driver's runtime and settles `future` with `convert`'s result or
-/// the mapped error. A future cancelled meanwhile is left alone (the work still ends,
-/// and whatever it holds, such as a connection, is released).
-fn spawn<T: 'static>(
-    driver: &Py<PyDriver>,
-    future: Py<PyAny>,
-    work: impl Future<Output = Result<T, DataError>> + 'static,
-    convert: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + 'static,
-) -> PyResult<()> {
-    let state = driver.get().state()?;
-    let shared = state.shared.clone();
-    let _guard = state.runtime.enter();
-    state.local.spawn_local(async move {
-        let result = work.await;
-        Python::attach(|py| {
-            let settled = settle(
-                py,
-                &future,
-                result
-                    .map_err(|error| to_py(py, &error))
-                    .and_then(|value| convert(py, value)),
-            );
-            if let Err(error) = settled {
-                error.print(py);
-            }
-            drop(future);
-            shared.after_python(py);
-        });
-    });
-    Ok(())
-}
-
-fn settle(py: Python<'_>, future: &Py<PyAny>, result: PyResult<Py<PyAny>>) -> PyResult<()> {
-    let future = future.bind(py);
-    if future.call_method0(intern!(py, "done"))?.is_truthy()? {
-        return Ok(());
-    }
-    match result {
-        Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
-        Err(error) => future.call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
-    };
-    Ok(())
 }
 
 fn batches(values: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Value>>> {

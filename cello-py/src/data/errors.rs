@@ -28,6 +28,7 @@ fn build(py: Python<'_>, error: &DataError) -> PyResult<PyErr> {
         DataError::Config(_) => "ConfigurationError",
         DataError::TransactionDone(_) => "TransactionClosed",
         DataError::Parameter { .. } => "ParameterValueError",
+        DataError::Redis { .. } => "RedisError",
         _ => error.class().name(),
     };
     let class = module.bind(py).getattr(name)?;

@@ -72,7 +72,7 @@ impl Encoder<'_> {
 
     fn other(&mut self, value: &Bound<'_, PyAny>, depth: u32) -> PyResult<()> {
         // Database rows: written from their Rust values, no Python object per field.
-        #[cfg(feature = "_data")]
+        #[cfg(feature = "_sql")]
         if let Ok(row) = value.cast_exact::<crate::data::PyRow>() {
             row.get().row.write_json(self.out);
             return Ok(());

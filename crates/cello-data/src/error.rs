@@ -49,6 +49,9 @@ pub enum DataError {
     /// The connection failed while in use (network, protocol, I/O).
     #[error("database connection failed: {0}")]
     Connection(#[source] sqlx::Error),
+    /// Redis refused a command or could not be reached.
+    #[error("redis at {address}: {message}")]
+    Redis { address: String, message: String },
     /// The transaction was already committed or rolled back.
     #[error("the transaction is already {0}; open a new one")]
     TransactionDone(&'static str),
@@ -168,7 +171,8 @@ impl DataError {
             Self::Connect { .. }
             | Self::PoolTimeout { .. }
             | Self::PoolClosed
-            | Self::Connection(_) => ErrorClass::Operational,
+            | Self::Connection(_)
+            | Self::Redis { .. } => ErrorClass::Operational,
         }
     }
 

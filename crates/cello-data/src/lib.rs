@@ -21,20 +21,40 @@
 //! # Ok(()) }
 //! ```
 
-#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
-compile_error!("cello-data needs at least one driver feature: sqlite, postgres or mysql");
+// A Redis-only build compiles the SQL error and config helpers without using them.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 
+#[cfg(not(any(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "redis"
+)))]
+compile_error!("cello-data needs at least one driver feature: sqlite, postgres, mysql or redis");
+
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod backend;
 mod config;
 mod error;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod pool;
+#[cfg(feature = "redis")]
+mod redis_client;
 mod row;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod transaction;
 mod value;
 
 pub use config::{redact, BackendKind, PoolConfig};
 pub use error::{DataError, ErrorClass};
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use pool::{Database, PoolStats};
+#[cfg(feature = "redis")]
+pub use redis_client::{PubSubMessage, RedisClient, RedisConfig};
 pub use row::{Columns, Row};
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 pub use value::Value;

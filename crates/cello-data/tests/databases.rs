@@ -2,6 +2,7 @@
 //! and MariaDB/MySQL (`CELLO_TEST_POSTGRES_URL`, `CELLO_TEST_MYSQL_URL`; by default the
 //! loopback servers `scripts/services.sh` starts). Each test uses tables of its own, so
 //! the tests run in parallel.
+#![cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 
 use std::time::Duration;
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from cello import _cello
 from cello.data._registrar import DataMixin
+from cello.data.channels import Channels, ChannelSubscription
 from cello.data.config import DatabaseConfig
 from cello.data.database import Database
 from cello.data.errors import (
@@ -32,13 +33,17 @@ from cello.data.errors import (
     ParameterValueError,
     PoolTimeout,
     ProgrammingError,
+    RedisError,
     TransactionAborted,
     TransactionClosed,
     UniqueViolation,
 )
+from cello.data.redis import Message, Pipeline, Redis, RedisConfig, Subscription
 from cello.data.transaction import Transaction, current_transaction, transactional
 
 __all__ = [
+    "ChannelSubscription",
+    "Channels",
     "CheckViolation",
     "ConfigurationError",
     "ConnectError",
@@ -49,14 +54,20 @@ __all__ = [
     "DatabaseError",
     "ForeignKeyViolation",
     "IntegrityError",
+    "Message",
     "NotNullViolation",
     "OperationalError",
     "ParameterRangeError",
     "ParameterTypeError",
     "ParameterValueError",
+    "Pipeline",
     "PoolTimeout",
     "ProgrammingError",
+    "Redis",
+    "RedisConfig",
+    "RedisError",
     "Row",
+    "Subscription",
     "Transaction",
     "TransactionAborted",
     "TransactionClosed",

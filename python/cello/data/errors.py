@@ -30,6 +30,7 @@ __all__ = [
     "ParameterValueError",
     "PoolTimeout",
     "ProgrammingError",
+    "RedisError",
     "TransactionAborted",
     "TransactionClosed",
     "UniqueViolation",
@@ -108,6 +109,10 @@ class PoolTimeout(OperationalError, HTTPException):
 
     def __str__(self) -> str:
         return self.message
+
+
+class RedisError(OperationalError):
+    """Redis refused a command or could not be reached; the message names its address."""
 
 
 class ProgrammingError(DatabaseError):
