@@ -3,8 +3,8 @@ every worker.
 
 With `App.enable_redis`, channels go through Redis pub/sub (``cello:channel:<name>``), so
 a message published in one worker reaches the WebSocket and SSE handlers subscribed in
-all of them. Without Redis they are in memory: one worker only (the server warns at
-start when it runs more). Messages are JSON values (dicts, lists, strings, numbers).
+all of them. Without Redis they are in memory: subscribers in the same worker only.
+Messages are JSON values (dicts, lists, strings, numbers).
 
 Example:
     >>> from cello import App
