@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import socket
+import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from cello import App, RedisConfig
 from cello._loop import CelloEventLoop
 from cello.data import Channels, Redis
 from cello.testing import TestClient
-from support.processes import ServerProcess
+from support.processes import ServerProcess, wait_until
 
 CHAT = Path(__file__).resolve().parent / "apps" / "chat_app.py"
 
@@ -127,8 +130,8 @@ def test_unreachable_redis_fails_at_startup_naming_host_and_port() -> None:
     app.enable_redis(RedisConfig(url="redis://127.0.0.1:1", connection_timeout_secs=2))
     with pytest.raises(cello.data.RedisError, match="127.0.0.1:1"), TestClient(app):
         pass
-    with pytest.raises(ValueError, match="Cluster is not built"):
-        RedisConfig(cluster_mode=True)
+    with pytest.raises(ValueError, match="TLS to Redis is not built"):
+        RedisConfig(tls=True)
 
 
 def test_channels_message_crosses_from_one_workers_websocket_to_the_other(
@@ -162,3 +165,77 @@ def test_channels_message_crosses_from_one_workers_websocket_to_the_other(
             await socket.close()
 
     asyncio.run(main())
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+@pytest.fixture
+def redis_cluster(tmp_path: Path) -> Iterator[list[int]]:
+    """A 3-master Redis Cluster on loopback ports, started from the local redis-server."""
+    server = shutil.which("redis-server")
+    cli = shutil.which("redis-cli")
+    if server is None or cli is None:
+        pytest.fail("redis-server and redis-cli are needed (scripts/services.sh installs them)")
+    ports = free_ports(3)
+    processes = [
+        subprocess.Popen(
+            [server, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+             "--cluster-config-file", f"nodes-{port}.conf", "--dir", str(tmp_path),
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            wait_until(lambda port=port: subprocess.run(  # type: ignore[misc]
+                [cli, "-p", str(port), "ping"], capture_output=True, text=True, check=False
+            ).stdout.strip() == "PONG", 60, f"redis-server on {port}")
+        subprocess.run(
+            [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in ports),
+             "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=120,
+        )
+        for port in ports:
+            wait_until(lambda port=port: "cluster_state:ok" in subprocess.run(  # type: ignore[misc]
+                [cli, "-p", str(port), "cluster", "info"], capture_output=True, text=True, check=False
+            ).stdout, 60, f"cluster state ok on {port}")
+        yield ports
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+
+
+def test_redis_cluster_routes_keys_to_their_nodes(redis_cluster: list[int]) -> None:
+    app = App()
+    app.enable_redis(RedisConfig.cluster(f"redis://127.0.0.1:{redis_cluster[0]}"))
+
+    @app.get("/")
+    async def index(request: Any) -> Any:
+        redis = request.redis
+        keys = [f"key-{n}" for n in range(30)]  # spread over the three masters' slots
+        for key in keys:
+            await redis.set(key, key.upper())
+        values = [await redis.get(key) for key in keys]
+        async with redis.pipeline() as pipe:  # one slot: a hash tag
+            pipe.set("{tag}a", 1).incr("{tag}b").get("{tag}a")
+        return {"values": values == [key.upper() for key in keys], "pipeline": pipe.results,
+                "cluster": redis._native.cluster}
+
+    with TestClient(app) as client:
+        assert client.get("/").json() == {"values": True, "pipeline": ["OK", 1, "1"], "cluster": True}
+    # Every master holds some of the keys.
+    counts = [
+        int(subprocess.run(["redis-cli", "-p", str(port), "dbsize"], capture_output=True, text=True, check=True).stdout)
+        for port in redis_cluster
+    ]
+    assert all(count > 0 for count in counts), counts

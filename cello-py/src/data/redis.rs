@@ -70,7 +70,7 @@ pub struct PyRedis {
 impl PyRedis {
     /// Connects on the worker's runtime and resolves `future` with the client.
     #[staticmethod]
-    #[pyo3(signature = (driver, future, url, database, password, connection_timeout_secs))]
+    #[pyo3(signature = (driver, future, url, database, password, connection_timeout_secs, cluster = false))]
     fn connect(
         driver: &Bound<'_, PyDriver>,
         future: Py<PyAny>,
@@ -78,8 +78,10 @@ impl PyRedis {
         database: Option<i64>,
         password: Option<String>,
         connection_timeout_secs: f64,
+        cluster: bool,
     ) -> PyResult<()> {
         let mut config = RedisConfig::new(url);
+        config.cluster = cluster;
         config.database = database;
         config.password = password;
         config.connection_timeout =
@@ -104,10 +106,16 @@ impl PyRedis {
         )
     }
 
-    /// `host:port` of the server.
+    /// `host:port` of the server (the seed nodes of a cluster).
     #[getter]
     fn address(&self) -> &str {
         self.client.address()
+    }
+
+    /// Whether this is a Redis Cluster client.
+    #[getter]
+    fn cluster(&self) -> bool {
+        self.client.is_cluster()
     }
 
     /// Runs one command; resolves with its reply.

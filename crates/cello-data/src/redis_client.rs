@@ -20,6 +20,9 @@ pub struct RedisConfig {
     pub database: Option<i64>,
     pub password: Option<String>,
     pub connection_timeout: Duration,
+    /// A Redis Cluster: `url` names one or more seed nodes, comma-separated; the client
+    /// discovers the rest and routes each command to the node that owns its key.
+    pub cluster: bool,
 }
 
 impl RedisConfig {
@@ -29,6 +32,7 @@ impl RedisConfig {
             database: None,
             password: None,
             connection_timeout: Duration::from_secs(5),
+            cluster: false,
         }
     }
 }
@@ -42,11 +46,19 @@ pub struct PubSubMessage {
     pub payload: Vec<u8>,
 }
 
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
 /// A Redis connection. Cloning shares it.
 #[derive(Clone)]
 pub struct RedisClient {
+    /// A node (the first seed, for a cluster): pub/sub connections are opened from it
+    /// (a cluster forwards published messages to every node).
     client: redis::Client,
-    manager: ConnectionManager,
+    connection: Connection,
     address: String,
 }
 
@@ -62,6 +74,9 @@ impl std::fmt::Debug for RedisClient {
 impl RedisClient {
     /// Connects and pings, so that a bad URL or an unreachable server fails here.
     pub async fn connect(config: RedisConfig) -> Result<Self, DataError> {
+        if config.cluster {
+            return Self::connect_cluster(config).await;
+        }
         let mut info = redis::IntoConnectionInfo::into_connection_info(config.url.as_str())
             .map_err(|error| {
                 DataError::Config(format!(
@@ -92,7 +107,7 @@ impl RedisClient {
             .map_err(|error| connect_error(&address, &error.to_string()))?;
         let redis = Self {
             client,
-            manager,
+            connection: Connection::Single(manager),
             address,
         };
         redis
@@ -100,6 +115,51 @@ impl RedisClient {
             .await
             .map_err(|error| connect_error(&redis.address, &error.to_string()))?;
         Ok(redis)
+    }
+
+    async fn connect_cluster(config: RedisConfig) -> Result<Self, DataError> {
+        let nodes: Vec<&str> = config
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|node| !node.is_empty())
+            .collect();
+        let address = nodes.join(",");
+        let Some(first) = nodes.first() else {
+            return Err(DataError::Config(
+                "a Redis Cluster URL names at least one node".into(),
+            ));
+        };
+        let mut builder = redis::cluster::ClusterClient::builder(nodes.clone())
+            .connection_timeout(config.connection_timeout);
+        if let Some(password) = &config.password {
+            builder = builder.password(password.clone());
+        }
+        let cluster = builder
+            .build()
+            .map_err(|error| DataError::Config(format!("Redis Cluster {address}: {error}")))?;
+        let connect = cluster.get_async_connection();
+        let connection = tokio::time::timeout(config.connection_timeout, connect)
+            .await
+            .map_err(|_| connect_error(&address, "timed out"))?
+            .map_err(|error| connect_error(&address, &error.to_string()))?;
+        let client =
+            redis::Client::open(*first).map_err(|error| DataError::Config(error.to_string()))?;
+        let redis = Self {
+            client,
+            connection: Connection::Cluster(connection),
+            address,
+        };
+        redis
+            .command(vec![b"PING".to_vec()])
+            .await
+            .map_err(|error| connect_error(&redis.address, &error.to_string()))?;
+        Ok(redis)
+    }
+
+    /// Whether this is a Redis Cluster client.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.connection, Connection::Cluster(_))
     }
 
     /// `host:port` of the server.
@@ -113,11 +173,11 @@ impl RedisClient {
         for arg in args {
             command.arg(arg);
         }
-        let mut manager = self.manager.clone();
-        let reply: redis::Value = command
-            .query_async(&mut manager)
-            .await
-            .map_err(|error| self.error(&error))?;
+        let reply: redis::Value = match self.connection.clone() {
+            Connection::Single(mut manager) => command.query_async(&mut manager).await,
+            Connection::Cluster(mut cluster) => command.query_async(&mut cluster).await,
+        }
+        .map_err(|error| self.error(&error))?;
         Ok(value_of(reply))
     }
 
@@ -139,11 +199,12 @@ impl RedisClient {
             }
             pipeline.add_command(command);
         }
-        let mut manager = self.manager.clone();
-        let replies: Vec<redis::Value> = pipeline
-            .query_async(&mut manager)
-            .await
-            .map_err(|error| self.error(&error))?;
+        // A cluster pipeline must keep to the keys of one slot (`{tag}` keys), as in Redis.
+        let replies: Vec<redis::Value> = match self.connection.clone() {
+            Connection::Single(mut manager) => pipeline.query_async(&mut manager).await,
+            Connection::Cluster(mut cluster) => pipeline.query_async(&mut cluster).await,
+        }
+        .map_err(|error| self.error(&error))?;
         Ok(replies.into_iter().map(value_of).collect())
     }
 

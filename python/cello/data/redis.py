@@ -28,8 +28,9 @@ class RedisConfig:
 
     ``pool_size``, ``min_idle`` and ``idle_timeout_secs`` are accepted for compatibility:
     each worker keeps one multiplexed, reconnecting connection, which serves any number
-    of concurrent commands. ``cluster_mode=True`` and ``tls=True`` are not built yet and
-    raise.
+    of concurrent commands. ``cluster_mode=True`` talks to a Redis Cluster: ``url``
+    names one or more seed nodes, comma-separated. ``tls=True`` is not built yet and
+    raises.
 
     Example:
         >>> from cello import App, RedisConfig
@@ -52,8 +53,8 @@ class RedisConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.url, str) or not self.url.startswith(("redis://", "rediss://", "redis+unix://", "unix://")):
             raise ValueError(f"RedisConfig url {self.url!r} is not a Redis URL: use redis://host:6379/0")
-        if self.cluster_mode:
-            raise ValueError("RedisConfig(cluster_mode=True): Redis Cluster is not built into this version of Cello yet")
+        if self.cluster_mode and self.database:
+            raise ValueError("RedisConfig: a Redis Cluster has only database 0")
         if self.tls or self.url.startswith("rediss://"):
             raise ValueError("RedisConfig: TLS to Redis is not built into this version of Cello yet")
         if self.connection_timeout_secs <= 0:
@@ -66,7 +67,7 @@ class RedisConfig:
 
     @staticmethod
     def cluster(url: str, pool_size: int = 20, password: str | None = None) -> RedisConfig:
-        """A Redis Cluster config (not built yet: raises)."""
+        """A Redis Cluster: `url` is a seed node (or several, comma-separated)."""
         return RedisConfig(url=url, pool_size=pool_size, password=password, cluster_mode=True)
 
 
@@ -195,7 +196,7 @@ class Redis:
         future = new_future()
         _cello.Redis.connect(
             driver(), future, config.url, config.database or None, config.password,
-            float(config.connection_timeout_secs),
+            float(config.connection_timeout_secs), config.cluster_mode,
         )
         return cls(await future, config)
 
