@@ -239,3 +239,74 @@ def test_redis_cluster_routes_keys_to_their_nodes(redis_cluster: list[int]) -> N
         for port in redis_cluster
     ]
     assert all(count > 0 for count in counts), counts
+
+
+@pytest.fixture
+def redis_sentinel(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A master, a replica and three Sentinels watching them, on loopback ports."""
+    server = shutil.which("redis-server")
+    cli = shutil.which("redis-cli")
+    if server is None or cli is None:
+        pytest.fail("redis-server and redis-cli are needed (scripts/services.sh installs them)")
+    master, replica, *sentinels = free_ports(5)
+    common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+    processes = {
+        "master": subprocess.Popen([server, "--port", str(master), *common], stdout=subprocess.DEVNULL),
+        "replica": subprocess.Popen(
+            [server, "--port", str(replica), "--replicaof", "127.0.0.1", str(master), *common],
+            stdout=subprocess.DEVNULL,
+        ),
+    }
+    for port in sentinels:
+        conf = tmp_path / f"sentinel-{port}.conf"
+        conf.write_text(
+            f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\n"
+            f"sentinel monitor cello 127.0.0.1 {master} 2\n"
+            "sentinel down-after-milliseconds cello 1000\n"
+            "sentinel failover-timeout cello 10000\n"
+        )
+        processes[f"sentinel-{port}"] = subprocess.Popen([server, str(conf), "--sentinel"], stdout=subprocess.DEVNULL)
+
+    def ask(port: int, *args: str) -> str:
+        return subprocess.run([cli, "-p", str(port), *args], capture_output=True, text=True, check=False).stdout
+
+    try:
+        wait_until(lambda: "master_link_status:up" in ask(replica, "info", "replication"), 60, "replica in sync")
+        for port in sentinels:
+            wait_until(lambda port=port: ask(port, "sentinel", "ckquorum", "cello").startswith("OK 3"),  # type: ignore[misc]
+                       60, f"sentinel {port} sees the others")
+            wait_until(lambda port=port: str(replica) in ask(port, "sentinel", "replicas", "cello"),  # type: ignore[misc]
+                       60, f"sentinel {port} knows the replica")
+        yield {"master": master, "replica": replica, "sentinels": sentinels, "processes": processes, "ask": ask}
+    finally:
+        for process in processes.values():
+            process.kill()
+            process.wait()
+
+
+def test_sentinel_finds_the_master_and_follows_a_failover(redis_sentinel: dict[str, Any]) -> None:
+    sentinels = ",".join(f"127.0.0.1:{port}" for port in redis_sentinel["sentinels"])
+    ask = redis_sentinel["ask"]
+
+    async def main() -> None:
+        redis = await Redis.connect(RedisConfig(url=f"redis+sentinel://{sentinels}/cello", connection_timeout_secs=2))
+        await redis.set("before", "1")
+        assert await redis.execute("WAIT", 1, 30000) == 1  # the replica has it
+        assert "role:master" in await redis.execute("INFO", "replication")
+        # The master dies; the Sentinels promote the replica.
+        redis_sentinel["processes"]["master"].kill()
+        redis_sentinel["processes"]["master"].wait()
+        deadline = asyncio.get_running_loop().time() + 90
+        while True:
+            try:
+                await redis.set("after", "2")
+                break
+            except cello.data.RedisError:
+                assert asyncio.get_running_loop().time() < deadline, "no failover within 90 s"
+                await asyncio.sleep(0.5)
+        port = redis_sentinel["replica"]
+        assert str(port) in ask(redis_sentinel["sentinels"][0], "sentinel", "get-master-addr-by-name", "cello")
+        assert await redis.get("after") == "2"
+        assert await redis.get("before") == "1"  # replicated before the failover
+
+    run(main())

@@ -50,6 +50,52 @@ pub struct PubSubMessage {
 enum Connection {
     Single(ConnectionManager),
     Cluster(redis::cluster_async::ClusterConnection),
+    Sentinel(std::sync::Arc<SentinelState>),
+}
+
+/// A master found through Sentinel, and the Sentinels to ask again after a failover.
+struct SentinelState {
+    sentinel: tokio::sync::Mutex<redis::sentinel::SentinelClient>,
+    manager: std::sync::RwLock<ConnectionManager>,
+    timeout: Duration,
+}
+
+impl SentinelState {
+    fn manager(&self) -> ConnectionManager {
+        self.manager.read().map_or_else(
+            |poisoned| poisoned.into_inner().clone(),
+            |manager| manager.clone(),
+        )
+    }
+
+    /// Asks the Sentinels for the current master and connects to it.
+    async fn resolve(&self) -> redis::RedisResult<()> {
+        let client = self.sentinel.lock().await.async_get_client().await?;
+        let manager = client
+            .get_connection_manager_with_config(manager_config(self.timeout))
+            .await?;
+        match self.manager.write() {
+            Ok(mut slot) => *slot = manager,
+            Err(poisoned) => *poisoned.into_inner() = manager,
+        }
+        Ok(())
+    }
+}
+
+fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(None)
+        .set_number_of_retries(1)
+}
+
+/// Whether `error` means the master went away (or became a replica): ask Sentinel.
+fn master_lost(error: &redis::RedisError) -> bool {
+    error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || error.is_timeout()
+        || error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
 }
 
 /// A Redis connection. Cloning shares it.
@@ -76,6 +122,9 @@ impl RedisClient {
     pub async fn connect(config: RedisConfig) -> Result<Self, DataError> {
         if config.cluster {
             return Self::connect_cluster(config).await;
+        }
+        if config.url.starts_with("redis+sentinel://") {
+            return Self::connect_sentinel(config).await;
         }
         let mut info = redis::IntoConnectionInfo::into_connection_info(config.url.as_str())
             .map_err(|error| {
@@ -157,6 +206,64 @@ impl RedisClient {
         Ok(redis)
     }
 
+    /// `redis+sentinel://host:26379,host:26380/service[/db]`: the master of `service`,
+    /// found again through the Sentinels when it fails over.
+    async fn connect_sentinel(config: RedisConfig) -> Result<Self, DataError> {
+        let rest = config.url.trim_start_matches("redis+sentinel://");
+        let (hosts, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut path = path.split('/').filter(|part| !part.is_empty());
+        let service = path.next().unwrap_or("mymaster").to_owned();
+        let database = path
+            .next()
+            .and_then(|db| db.parse::<i64>().ok())
+            .or(config.database)
+            .unwrap_or(0);
+        let sentinels: Vec<String> = hosts
+            .split(',')
+            .map(|host| format!("redis://{}", host.trim()))
+            .collect();
+        let address = format!("{hosts} ({service})");
+        let mut node = redis::RedisConnectionInfo::default().set_db(database);
+        if let Some(password) = &config.password {
+            node = node.set_password(password.clone());
+        }
+        let node =
+            redis::sentinel::SentinelNodeConnectionInfo::default().set_redis_connection_info(node);
+        let mut sentinel = redis::sentinel::SentinelClient::build(
+            sentinels,
+            service,
+            Some(node),
+            redis::sentinel::SentinelServerType::Master,
+        )
+        .map_err(|error| DataError::Config(format!("Redis Sentinel {address}: {error}")))?;
+        let resolve = async {
+            let client = sentinel.async_get_client().await?;
+            let manager = client
+                .get_connection_manager_with_config(manager_config(config.connection_timeout))
+                .await?;
+            Ok::<_, redis::RedisError>((client, manager))
+        };
+        let (client, manager) = tokio::time::timeout(config.connection_timeout, resolve)
+            .await
+            .map_err(|_| connect_error(&address, "timed out"))?
+            .map_err(|error| connect_error(&address, &error.to_string()))?;
+        let state = SentinelState {
+            sentinel: tokio::sync::Mutex::new(sentinel),
+            manager: std::sync::RwLock::new(manager),
+            timeout: config.connection_timeout,
+        };
+        let redis = Self {
+            client,
+            connection: Connection::Sentinel(std::sync::Arc::new(state)),
+            address,
+        };
+        redis
+            .command(vec![b"PING".to_vec()])
+            .await
+            .map_err(|error| connect_error(&redis.address, &error.to_string()))?;
+        Ok(redis)
+    }
+
     /// Whether this is a Redis Cluster client.
     pub fn is_cluster(&self) -> bool {
         matches!(self.connection, Connection::Cluster(_))
@@ -176,6 +283,13 @@ impl RedisClient {
         let reply: redis::Value = match self.connection.clone() {
             Connection::Single(mut manager) => command.query_async(&mut manager).await,
             Connection::Cluster(mut cluster) => command.query_async(&mut cluster).await,
+            Connection::Sentinel(state) => match command.query_async(&mut state.manager()).await {
+                Err(error) if master_lost(&error) => {
+                    state.resolve().await.map_err(|error| self.error(&error))?;
+                    command.query_async(&mut state.manager()).await
+                }
+                other => other,
+            },
         }
         .map_err(|error| self.error(&error))?;
         Ok(value_of(reply))
@@ -203,6 +317,13 @@ impl RedisClient {
         let replies: Vec<redis::Value> = match self.connection.clone() {
             Connection::Single(mut manager) => pipeline.query_async(&mut manager).await,
             Connection::Cluster(mut cluster) => pipeline.query_async(&mut cluster).await,
+            Connection::Sentinel(state) => match pipeline.query_async(&mut state.manager()).await {
+                Err(error) if master_lost(&error) => {
+                    state.resolve().await.map_err(|error| self.error(&error))?;
+                    pipeline.query_async(&mut state.manager()).await
+                }
+                other => other,
+            },
         }
         .map_err(|error| self.error(&error))?;
         Ok(replies.into_iter().map(value_of).collect())

@@ -29,8 +29,9 @@ class RedisConfig:
     ``pool_size``, ``min_idle`` and ``idle_timeout_secs`` are accepted for compatibility:
     each worker keeps one multiplexed, reconnecting connection, which serves any number
     of concurrent commands. ``cluster_mode=True`` talks to a Redis Cluster: ``url``
-    names one or more seed nodes, comma-separated. ``tls=True`` is not built yet and
-    raises.
+    names one or more seed nodes, comma-separated. A ``redis+sentinel://host:26379,
+    host2:26379/mymaster`` URL finds the master through Sentinel and follows failovers.
+    ``tls=True`` is not built yet and raises.
 
     Example:
         >>> from cello import App, RedisConfig
@@ -51,7 +52,7 @@ class RedisConfig:
     key_prefix: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.url, str) or not self.url.startswith(("redis://", "rediss://", "redis+unix://", "unix://")):
+        if not isinstance(self.url, str) or not self.url.startswith(("redis://", "rediss://", "redis+unix://", "unix://", "redis+sentinel://")):
             raise ValueError(f"RedisConfig url {self.url!r} is not a Redis URL: use redis://host:6379/0")
         if self.cluster_mode and self.database:
             raise ValueError("RedisConfig: a Redis Cluster has only database 0")
