@@ -76,7 +76,11 @@ async def create_many(request):
 
 @app.get("/stats")
 async def stats(request):
-    return {"notes": await request.db.fetchval("SELECT COUNT(*) FROM notes"), "pool": request.db.stats()}
+    return {
+        "notes": await request.db.fetchval("SELECT COUNT(*) FROM notes"),
+        "pool": request.db.stats(),  # this worker's pool
+        "worker": os.getpid(),
+    }
 
 
 if __name__ == "__main__":

@@ -448,3 +448,42 @@ def test_rows_encode_every_type_to_json(backend: Backend) -> None:
         "dt": "2024-02-29", "u": "12345678-1234-5678-1234-567812345678", "j": {"a": [1]},
         "a": [1, 2], "by": "AP8=", "iv": "P1DT5S",
     }
+
+
+def test_each_worker_opens_its_own_pool_after_the_fork(spawn: Any, tmp_path: Path) -> None:
+    """examples/data.py with 2 workers on one SQLite file: both workers answer from pools
+    of their own, and concurrent writes from the two processes all land (WAL, BEGIN
+    IMMEDIATE, the busy timeout)."""
+    import sys
+
+    import httpx
+    from support.processes import wait_until
+
+    database = tmp_path / "notes.db"
+    server = spawn(
+        [sys.executable, str(ROOT / "examples" / "data.py"), "--host", "127.0.0.1", "--port", "0",
+         "--workers", "2", "--no-logs"],
+        env={"CELLO_DATA_URL": f"sqlite://{database}"},
+    )
+    port, info = server.wait_ready()
+    assert "2 workers" in info
+    url = f"http://127.0.0.1:{port}"
+    workers: dict[int, dict[str, Any]] = {}
+
+    def both_answered() -> bool:
+        stats = httpx.get(url + "/stats", headers={"Connection": "close"}).json()
+        workers[stats["worker"]] = stats["pool"]
+        return len(workers) == 2
+
+    wait_until(both_answered, 60, "both workers answering")
+    assert all(pool["backend"] == "sqlite" and pool["size"] >= 1 for pool in workers.values())
+
+    async def write_many() -> list[int]:
+        async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+            responses = await asyncio.gather(
+                *(client.post("/notes", json={"title": f"note {n}"}, timeout=60) for n in range(40))
+            )
+        return [response.status_code for response in responses]
+
+    assert asyncio.run(write_many()) == [201] * 40
+    assert httpx.get(url + "/stats").json()["notes"] == 40
