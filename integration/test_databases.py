@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import json
 import os
 import subprocess
@@ -216,6 +217,13 @@ def test_cancelled_transaction_rolls_back_and_frees_its_connection(backend: Back
         with pytest.raises(asyncio.CancelledError):
             await task
         # The only connection is free again and the insert is gone.
+        assert await db.fetchval(backend.sql("SELECT COUNT(*) FROM {t}")) == 0
+        # A transaction object dropped without its block ending (garbage collected) too.
+        tx = db.transaction()
+        await tx.start()
+        await tx.execute(backend.sql("INSERT INTO {t} (id, name) VALUES (?, ?)"), 2, "dropped")
+        del tx
+        gc.collect()
         assert await db.fetchval(backend.sql("SELECT COUNT(*) FROM {t}")) == 0
         await db.close()
 
