@@ -8,8 +8,9 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/cello-target
 # Tests build with the `testing` profile (optimised, no fat LTO: minutes faster on two
 # cores); benchmarks and `make release` use the real release profile.
 PROFILE ?= testing
-# Cargo features added to the default set for `make build`: the test suite exercises the
-# PostgreSQL and MySQL drivers against the local servers (scripts/services.sh).
+# Extra cargo features of the native module for `make build`: the test suite exercises
+# the PostgreSQL and MySQL drivers against the local servers (scripts/services.sh);
+# add otel for the OpenTelemetry tests (FEATURES=postgres,mysql,otel), which skip without it.
 FEATURES ?= postgres,mysql
 PYTEST_ARGS ?=
 
@@ -37,7 +38,7 @@ $(PY):
 
 .PHONY: venv
 venv: $(PY) ## create .venv with the build and test tools
-	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator "openapi-ui-bundles==0.3.0"
+	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator "openapi-ui-bundles==0.3.0" prometheus_client opentelemetry-api opentelemetry-sdk opentelemetry-proto grpcio
 
 .PHONY: build
 build: venv $(VENDORED) ## compile the native module into .venv (profile: $(PROFILE))
@@ -60,13 +61,14 @@ test: build services test-rust test-instructions test-python ## build, then run 
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
-CRATES := cello-router cello-http cello-middleware cello-data
+CRATES := cello-router cello-http cello-middleware cello-observability cello-data
 
 .PHONY: test-rust
 test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features
 	cargo test -q $(foreach crate,$(CRATES),-p $(crate))
 	cargo test -q -p cello-http --no-default-features
 	cargo test -q -p cello-middleware --all-features
+	cargo test -q -p cello-observability --features otel
 	cargo test -q -p cello-data --all-features
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 

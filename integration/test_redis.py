@@ -202,12 +202,12 @@ def redis_cluster(tmp_path: Path) -> Iterator[list[int]]:
         subprocess.run(
             [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in ports),
              "--cluster-replicas", "0", "--cluster-yes"],
-            check=True, capture_output=True, timeout=120,
+            check=True, capture_output=True, timeout=240,
         )
         for port in ports:
             wait_until(lambda port=port: "cluster_state:ok" in subprocess.run(  # type: ignore[misc]
                 [cli, "-p", str(port), "cluster", "info"], capture_output=True, text=True, check=False
-            ).stdout, 60, f"cluster state ok on {port}")
+            ).stdout, 240, f"cluster state ok on {port}")
         yield ports
     finally:
         for process in processes:
@@ -215,6 +215,9 @@ def redis_cluster(tmp_path: Path) -> Iterator[list[int]]:
             process.wait()
 
 
+# Starting a cluster or a Sentinel group and waiting for it takes long on a busy machine:
+# the per-test timeout of pyproject.toml (60 s) covers fixtures too.
+@pytest.mark.timeout(300)
 def test_redis_cluster_routes_keys_to_their_nodes(redis_cluster: list[int]) -> None:
     app = App()
     app.enable_redis(RedisConfig.cluster(f"redis://127.0.0.1:{redis_cluster[0]}"))
@@ -271,12 +274,12 @@ def redis_sentinel(tmp_path: Path) -> Iterator[dict[str, Any]]:
         return subprocess.run([cli, "-p", str(port), *args], capture_output=True, text=True, check=False).stdout
 
     try:
-        wait_until(lambda: "master_link_status:up" in ask(replica, "info", "replication"), 60, "replica in sync")
+        wait_until(lambda: "master_link_status:up" in ask(replica, "info", "replication"), 240, "replica in sync")
         for port in sentinels:
             wait_until(lambda port=port: ask(port, "sentinel", "ckquorum", "cello").startswith("OK 3"),  # type: ignore[misc]
-                       60, f"sentinel {port} sees the others")
+                       240, f"sentinel {port} sees the others")
             wait_until(lambda port=port: str(replica) in ask(port, "sentinel", "replicas", "cello"),  # type: ignore[misc]
-                       60, f"sentinel {port} knows the replica")
+                       240, f"sentinel {port} knows the replica")
         yield {"master": master, "replica": replica, "sentinels": sentinels, "processes": processes, "ask": ask}
     finally:
         for process in processes.values():
@@ -284,6 +287,7 @@ def redis_sentinel(tmp_path: Path) -> Iterator[dict[str, Any]]:
             process.wait()
 
 
+@pytest.mark.timeout(300)
 def test_sentinel_finds_the_master_and_follows_a_failover(redis_sentinel: dict[str, Any]) -> None:
     sentinels = ",".join(f"127.0.0.1:{port}" for port in redis_sentinel["sentinels"])
     ask = redis_sentinel["ask"]

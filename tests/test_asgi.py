@@ -405,11 +405,23 @@ def test_failure_mid_stream_ends_the_response_and_the_worker_carries_on(live: Li
             raise ValueError("broken mid-stream")
         await send({"type": "http.response.body", "body": b"x" * 93})
 
+    async def breaks_chunked(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+        raise ValueError("broken mid-stream, chunked")
+
     app = App()
     app.mount("/s", breaks)
+    app.mount("/c", breaks_chunked)
     url = live(app).url
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.get(url + "/s/break")
+    # Without a Content-Length the body is chunked: it ends without its last chunk, so
+    # the client cannot take the part for the whole.
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(url + "/c/break")
     assert httpx.get(url + "/s/whole").content == b"partial" + b"x" * 93
 
 
@@ -481,7 +493,8 @@ def test_mount_routes_stay_out_of_the_openapi_document() -> None:
     app = App()
     app.mount("/api", make_api())
     mounted = [r for r in app._records if r.path.startswith("/api")]
-    assert {r.path for r in mounted} == {"/api", "/api/", "/api/{*asgi_path}", "/api/ws/{room}"}
+    assert {r.path for r in mounted} == {"/api", "/api/", "/api/{*asgi_path}"}
+    assert {r.path for r in mounted if r.websocket} == {"/api", "/api/", "/api/{*asgi_path}"}
     assert not any(r.include_in_schema for r in mounted if not r.websocket)
 
 
@@ -560,21 +573,61 @@ def test_an_over_limit_streamed_body_is_cellos_413_not_the_apps_500(live: Live) 
     assert httpx.get(url + "/api/items/1").status_code == 200
 
 
-def test_websocket_paths_are_found_in_starlette_routes_and_mounts() -> None:
+def test_websockets_anywhere_under_the_prefix_reach_the_app(live: Live) -> None:
     from starlette.applications import Starlette
     from starlette.routing import Mount, WebSocketRoute
 
-    async def endpoint(websocket: Any) -> None:
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(websocket.url.path)
         await websocket.close()
 
     inner = Starlette(routes=[WebSocketRoute("/feed/{id:int}", endpoint)])
     api = FastAPI()
     api.add_api_websocket_route("/files/{rest:path}", endpoint)
     api.router.routes.append(Mount("/inner", app=inner))
+
+    @api.get("/files/{rest:path}")
+    async def file_page(rest: str) -> dict[str, str]:
+        return {"file": rest}
+
     app = App()
     app.mount("/api", api)
-    sockets = {r.path for r in app._records if r.websocket}
-    assert sockets == {"/api/files/{rest:path}", "/api/inner/feed/{id}"}
+    url = live(app).url
+
+    async def paths() -> list[str]:
+        received = []
+        for path in ("/api/inner/feed/3", "/api/files/a/b"):
+            async with websockets.connect(url.replace("http", "ws") + path) as ws:
+                received.append(str(await ws.recv()))
+        return received
+
+    assert asyncio.run(paths()) == ["/api/inner/feed/3", "/api/files/a/b"]
+    # A plain GET on a WebSocket path reaches the app's HTTP side.
+    assert httpx.get(url + "/api/files/a/b").json() == {"file": "a/b"}
+
+
+def test_a_close_reason_that_is_not_text_is_sent_as_json(live: Live) -> None:
+    api = FastAPI()
+
+    @api.websocket("/needs-token")
+    async def needs_token(websocket: WebSocket, token: int) -> None:
+        await websocket.accept()  # pragma: no cover - FastAPI refuses before this
+
+    app = App()
+    app.mount("/api", api)
+    url = live(app).url
+
+    async def refused() -> tuple[int | None, str | None]:
+        async with websockets.connect(url.replace("http", "ws") + "/api/needs-token") as ws:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await ws.recv()
+            return ws.close_code, ws.close_reason
+
+    code, reason = asyncio.run(refused())
+    assert code == 1008  # FastAPI's policy violation for a failed validation
+    assert reason is not None and "token" in reason
+    assert httpx.get(url + "/api/openapi.json").status_code == 200
 
 
 def test_http_and_websocket_on_the_same_path_graphql_style(live: Live) -> None:
@@ -594,7 +647,7 @@ def test_http_and_websocket_on_the_same_path_graphql_style(live: Live) -> None:
     app.mount("/graphql", graphql, websockets=[""], subprotocols=["graphql-transport-ws"])
     url = live(app).url
     assert httpx.post(url + "/graphql", content=b"{ me }").text == "query { me }"
-    assert httpx.get(url + "/graphql").status_code == 426  # a GET there must upgrade
+    assert httpx.get(url + "/graphql").text == "query "  # a plain GET is the app's HTTP side
 
     async def subscribe() -> tuple[Any, Any]:
         async with websockets.connect(

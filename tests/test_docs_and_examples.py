@@ -189,6 +189,22 @@ def test_tls_example_serves_every_version(tmp_path: Path) -> None:
         stop_example(process)
 
 
+def test_observability_example_serves() -> None:
+    process, url = serve_example(ROOT / "examples" / "observability.py")
+    try:
+        placed = httpx.post(url + "/orders?kind=gift&items=3")
+        assert placed.json() == {"placed": True, "request_id": placed.headers["x-request-id"]}
+        metrics = httpx.get(url + "/metrics").text
+        assert 'shop_orders_total{kind="gift"} 1' in metrics
+        assert 'shop_basket_items_bucket{le="5"} 1' in metrics
+        assert 'shop_http_requests_total{method="POST",route="/orders",status="200"} 1' in metrics
+        assert httpx.get(url + "/health/ready").json()["ready"] is True
+        report = httpx.get(url + "/health").json()
+        assert report["version"] == "1.0.0" and report["checks"]["stock"]["details"] == {"items": 1}
+    finally:
+        assert stop_example(process) == 0
+
+
 def test_templates_example_serves() -> None:
     process, url = serve_example(ROOT / "examples" / "templates_app.py")
     try:

@@ -303,3 +303,19 @@ def test_a_blocking_route_refuses_async_guards() -> None:
 
     with pytest.raises(TypeError, match="blocking=True and its guard"), TestClient(app):
         pass
+
+
+def test_a_guard_that_returns_an_awaitable_in_a_sync_route_fails_closed() -> None:
+    async def check(request):
+        return False
+
+    app = App()
+
+    @app.get("/", guards=[lambda request: check(request)])
+    def index(request):
+        return {"secret": True}
+
+    with TestClient(app) as client:
+        response = client.get("/")
+        assert response.status_code == 500
+        assert "secret" not in response.text

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 import httpx
+import pytest
 from cello import App, Response, SseStream, StreamingResponse
 from cello.testing import LiveServer, TestClient
 
@@ -224,3 +225,36 @@ def test_head_on_a_streaming_route_sends_no_body(live: Callable[..., LiveServer]
     server = live(app)
     response = httpx.head(server.url + "/s")
     assert response.status_code == 200 and response.content == b""
+
+
+def test_an_iterator_failing_mid_stream_cuts_the_response_off(
+    live: Callable[..., LiveServer],
+) -> None:
+    import logging
+
+    def broken():
+        yield b"first "
+        raise RuntimeError("the source broke")
+
+    app = App()
+
+    @app.get("/broken")
+    def stream(request):
+        return StreamingResponse(broken())
+
+    @app.get("/ok")
+    def ok(request):
+        return {"ok": True}
+
+    url = live(app).url
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("cello.streaming").addHandler(handler)
+    try:
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(url + "/broken")
+    finally:
+        logging.getLogger("cello.streaming").removeHandler(handler)
+    assert any("cut off" in r.getMessage() for r in records)
+    assert httpx.get(url + "/ok").json() == {"ok": True}

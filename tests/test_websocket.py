@@ -322,3 +322,69 @@ def test_websocket_guards_must_be_sync() -> None:
         @app.websocket("/x", guards=[async_guard])
         async def handler(ws):
             pass
+
+
+def test_http_and_websocket_share_a_path(live: Callable[..., LiveServer]) -> None:
+    app = App()
+
+    @app.post("/graphql")
+    @app.get("/graphql")
+    def over_http(request):
+        return {"served_by": "http", "method": request.method}
+
+    @app.websocket("/graphql")
+    async def over_websocket(ws):
+        async for message in ws:
+            await ws.send(f"ws: {message}")
+
+    # Either order of registration pairs them.
+    @app.websocket("/feed/{room}")
+    async def feed(ws):
+        await ws.send(f"room {ws.request.params['room']}")
+
+    @app.get("/feed/{room}")
+    def feed_page(request):
+        return {"room": request.params["room"]}
+
+    url = live(app).url
+    assert httpx.get(url + "/graphql").json() == {"served_by": "http", "method": "GET"}
+    assert httpx.post(url + "/graphql").json() == {"served_by": "http", "method": "POST"}
+    assert httpx.head(url + "/graphql").status_code == 200
+    assert httpx.get(url + "/feed/7").json() == {"room": "7"}
+
+    async def talk() -> tuple[str, str]:
+        base = url.replace("http", "ws")
+        async with websockets.connect(base + "/graphql") as connection:
+            await connection.send("subscribe")
+            first = await connection.recv()
+        async with websockets.connect(base + "/feed/7") as connection:
+            second = await connection.recv()
+        return str(first), str(second)
+
+    assert asyncio.run(talk()) == ("ws: subscribe", "room 7")
+
+
+def test_two_websockets_or_two_gets_on_a_path_still_conflict() -> None:
+    from cello import RouteConflictError
+
+    app = App()
+
+    @app.websocket("/x")
+    async def one(ws):
+        await ws.close()
+
+    @app.get("/x")
+    def page(request):
+        return {}
+
+    with pytest.raises(RouteConflictError):
+
+        @app.websocket("/x")
+        async def two(ws):
+            await ws.close()
+
+    with pytest.raises(RouteConflictError):
+
+        @app.get("/x")
+        def page_again(request):
+            return {}

@@ -41,6 +41,17 @@ if os.environ.get("CELLO_BENCH_MIDDLEWARE") == "1":
     if hasattr(app, "enable_request_id"):
         app.enable_request_id()
 
+# Observability overhead (docs/observability.md): "metrics" enables Prometheus,
+# "tracing:RATE" OpenTelemetry at that sampling rate (export to
+# $OTEL_EXPORTER_OTLP_ENDPOINT if set, else spans are made and dropped).
+observability = os.environ.get("CELLO_BENCH_OBSERVABILITY", "")
+if observability == "metrics":
+    app.enable_prometheus()
+elif observability.startswith("tracing:"):
+    from cello import OpenTelemetryConfig
+
+    app.enable_telemetry(OpenTelemetryConfig(service_name="bench", sampling_rate=float(observability[8:])))
+
 
 @app.get("/json")
 def json_hello(request):

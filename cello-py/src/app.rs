@@ -45,6 +45,10 @@ pub struct Route {
     /// The middleware of the route's blueprint(s); one chain per blueprint, shared by
     /// its routes.
     pub middleware: Option<std::rc::Rc<cello_middleware::Chain>>,
+    /// The WebSocket endpoint registered on this HTTP route's exact path: a GET that
+    /// asks for an upgrade goes there, any other request here (a GraphQL endpoint
+    /// answering queries over HTTP and subscriptions over WebSocket, an ASGI mount).
+    pub upgrade: Option<Box<Route>>,
 }
 
 struct RouteSpec {
@@ -68,6 +72,42 @@ pub struct PyAppCore {
     routes: Mutex<Vec<RouteSpec>>,
     /// Validates registrations as they come, so a conflict fails at the decorator.
     probe: Mutex<RouterBuilder<()>>,
+    /// Which paths have a GET route and which a WebSocket route, so that one of each
+    /// on the same path shares it instead of conflicting (see [`Route::upgrade`]).
+    pairing: Mutex<Pairing>,
+}
+
+#[derive(Default)]
+struct Pairing {
+    http_get: std::collections::HashSet<String>,
+    websocket: std::collections::HashSet<String>,
+    paired: std::collections::HashSet<String>,
+}
+
+impl Pairing {
+    /// The methods to check for conflicts: GET is left out for the second of a GET
+    /// route and a WebSocket route on one path (the pair shares it).
+    fn methods_to_check(&mut self, methods: &[Method], path: &str, websocket: bool) -> Vec<Method> {
+        let has_get = methods.contains(&Method::GET);
+        let pairs = if websocket {
+            self.http_get.contains(path)
+        } else {
+            has_get && self.websocket.contains(path)
+        };
+        if pairs && self.paired.insert(path.to_owned()) {
+            return methods
+                .iter()
+                .filter(|m| **m != Method::GET)
+                .cloned()
+                .collect();
+        }
+        if websocket {
+            self.websocket.insert(path.to_owned());
+        } else if has_get {
+            self.http_get.insert(path.to_owned());
+        }
+        methods.to_vec()
+    }
 }
 
 #[pymethods]
@@ -77,6 +117,7 @@ impl PyAppCore {
         Self {
             routes: Mutex::new(Vec::new()),
             probe: Mutex::new(RouterBuilder::new()),
+            pairing: Mutex::new(Pairing::default()),
         }
     }
 
@@ -114,11 +155,22 @@ impl PyAppCore {
                     .map_err(|_| invalid(format!("{name:?} is not an HTTP method")))
             })
             .collect::<PyResult<Vec<_>>>()?;
-        self.probe
+        let websocket = matches!(
+            kind,
+            HandlerKind::WebSocketAsync | HandlerKind::WebSocketSync
+        );
+        let checked = self
+            .pairing
             .lock()
             .map_err(|_| invalid("route table poisoned"))?
-            .insert(&methods, &path, (), &owner)
-            .map_err(|error| route_error(&error))?;
+            .methods_to_check(&methods, &path, websocket);
+        if !checked.is_empty() {
+            self.probe
+                .lock()
+                .map_err(|_| invalid("route table poisoned"))?
+                .insert(&checked, &path, (), &owner)
+                .map_err(|error| route_error(&error))?;
+        }
         self.routes
             .lock()
             .map_err(|_| invalid("route table poisoned"))?
@@ -163,6 +215,9 @@ impl PyAppCore {
             usize,
             Option<std::rc::Rc<cello_middleware::Chain>>,
         > = std::collections::HashMap::new();
+        // A WebSocket route and a GET route on the same path become one route whose
+        // `upgrade` is the WebSocket endpoint.
+        let mut built: Vec<(Vec<Method>, &RouteSpec, Route)> = Vec::with_capacity(routes.len());
         for spec in routes.iter() {
             let middleware = match &spec.middleware {
                 None => None,
@@ -202,9 +257,34 @@ impl PyAppCore {
                 websocket,
                 body_limit: spec.body_limit,
                 middleware,
+                upgrade: None,
             };
+            built.push((spec.methods.clone(), spec, route));
+        }
+        let mut websockets: std::collections::HashMap<String, Route> =
+            std::collections::HashMap::new();
+        let mut rest = Vec::with_capacity(built.len());
+        for (methods, spec, route) in built {
+            let pairs_with_get = routes.iter().any(|other| {
+                other.path == spec.path
+                    && other.methods.contains(&Method::GET)
+                    && !matches!(
+                        other.kind,
+                        HandlerKind::WebSocketAsync | HandlerKind::WebSocketSync
+                    )
+            });
+            if route.websocket.is_some() && pairs_with_get && !websockets.contains_key(&spec.path) {
+                websockets.insert(spec.path.clone(), route);
+            } else {
+                rest.push((methods, spec, route));
+            }
+        }
+        for (methods, spec, mut route) in rest {
+            if route.websocket.is_none() && methods.contains(&Method::GET) {
+                route.upgrade = websockets.remove(&spec.path).map(Box::new);
+            }
             builder
-                .insert(&spec.methods, &spec.path, route, &spec.owner)
+                .insert(&methods, &spec.path, route, &spec.owner)
                 .map_err(|error| route_error(&error))?;
         }
         Ok(builder.freeze())

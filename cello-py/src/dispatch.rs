@@ -38,8 +38,9 @@ pub struct Hooks {
     pub on_retire: Option<Py<PyAny>>,
     /// The worker's driver (WebSocket channels spawn their tasks through it).
     pub driver: Py<crate::driver::PyDriver>,
-    /// `app.enable_logging()`: `(method, target, status, ms, size, request_id, client)`
-    /// after each response, for Python's `logging`. `None`: no call, no GIL.
+    /// `app.enable_logging()`: `(method, target, status, ms, size, request_id, client,
+    /// route, user_agent, referer, http_version)` after each response, for Python's
+    /// `logging`. `None`: no call, no GIL.
     pub request_logger: Option<Py<PyAny>>,
 }
 
@@ -65,6 +66,8 @@ pub struct Dispatcher {
     pub shutdown: RefCell<Option<ShutdownHandle>>,
     /// The built-in middleware; `None` when the app enabled none (the plain path).
     middleware: Option<cello_middleware::Chain>,
+    /// Metrics and health probes; `None` when the app enabled neither (no cost).
+    observability: Option<crate::observability::Observability>,
 }
 
 /// The outcome of the first, GIL-holding part of a request.
@@ -133,7 +136,13 @@ impl Dispatcher {
             served: Cell::new(0),
             shutdown: RefCell::new(None),
             middleware,
+            observability: None,
         }
+    }
+
+    /// Turns on metrics and health probes for this engine (before it serves).
+    pub(crate) fn set_observability(&mut self, observability: crate::observability::Observability) {
+        self.observability = Some(observability);
     }
 
     /// The built-in middleware chain, if the app enabled any.
@@ -143,15 +152,37 @@ impl Dispatcher {
 
     /// Answers one request through the middleware chain, if any (the listeners and
     /// the in-process test client both come here).
-    pub async fn serve(&self, request: Request, conn: Option<ConnInfo>) -> Response {
+    pub async fn serve(&self, mut request: Request, conn: Option<ConnInfo>) -> Response {
+        let observed = match &self.observability {
+            None => None,
+            Some(observability) => match observability.begin(&self.router, &mut request, conn) {
+                crate::observability::Begin::Bypass => return self.respond(request, conn).await,
+                crate::observability::Begin::Refuse(response) => return response,
+                crate::observability::Begin::Observe(observed) => Some(observed),
+            },
+        };
         let logged = self.hooks.request_logger.as_ref().map(|_| {
             let target = request
                 .uri()
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-            (Instant::now(), request.method().clone(), target)
+            let header = |name: http::header::HeaderName| {
+                request
+                    .headers()
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned)
+            };
+            LoggedRequest {
+                started: Instant::now(),
+                method: request.method().clone(),
+                target,
+                user_agent: header(http::header::USER_AGENT),
+                referer: header(http::header::REFERER),
+                version: request.version(),
+            }
         });
-        let response = match &self.middleware {
+        let mut response = match &self.middleware {
             Some(chain) => {
                 chain
                     .run(request, conn, |request| self.respond(request, conn))
@@ -159,10 +190,11 @@ impl Dispatcher {
             }
             None => self.respond(request, conn).await,
         };
-        if let (Some(logger), Some((started, method, target))) =
-            (&self.hooks.request_logger, logged)
-        {
-            self.log_request(logger, &response, started, &method, &target, conn);
+        if let (Some(logger), Some(logged)) = (&self.hooks.request_logger, logged) {
+            self.log_request(logger, &response, &logged, conn);
+        }
+        if let Some(observed) = observed {
+            observed.finish(&mut response);
         }
         response
     }
@@ -171,13 +203,33 @@ impl Dispatcher {
         &self,
         logger: &Py<PyAny>,
         response: &Response,
-        started: Instant,
-        method: &http::Method,
-        target: &str,
+        logged: &LoggedRequest,
         conn: Option<ConnInfo>,
     ) {
         use http_body::Body as _;
+        let LoggedRequest {
+            started,
+            method,
+            target,
+            ..
+        } = logged;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let path = target
+            .split_once('?')
+            .map_or(target.as_str(), |(path, _)| path);
+        // The route template, for logs grouped by endpoint (not raw paths).
+        let route = match self.router.lookup(method, path) {
+            cello_router::Lookup::Found { value, .. } => {
+                value.label.split_once(' ').map(|(_, template)| template)
+            }
+            _ => None,
+        };
+        let version = match logged.version {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            http::Version::HTTP_2 => "HTTP/2.0",
+            http::Version::HTTP_3 => "HTTP/3.0",
+            _ => "HTTP/1.1",
+        };
         let size = response.body().size_hint().exact();
         let request_id = response
             .headers()
@@ -193,6 +245,10 @@ impl Dispatcher {
                 size,
                 request_id,
                 client,
+                route,
+                logged.user_agent.as_deref(),
+                logged.referer.as_deref(),
+                version,
             );
             if let Err(error) = logger.call1(py, arguments) {
                 error.print(py);
@@ -333,6 +389,12 @@ impl Dispatcher {
         } else {
             with_current_request
         };
+        let trace = self.observability.as_ref().and_then(|observability| {
+            Some((
+                observability,
+                observability.enter_python_context(py, request.get())?,
+            ))
+        });
         let outcome = scope(py, request, || {
             let result = if route.takes_request {
                 route.handler.call1(py, (request.clone_ref(py),))
@@ -345,6 +407,9 @@ impl Dispatcher {
                 Err(error) => Step::Error(error),
             })
         });
+        if let Some((observability, token)) = trace {
+            observability.exit_python_context(py, token);
+        }
         outcome.unwrap_or_else(Step::Error)
     }
 
@@ -403,6 +468,16 @@ impl Dispatcher {
             Err(error) => Step::Error(error),
         }
     }
+}
+
+/// What the access log needs of a request, taken before it is consumed.
+struct LoggedRequest {
+    started: Instant,
+    method: http::Method,
+    target: String,
+    user_agent: Option<String>,
+    referer: Option<String>,
+    version: http::Version,
 }
 
 /// The request object of a handler still running; released with the GIL held.

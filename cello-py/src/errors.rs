@@ -64,3 +64,8 @@ create_exception!(
     CelloError,
     "The TLS certificate or key cannot be used (missing file, empty PEM, mismatch)."
 );
+
+/// Metric registration errors (a name reused differently, a full region).
+pub fn metrics_error(error: &cello_observability::MetricsError) -> PyErr {
+    PyValueError::new_err(error.to_string())
+}

@@ -16,6 +16,7 @@ mod forms;
 mod handshake;
 mod json;
 mod middleware;
+mod observability;
 mod request;
 mod respond;
 mod response;
@@ -59,6 +60,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "redis") {
         features.push("redis");
     }
+    if cfg!(feature = "otel") {
+        features.push("otel");
+    }
     for (enabled, name) in [
         (cfg!(feature = "sqlite"), "sqlite"),
         (cfg!(feature = "postgres"), "postgres"),
@@ -100,6 +104,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dispatch::current_request, m)?)?;
     m.add_function(wrap_pyfunction!(forms::read_form, m)?)?;
     middleware::register(m)?;
+    observability::register(m)?;
     #[cfg(feature = "_data")]
     data::register(m)?;
     Ok(())

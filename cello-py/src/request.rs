@@ -62,6 +62,8 @@ pub struct PyRequest {
     pub app: Option<Py<PyAny>>,
     /// Set by the request-id middleware.
     pub request_id: Option<http::HeaderValue>,
+    /// The server span's ids when tracing is on (`app.enable_telemetry`).
+    pub trace: Option<cello_observability::TraceIds>,
     /// Set by the authentication middleware: the JWT claims, or the Basic/API-key user.
     auth_claims: Option<serde_json::Value>,
     /// Set by the session middleware.
@@ -119,6 +121,7 @@ impl PyRequest {
             .extensions
             .remove::<cello_middleware::RequestIdValue>()
             .map(|id| id.0);
+        let trace = parts.extensions.remove::<cello_observability::TraceIds>();
         let auth_claims = parts
             .extensions
             .remove::<cello_middleware::AuthClaims>()
@@ -130,6 +133,7 @@ impl PyRequest {
             .map(|token| token.0);
         Self {
             request_id,
+            trace,
             auth_claims,
             session,
             csrf_token,
@@ -289,6 +293,23 @@ impl PyRequest {
     #[getter]
     fn request_id(&self) -> Option<&str> {
         self.request_id.as_ref().and_then(|id| id.to_str().ok())
+    }
+
+    /// The trace id (32 hex digits) of the request's server span when tracing is on
+    /// (`app.enable_telemetry()`), else `None`.
+    #[getter]
+    fn trace_id(&self) -> Option<String> {
+        self.trace
+            .as_ref()
+            .map(cello_observability::TraceIds::trace_hex)
+    }
+
+    /// The span id (16 hex digits) of the request's server span, or `None`.
+    #[getter]
+    fn span_id(&self) -> Option<String> {
+        self.trace
+            .as_ref()
+            .map(cello_observability::TraceIds::span_hex)
     }
 
     /// The HTTP method, upper case (`"GET"`).

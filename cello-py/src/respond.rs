@@ -118,6 +118,13 @@ impl Dispatcher {
         if let Some(websocket) = &route.websocket {
             return self.open_websocket(route, websocket, parts, params, conn);
         }
+        if let Some(upgrade) = &route.upgrade {
+            if cello_http::websocket::is_upgrade(&parts.method, &parts.headers) {
+                if let Some(websocket) = &upgrade.websocket {
+                    return self.open_websocket(upgrade, websocket, parts, params, conn);
+                }
+            }
+        }
         let (body, pending) = if body.is_end_stream() {
             (Bytes::new(), None)
         } else {

@@ -133,7 +133,7 @@ fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
 impl PyEngine {
     /// Freezes `core`'s routes into an engine that runs on `driver`.
     #[new]
-    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None, middleware = Vec::new(), request_logger = None))]
+    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None, middleware = Vec::new(), request_logger = None, observability = None))]
     // pyo3 extracts `middleware` as an owned list
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn new(
@@ -149,12 +149,14 @@ impl PyEngine {
         on_retire: Option<Py<PyAny>>,
         middleware: Vec<PyRef<'_, crate::middleware::PyMiddleware>>,
         request_logger: Option<Py<PyAny>>,
+        observability: Option<PyRef<'_, crate::observability::PyObservability>>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
         let chain = crate::middleware::build_chain(&middleware)?;
         let driver_object = driver.clone().unbind();
         let driver = driver.get().state()?;
-        let dispatcher = Dispatcher::new(
+        let python_access_log = request_logger.is_some();
+        let mut dispatcher = Dispatcher::new(
             core.build_router(py)?,
             Hooks {
                 on_error,
@@ -170,11 +172,15 @@ impl PyEngine {
                 body_buffer_size: config.getattr("body_buffer_size")?.extract()?,
                 websocket: websocket_settings(config)?,
                 body_read_timeout: http.body_read_timeout,
-                access_log,
+                // `app.enable_logging()` writes the access log, in the app's format.
+                access_log: access_log && !python_access_log,
                 max_requests,
             },
             chain,
         );
+        if let Some(observability) = observability {
+            dispatcher.set_observability(observability.build(py)?);
+        }
         Ok(PyEngine {
             inner: ThreadBound::new(EngineState {
                 dispatcher: Rc::new(dispatcher),

@@ -31,6 +31,10 @@ struct Channel {
     queue: VecDeque<Bytes>,
     /// The producer has finished: the body ends once the queue is empty.
     finished: bool,
+    /// The producer failed: once the queue is empty the body ends with an error, so
+    /// the client sees a cut-off response (HTTP/1.1: no last chunk and the connection
+    /// closed; HTTP/2: the stream reset), not one that looks complete.
+    aborted: bool,
     /// The consumer (the HTTP response) is gone: sends fail from now on.
     closed: bool,
     body_waker: Option<Waker>,
@@ -97,6 +101,17 @@ impl PyBodySink {
     fn finish(&self) {
         let mut channel = lock(&self.channel);
         channel.finished = true;
+        if let Some(waker) = channel.body_waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Ends the body with an error once the queued chunks are sent: the producer failed
+    /// mid-stream, and the client must not take what it got for the whole body.
+    fn abort(&self) {
+        let mut channel = lock(&self.channel);
+        channel.finished = true;
+        channel.aborted = true;
         if let Some(waker) = channel.body_waker.take() {
             waker.wake();
         }
@@ -179,7 +194,7 @@ impl Body for ChannelBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let (chunk, waiter, finished) = {
+        let (chunk, waiter, finished, aborted) = {
             let mut channel = lock(&self.channel);
             let chunk = channel.queue.pop_front();
             let waiter = if chunk.is_some() {
@@ -190,7 +205,7 @@ impl Body for ChannelBody {
             if chunk.is_none() && !channel.finished {
                 channel.body_waker = Some(cx.waker().clone());
             }
-            (chunk, waiter, channel.finished)
+            (chunk, waiter, channel.finished, channel.aborted)
         };
         self.release_producer(waiter, true);
         if let Some(chunk) = chunk {
@@ -202,6 +217,9 @@ impl Body for ChannelBody {
         }
         if finished {
             self.ended = true;
+            if aborted {
+                return Poll::Ready(Some(Err("the streamed response's producer failed".into())));
+            }
             return Poll::Ready(None);
         }
         if let Some(keep_alive) = self.keep_alive.as_mut() {

@@ -76,6 +76,7 @@ from cello.middleware import (
     StaticFilesConfig,
     cache,
 )
+from cello.observability import HealthCheckConfig, LoggingConfig, OpenTelemetryConfig
 from cello.params import Body, Cookie, Depends, File, Form, Header, Path, Query
 from cello.responses import FileResponse, Response
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
@@ -134,17 +135,20 @@ __all__ = [
     "HTTPException",
     "Header",
     "Headers",
+    "HealthCheckConfig",
     "IPWhitelist",
     "IntegrityError",
     "InvalidJSON",
     "IpWhitelist",
     "JwtConfig",
+    "LoggingConfig",
     "MemoryStore",
     "Message",
     "MiniJinjaEngine",
     "MissingFeatureError",
     "Not",
     "NotNullViolation",
+    "OpenTelemetryConfig",
     "OperationalError",
     "Or",
     "Path",

@@ -14,7 +14,9 @@ __all__ = [
     "Engine",
     "Headers",
     "InvalidJSON",
+    "MetricFamily",
     "Middleware",
+    "Observability",
     "QueryParams",
     "Redis",
     "Request",
@@ -41,12 +43,16 @@ __all__ = [
     "json_dumps",
     "json_loads",
     "jwt_layer",
+    "metrics_enable",
+    "metrics_render",
+    "metrics_worker_exited",
     "rate_limit_layer",
     "read_chunk",
     "read_form",
     "request_id_layer",
     "security_headers_layer",
     "session_layer",
+    "set_log_sink",
     "set_response_type",
     "static_files_layer",
 ]
@@ -248,8 +254,8 @@ class Engine:
         max_requests: int | None = None,
         on_retire: Callable[[], None] | None = None,
         middleware: list[Middleware] = ...,
-        request_logger: Callable[[str, str, int, float, int | None, str | None, str | None], None]
-        | None = None,
+        request_logger: Callable[..., None] | None = None,
+        observability: Observability | None = None,
     ) -> Self: ...
     def serve(
         self,
@@ -303,6 +309,7 @@ class BodySink:
     def try_send(self, data: bytes) -> bool | None: ...
     def wait_capacity(self, future: Any) -> None: ...
     def finish(self) -> None: ...
+    def abort(self) -> None: ...
     @property
     def closed(self) -> bool: ...
 
@@ -322,6 +329,10 @@ class WebSocketChannel:
 class Request:
     @property
     def request_id(self) -> str | None: ...
+    @property
+    def trace_id(self) -> str | None: ...
+    @property
+    def span_id(self) -> str | None: ...
     @property
     def user(self) -> Any: ...
     @property
@@ -392,6 +403,42 @@ def read_form(
     max_file_size: int,
     spool_threshold: int,
     temp_dir: str | None = None,
+) -> None: ...
+
+@final
+class MetricFamily:
+    def __new__(
+        cls, name: str, help: str, kind: str, bounds: list[float] = ..., mode: str = "sum"
+    ) -> Self: ...
+    def series(self, labels: list[tuple[str, str]]) -> int | None: ...
+    def add(self, series: int, amount: float) -> None: ...
+    def set(self, series: int, value: float) -> None: ...
+    def observe(self, series: int, value: float) -> None: ...
+    def value(self, series: int) -> float: ...
+
+@final
+class Observability:
+    def __new__(
+        cls,
+        metrics: tuple[str, str] | None = None,
+        bypass: list[str] = ...,
+        gate_startup: bool = False,
+        telemetry: Any = None,
+        python_context: tuple[Callable[[int, int, bool], Any], Callable[[Any], None]] | None = None,
+    ) -> Self: ...
+    def set_started(self) -> None: ...
+    def flush(self) -> None: ...
+    @property
+    def started(self) -> bool: ...
+
+def metrics_enable() -> None: ...
+def metrics_render(namespace: str) -> str: ...
+def metrics_worker_exited(pid: int, cpu_seconds: float) -> None: ...
+def set_log_sink(
+    sink: Callable[[int, str, str], None] | None,
+    level: int = 20,
+    per_second: float = 10.0,
+    burst: float = 20.0,
 ) -> None: ...
 
 # --- data layer (cello-py/src/data/; with the sqlite, postgres or mysql feature) ----------

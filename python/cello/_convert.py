@@ -373,8 +373,14 @@ def body_decoder(annotation: Any, owner: str) -> tuple[Converter, Converter]:
         pydantic = None  # type: ignore[assignment]
     if pydantic is not None:
         if _is_pydantic_model(annotation):
-            validate_json = annotation.model_validate_json
-            validate_python = annotation.model_validate
+            # The model's compiled validator itself: model_validate_json is a Python
+            # wrapper around exactly this call.
+            try:
+                validator = annotation.__pydantic_validator__
+                validate_json, validate_python = validator.validate_json, validator.validate_python
+            except pydantic.PydanticUserError:  # not fully defined yet: resolve per call
+                validate_json = annotation.model_validate_json
+                validate_python = annotation.model_validate
         else:
             try:
                 adapter = pydantic.TypeAdapter(annotation)

@@ -103,12 +103,27 @@ def with_guards(
 
     def guarded(request: Any) -> Any:
         for guard in checks:
-            if not guard(request):
+            if not _sync_verdict(guard, guard(request)):
                 raise refused(guard)
         return handler(request) if wants_request else handler()
 
     functools.update_wrapper(guarded, handler)
     return guarded
+
+
+def _sync_verdict(guard: Guard, verdict: Any) -> Any:
+    """A guard's result where nothing can be awaited: an awaitable (a lambda around an
+    ``async def``, say) would be truthy and let everyone in, so it fails closed."""
+    if inspect.isawaitable(verdict):
+        close = getattr(verdict, "close", None)
+        if close is not None:
+            close()
+        raise TypeError(
+            f"the guard {_guard_name(guard)} returned an awaitable where it cannot be awaited "
+            "(a WebSocket handshake, or a wrapper that hides an async def): make it a plain "
+            "function, or an async def the route can see"
+        )
+    return verdict
 
 
 def owner_of(handler: Callable[..., Any]) -> str:
@@ -134,7 +149,7 @@ def handshake_check(guards: Sequence[Guard]) -> Callable[[Any], bool]:
 
     def check(request: Any) -> bool:
         for guard in checks:
-            if not guard(request):
+            if not _sync_verdict(guard, guard(request)):
                 raise HTTPException(403, f"access denied by {_guard_name(guard)}")
         return True
 

@@ -505,6 +505,8 @@ def make_runner(compiled: Compiled, app: Any) -> Callable[[Any], Any]:
     runner = _Runner(compiled, app)
     fn = compiled.handler_node.fn
     finish = runner.finish
+    if all(kind in (VALUE, REQUEST) for _, kind, _ in compiled.handler_node.args):
+        return _direct_runner(runner, compiled)
 
     if compiled.is_async:
         handler_async = compiled.handler_node.mode == "async"
@@ -543,3 +545,56 @@ def make_runner(compiled: Compiled, app: Any) -> Callable[[Any], Any]:
         return finish(result)
 
     return run
+
+
+def _direct_runner(runner: _Runner, compiled: Compiled) -> Callable[[Any], Any]:
+    """The common case, a handler with typed parameters and no dependencies: values go
+    straight into the keyword arguments, with no cache, cleanup stack or overrides."""
+    node = compiled.handler_node
+    fn = node.fn
+    by_index: dict[int, str] = {ref: name for name, kind, ref in node.args if kind == VALUE and name}
+    steps = [(by_index.get(i), source, extract) for i, (source, extract) in enumerate(runner.steps)]
+    request_names = [name for name, kind, _ in node.args if kind == REQUEST and name]
+    getters = runner.getters
+    plain = runner.serializer is None and runner.status is None
+    finish = runner.finish
+
+    def arguments(request: Any, containers: list[Any], errors: list[dict[str, Any]]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        for name, source, extract in steps:
+            value = extract(containers[source], errors)
+            if name is not None:
+                kwargs[name] = value
+        if errors:
+            raise RequestValidationError(errors)
+        for name in request_names:
+            kwargs[name] = request
+        return kwargs
+
+    if compiled.is_async:
+        form_index, reads = runner.form_index, runner.reads
+        reads_by_name = [by_index[i] for i in reads if i in by_index]
+        handler_async = node.mode == "async"
+
+        async def run_direct_async(request: Any) -> Any:
+            errors: list[dict[str, Any]] = []
+            containers = [get(request, errors) for get in getters]
+            if form_index >= 0:
+                containers[form_index] = await containers[form_index]
+            kwargs = arguments(request, containers, errors)
+            for name in reads_by_name:
+                kwargs[name] = await kwargs[name].read()
+            result = fn(**kwargs)
+            if handler_async:
+                result = await result
+            return result if plain else finish(result)
+
+        return run_direct_async
+
+    def run_direct(request: Any) -> Any:
+        errors: list[dict[str, Any]] = []
+        containers = [get(request, errors) for get in getters]
+        result = fn(**arguments(request, containers, errors))
+        return result if plain else finish(result)
+
+    return run_direct

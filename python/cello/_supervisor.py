@@ -3,7 +3,8 @@
 It opens one listening socket per worker slot (all on the same port with
 SO_REUSEPORT, so the kernel spreads connections evenly), forks the workers before any
 runtime or thread exists in the parent, restarts a worker that dies and says why,
-replaces a worker that reached ``max_requests`` before it stops, and on SIGTERM or
+replaces a worker that reached ``max_requests`` (or whose memory stayed over
+``max_worker_memory``) before it stops, and on SIGTERM or
 SIGINT drains them all within the deadline.
 
 The supervisor keeps every slot's socket open itself. A worker that exits therefore
@@ -23,6 +24,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
+from cello import _cello
 from cello.config import ServerConfig
 
 if TYPE_CHECKING:
@@ -34,11 +36,22 @@ __all__ = ["Supervisor"]
 _READY_TIMEOUT = 60.0
 _MAX_BACKOFF = 5.0
 #: Blocked across `fork` until the new worker has installed its own handlers.
-_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1}
+#: Samples of a worker's RSS over `max_worker_memory`, in a row, before it is replaced.
+_MEMORY_STRIKES = 3
+_MEMORY_INTERVAL = 1.0
 
 
 def _log(message: str) -> None:
     print(f"cello[supervisor {os.getpid()}]: {message}", file=sys.stderr, flush=True)
+
+
+def _resident_bytes(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _describe_exit(status: int) -> str:
@@ -59,7 +72,9 @@ class _Worker:
         self.slot = slot
         self.pid = pid
         self.ready = False
+        self.started = False  # its startup hooks ran (ready comes earlier with health checks)
         self.retiring = False
+        self.over_memory = 0  # consecutive samples above max_worker_memory
 
 
 class Supervisor:
@@ -76,6 +91,7 @@ class Supervisor:
         self.stopping = False
         self.announced = False
         self._pending = b""  # a control message not yet ended by its newline
+        self._memory_checked = 0.0
 
     # --- sockets -------------------------------------------------------------------
 
@@ -131,6 +147,9 @@ class Supervisor:
             def retiring() -> None:
                 os.write(control, f"X{os.getpid()}\n".encode())
 
+            def started() -> None:
+                os.write(control, f"S{os.getpid()}\n".encode())
+
             serve_worker(
                 self.app,
                 self.options.host,
@@ -142,6 +161,7 @@ class Supervisor:
                 on_retire=retiring,
                 tls=self.options.tls,
                 http3=self.options.http3,
+                on_started=started,
             )
         except BaseException:  # noqa: BLE001 - a worker reports everything and exits
             traceback.print_exc()
@@ -171,7 +191,7 @@ class Supervisor:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        return time.monotonic() + self.config.shutdown_timeout + 5
+        return time.monotonic() + self.app._shutdown_delay() + self.config.shutdown_timeout + 5
 
     def _handle_message(self, line: str, control: int) -> None:
         kind, pid_text = line[:1], line[1:]
@@ -180,6 +200,8 @@ class Supervisor:
             return
         if kind == "R":
             worker.ready = True
+        elif kind == "S":
+            worker.started = True
             self.backoff.pop(worker.slot, None)
         elif kind == "X" and not worker.retiring and not self.stopping:
             worker.retiring = True
@@ -187,6 +209,7 @@ class Supervisor:
                 f"worker {worker.slot} (pid {worker.pid}) finished its max_requests; "
                 "starting its replacement"
             )
+            self.app._count_worker_restart("max_requests")
             self._spawn(worker.slot, control)
 
     def _read_control(self, control_read: int, control_write: int) -> None:
@@ -205,11 +228,13 @@ class Supervisor:
     def _reap(self, control_read: int, control_write: int) -> None:
         while self.workers:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
+            # Its slot in the shared metrics is free again; its CPU time stays counted.
+            _cello.metrics_worker_exited(pid, usage.ru_utime + usage.ru_stime)
             # A retiring worker writes its message before it exits, but the pipe may
             # not have been read since: read it now, or the retirement would look like
             # a crash (and the slot would get a second replacement).
@@ -220,12 +245,44 @@ class Supervisor:
             if worker is None or self.stopping or self.stop_requested is not None or worker.retiring:
                 continue
             _log(f"worker {worker.slot} (pid {pid}) {_describe_exit(status)}; restarting it")
-            if not worker.ready:
+            self.app._count_worker_restart("exited")
+            if not worker.started:
                 # Dying before it ever served: back off so a broken app is no fork bomb.
                 delay = min(self.backoff.get(worker.slot, 0.05) * 2, _MAX_BACKOFF)
                 self.backoff[worker.slot] = delay
                 time.sleep(delay)
             self._spawn(worker.slot, control_write)
+
+    def _check_memory(self, control_write: int) -> None:
+        """Replaces a worker whose RSS stayed above `max_worker_memory`: the new one
+        starts, the old one drains (SIGUSR1: no shutdown delay) and exits."""
+        limit = self.config.max_worker_memory
+        now = time.monotonic()
+        if limit is None or self.stopping or now - self._memory_checked < _MEMORY_INTERVAL:
+            return
+        self._memory_checked = now
+        for worker in list(self.workers.values()):
+            if not worker.ready or worker.retiring:
+                continue
+            rss = _resident_bytes(worker.pid)
+            if rss is None or rss <= int(limit):
+                worker.over_memory = 0
+                continue
+            worker.over_memory += 1
+            if worker.over_memory < _MEMORY_STRIKES:
+                continue
+            worker.retiring = True
+            _log(
+                f"worker {worker.slot} (pid {worker.pid}) uses {rss / 2**20:.0f} MiB, over "
+                f"max_worker_memory ({int(limit) / 2**20:.0f} MiB) {_MEMORY_STRIKES} checks in a row; "
+                "starting its replacement and draining it"
+            )
+            self.app._count_worker_restart("memory")
+            self._spawn(worker.slot, control_write)
+            try:
+                os.kill(worker.pid, signal.SIGUSR1)
+            except ProcessLookupError:
+                pass
 
     def run(self) -> None:
         wake_read, wake_write = os.pipe()
@@ -277,6 +334,7 @@ class Supervisor:
             if control_read in readable:
                 self._read_control(control_read, control_write)
             self._reap(control_read, control_write)
+            self._check_memory(control_write)
             if not self.announced and not self.stopping:
                 if len(self.workers) >= self.options.workers and all(
                     w.ready for w in self.workers.values() if not w.retiring

@@ -25,6 +25,7 @@ from cello.data import DataMixin
 from cello.datastructures import State
 from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON, RequestValidationError
 from cello.middleware._registrar import MiddlewareRegistrar
+from cello.observability import ObservabilityMixin
 from cello.openapi import OpenApiMixin
 from cello.responses import Response
 from cello.templating import TemplatesMixin
@@ -62,7 +63,15 @@ def problem(
     return response
 
 
-class App(DataMixin, MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteRegistrar):
+class App(
+    DataMixin,
+    ObservabilityMixin,
+    MiddlewareRegistrar,
+    OpenApiMixin,
+    TemplatesMixin,
+    AsgiMixin,
+    RouteRegistrar,
+):
     """A Cello application.
 
     Register handlers with the route decorators, then call `run` (or serve it with
@@ -253,6 +262,7 @@ class App(DataMixin, MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixi
             on_retire,
             self._middleware_specs(),
             self._request_logger(),
+            self._observability(),
         )
         self._track_engine(engine)
         return engine
@@ -284,6 +294,8 @@ class App(DataMixin, MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixi
             request.method,
             request.path,
             exc_info=(type(exc), exc, exc.__traceback__),
+            # The handler has returned: give the record its request's ids explicitly.
+            extra={name: getattr(request, name, None) for name in ("request_id", "trace_id", "span_id")},
         )
         if self.debug:
             detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -10,8 +10,8 @@ runs from the Cello startup and shutdown hooks, in each worker.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
+import json
 import logging
 import re
 from collections import deque
@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from cello._cello import Request
 from cello.exceptions import BodyNotRead, HTTPException
 from cello.responses import Response
-from cello.streaming import StreamingResponse
+from cello.streaming import StreamAborted, StreamingResponse
 from cello.websocket import WebSocket, WebSocketDisconnect
 
 if TYPE_CHECKING:
@@ -77,10 +77,9 @@ class AsgiMixin:
             prefix: where to mount, ``"/api"`` (no trailing slash) or ``"/"``.
             app: the ASGI application.
             name: the route name (defaults to ``"mount"``).
-            websockets: the app's WebSocket paths, relative to `prefix`
-                (``["/ws/{room}"]``; ``""`` is the prefix itself). Found by itself
-                for Starlette and FastAPI apps; give it for other apps. A GET on
-                such a path must be an upgrade; its other methods reach the app.
+            websockets: accepted for compatibility and checked, but no longer needed:
+                every WebSocket upgrade under `prefix` reaches the app, and every
+                other request (a plain GET included) its HTTP side.
             subprotocols: WebSocket subprotocols the app speaks, in preference order
                 (Cello negotiates them during the handshake).
 
@@ -101,20 +100,17 @@ class AsgiMixin:
         mounted = _Mount(prefix, app, _caller(), owner)
         route_name = name or "mount"
         base = "" if prefix == "/" else prefix
-        sockets = [
-            _socket_path(prefix, relative)
-            for relative in (_websocket_paths(app) if websockets is None else websockets)
-        ]
+        if websockets is not None:  # validated, though no longer needed
+            for relative in websockets:
+                _socket_path(prefix, relative)
         paths = [base + "/"] if prefix == "/" else [base, base + "/"]
         paths.append(base + "/{*asgi_path}")
-        # A WebSocket path keeps its other methods for the app: only GET upgrades.
-        paths += [path for path in sockets if path not in paths]
+        # Each path has an HTTP route and a WebSocket route: an upgrade request anywhere
+        # under the prefix goes to the app's websocket scope, anything else to http.
         serve_http = _http_endpoint(mounted)
-        for path in paths:
-            methods = [m for m in _METHODS if m != "GET"] if path in sockets else _METHODS
-            owner.route(path, methods, name=route_name, include_in_schema=False)(serve_http)
         serve_websocket = _websocket_endpoint(mounted)
-        for path in sockets:
+        for path in paths:
+            owner.route(path, list(_METHODS), name=route_name, include_in_schema=False)(serve_http)
             owner.websocket(path, subprotocols=list(subprotocols), name=route_name)(serve_websocket)
         owner.on_event("startup")(mounted.startup)
         owner.on_event("shutdown")(mounted.shutdown)
@@ -159,32 +155,6 @@ def _caller() -> str:
     if outer is None:
         return "?"
     return f"{outer.f_code.co_filename.rsplit('/', 1)[-1]}:{outer.f_lineno}"
-
-
-def _websocket_paths(app: Any) -> list[str]:
-    """The WebSocket routes of a Starlette or FastAPI app (nested ``Mount``s included),
-    in Cello's pattern syntax. Converters become plain segments: the app checks them."""
-    try:
-        # Imported by name: Starlette is the mounted app's dependency, not Cello's.
-        routing = importlib.import_module("starlette.routing")
-    except ImportError:
-        return []
-    found: list[str] = []
-
-    def walk(routes: Iterable[Any], base: str) -> None:
-        for route in routes:
-            if isinstance(route, routing.WebSocketRoute):
-                found.append(_STARLETTE_PARAM.sub(_cello_param, base + route.path))
-            elif isinstance(route, routing.Mount):
-                walk(route.routes, base + route.path)
-
-    walk(getattr(app, "routes", None) or (), "")
-    return found
-
-
-def _cello_param(match: re.Match[str]) -> str:
-    name, converter = match.group(1), match.group(2)
-    return f"{{{name}:path}}" if converter == "path" else f"{{{name}}}"
 
 
 class _Mount:
@@ -492,7 +462,11 @@ class _HttpExchange:
                     self.readable.clear()
                     await self.readable.wait()
                 if not self.chunks:
-                    return  # complete, or the app failed mid-stream (logged by _call)
+                    if self.complete:
+                        return
+                    # The app failed (logged by _call) or returned mid-stream: cut the
+                    # response off rather than end it as if it were whole.
+                    raise StreamAborted(f"{self.mount.label} ended its response early")
                 chunk = self.chunks.popleft()
                 self.writable.set()
                 yield chunk
@@ -558,6 +532,11 @@ class _WebSocketSession:
             return
         if kind == "websocket.close":
             code, reason = int(message.get("code") or 1000), message.get("reason") or ""
+            if not isinstance(reason, str):
+                # FastAPI closes a socket that failed validation with its error list.
+                reason = json.dumps(reason, default=str)
+            # A close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5).
+            reason = reason.encode()[:123].decode("utf-8", "ignore")
             self.disconnected = (code, reason)
             await self.ws.close(code, reason)
             return

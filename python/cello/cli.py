@@ -1,4 +1,5 @@
-"""``cello run module:app [--host --port --env --debug --reload --workers --no-logs]``."""
+"""``cello run module:app [--host --port --env --debug --reload --workers --no-logs
+--max-worker-memory]``."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     run.add_argument("--reload", action="store_true")
     run.add_argument("--workers", type=int)
     run.add_argument("--no-logs", action="store_true")
+    run.add_argument("--max-worker-memory", help="replace a worker whose RSS stays above this size (512M, 2G)")
     arguments = parser.parse_args(argv)
     app = load_app(arguments.target)
     from cello.app import App

@@ -4,7 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ServerConfig", "TlsConfig"]
+__all__ = ["ServerConfig", "TlsConfig", "parse_memory"]
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+
+
+def parse_memory(value: int | str, what: str) -> int:
+    """Bytes from an int or a size such as ``"512M"``, ``"1.5GiB"`` (units are binary)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be a number of bytes or a size such as '512M', got {value!r}")
+    if isinstance(value, int):
+        size = value
+    else:
+        text = str(value).strip().lower()
+        number = text.rstrip("bkmgi")
+        unit = text[len(number):]
+        if unit not in _UNITS or not number:
+            raise ValueError(f"{what} must be a number of bytes or a size such as '512M' or '2G', got {value!r}")
+        try:
+            size = int(float(number) * _UNITS[unit])
+        except ValueError:
+            raise ValueError(f"{what} must be a number of bytes or a size such as '512M', got {value!r}") from None
+    if size <= 0:
+        raise ValueError(f"{what} must be positive, got {value!r}")
+    return size
 
 
 @dataclass(frozen=True)
@@ -105,6 +128,10 @@ class ServerConfig:
     #: Up to this many extra requests, chosen at random per worker, so workers do not
     #: all restart at once.
     max_requests_jitter: int = 0
+    #: Replace a worker whose resident memory (RSS) stays above this many bytes (or a
+    #: size such as ``"512M"``) for three checks in a row (one a second): it finishes
+    #: its in-flight requests first. Linux (``/proc``). ``None``: never.
+    max_worker_memory: int | str | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -118,6 +145,8 @@ class ServerConfig:
                 raise ValueError(f"ServerConfig.{name} must be a positive number of seconds")
         if self.max_requests is not None and self.max_requests <= 0:
             raise ValueError("ServerConfig.max_requests must be positive or None")
+        if self.max_worker_memory is not None:
+            self.max_worker_memory = parse_memory(self.max_worker_memory, "ServerConfig.max_worker_memory")
         if self.max_requests_jitter < 0:
             raise ValueError("ServerConfig.max_requests_jitter cannot be negative")
         if not 0 <= self.ws_compression_level <= 9:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import signal
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cello import background
 from cello._features import require_feature
 from cello._loop import CelloEventLoop, task_starter
-from cello.config import ServerConfig, TlsConfig
+from cello.config import ServerConfig, TlsConfig, parse_memory
 
 if TYPE_CHECKING:
     from cello.app import App
@@ -36,6 +37,8 @@ class RunOptions:
     logs: bool
     tls: TlsConfig | None = None
     http3: bool = False
+    #: ``--max-worker-memory``, applied over ``ServerConfig.max_worker_memory``.
+    max_worker_memory: int | None = None
 
 
 def _cli_overrides(argv: list[str]) -> argparse.Namespace:
@@ -50,6 +53,7 @@ def _cli_overrides(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--http3", action="store_true", default=None)
+    parser.add_argument("--max-worker-memory")
     known, _ = parser.parse_known_args(argv)
     return known
 
@@ -97,7 +101,10 @@ def resolve_options(
         require_feature("http3", "HTTP/3 (app.run(http3=True) or --http3)")
     if http3 and tls is None:
         raise ValueError("HTTP/3 needs TLS: pass tls=TlsConfig(cert_path, key_path) (or --tls-cert/--tls-key)")
-    return RunOptions(host, port, debug, env, workers, reload, logs, tls, http3)
+    max_worker_memory = None
+    if flags.max_worker_memory is not None:
+        max_worker_memory = parse_memory(flags.max_worker_memory, "--max-worker-memory")
+    return RunOptions(host, port, debug, env, workers, reload, logs, tls, http3, max_worker_memory)
 
 
 def _display_host(host: str) -> str:
@@ -118,6 +125,7 @@ def serve_worker(
     on_retire: Callable[[], None] | None = None,
     tls: TlsConfig | None = None,
     http3: bool = False,
+    on_started: Callable[[], None] | None = None,
 ) -> None:
     """Runs one worker in this process until SIGTERM/SIGINT, then drains.
 
@@ -127,6 +135,8 @@ def serve_worker(
     with ``server.shutdown()`` from any thread. With `fd`, the worker serves that
     listening socket (from the supervisor) instead of binding. After
     ``config.max_requests`` requests, `on_retire` is called and the worker drains.
+    `on_started` is called once the startup hooks have run and the worker serves
+    (with health checks, `on_ready` comes earlier: as soon as it listens).
     """
     loop = CelloEventLoop()
     asyncio.set_event_loop(loop)
@@ -134,10 +144,14 @@ def serve_worker(
     if config.max_requests is not None:
         max_requests = config.max_requests + random.randint(0, config.max_requests_jitter)
     try:
-        loop.run_until_complete(app._run_hooks("startup"))
+        # With health probes the worker serves them while its startup hooks run.
+        serve_early = app._serve_during_startup()
+        if not serve_early:
+            loop.run_until_complete(app._run_hooks("startup"))
         running: list[Any] = []
 
         def retire() -> None:
+            app._begin_drain()
             if on_retire is not None:
                 on_retire()
             for server_to_stop in running:
@@ -152,21 +166,37 @@ def serve_worker(
         )
         running.append(server)
         if install_signals:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, server.shutdown)
+            app._install_stop_signals(loop, server)
             if tls is not None:
                 loop.add_signal_handler(signal.SIGHUP, _reload_tls, server)
             # A supervisor forks workers with these blocked (so none is lost before the
             # handlers above exist); one that arrived meanwhile is delivered now.
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
-        if on_ready is not None:
+            signal.pthread_sigmask(
+                signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1}
+            )
+        # A process announces as soon as it listens (its startup probe answers 503
+        # until the hooks finish); a server in a thread (LiveServer) is ready for its
+        # caller only once the hooks have run, and reports a failing hook as before.
+        announce_early = not serve_early or install_signals
+        if on_ready is not None and announce_early:
             on_ready(server)
+        if serve_early:
+            try:
+                loop.run_until_complete(app._finish_startup())
+            except BaseException:
+                server.shutdown()
+                loop.run_until_complete(server.wait_closed())
+                raise
+        if on_ready is not None and not announce_early:
+            on_ready(server)
+        if on_started is not None:
+            on_started()
         loop.run_until_complete(server.wait_closed())
         loop.run_until_complete(background.drain(config.shutdown_timeout))
         loop.run_until_complete(app._run_hooks("shutdown"))
     finally:
         if install_signals:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
                 loop.remove_signal_handler(signum)
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
@@ -198,6 +228,8 @@ def run_app(
     """`App.run`'s implementation; `argv` defaults to ``sys.argv[1:]``."""
     options = resolve_options(host, port, debug, env, workers, reload, logs, argv, tls, http3)
     config = config or ServerConfig()
+    if options.max_worker_memory is not None:
+        config = dataclasses.replace(config, max_worker_memory=options.max_worker_memory)
     app.debug = options.debug
     app.env = options.env
     if options.reload and os.environ.get("CELLO_RELOADER_CHILD") != "1":
@@ -205,7 +237,7 @@ def run_app(
 
         run_with_reloader()
         return
-    if options.workers == 1 and config.max_requests is None:
+    if options.workers == 1 and config.max_requests is None and config.max_worker_memory is None:
 
         def announce(server: Any) -> None:
             scheme = "https" if options.tls else "http"

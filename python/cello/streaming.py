@@ -8,11 +8,14 @@ instead of growing memory, and a client that disconnects cancels the producer at
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
 from cello import _cello
 from cello.responses import Response
+
+logger = logging.getLogger("cello.streaming")
 
 __all__ = ["ServerSentEvent", "SseStream", "StreamingResponse"]
 
@@ -184,8 +187,14 @@ async def _send(sink: _cello.BodySink, data: bytes) -> bool:
             return False
 
 
+class StreamAborted(Exception):
+    """Raised by a stream's iterator that has already reported its own failure: the
+    response is cut off (as for any exception) without a second log line."""
+
+
 async def _pump(response: StreamingResponse, sink: _cello.BodySink) -> None:
     source = response.stream
+    failed = False
     try:
         if hasattr(source, "__aiter__"):
             async for item in source:
@@ -202,8 +211,18 @@ async def _pump(response: StreamingResponse, sink: _cello.BodySink) -> None:
                     return
                 if not await _send(sink, response.encode_chunk(item)):
                     return
+    except StreamAborted:
+        failed = True
+    except Exception:
+        # The status and part of the body are already out: all that is left is to make
+        # sure the client cannot mistake the part for the whole.
+        failed = True
+        logger.exception("a streamed response's iterator failed; the response is cut off")
     finally:
-        sink.finish()
+        if failed:
+            sink.abort()
+        else:
+            sink.finish()
         await _close(source)
 
 

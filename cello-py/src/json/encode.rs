@@ -6,9 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use super::types::known;
-
-/// Deepest nesting accepted before the encoder assumes a reference cycle.
-const MAX_DEPTH: u32 = 255;
+use super::MAX_DEPTH;
 
 /// Encodes `value` to JSON bytes.
 pub fn encode(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {

@@ -3,6 +3,10 @@
 //! Encoding walks the Python object graph and writes bytes directly (no intermediate
 //! tree); decoding parses with simd-json's tape and builds Python objects from it.
 
+/// Deepest nesting either direction accepts, so that whatever `request.json()` returns
+/// a handler can send back (orjson draws the line at the same place).
+pub(crate) const MAX_DEPTH: u32 = 255;
+
 mod decode;
 mod encode;
 mod types;

@@ -170,6 +170,7 @@ pub(crate) async fn serve_connection<H, T>(
                 &activity,
                 config,
                 shutdown,
+                info.peer,
             )
             .await;
         }
@@ -190,6 +191,7 @@ pub(crate) async fn serve_connection<H, T>(
                 &activity,
                 config,
                 shutdown,
+                info.peer,
             )
             .await;
         }
@@ -197,12 +199,13 @@ pub(crate) async fn serve_connection<H, T>(
 }
 
 /// Polls `connection` to the end; `graceful` asks it to finish (on shutdown or idle).
-async fn drive<C: Future>(
+async fn drive<C: Future<Output = Result<(), hyper::Error>>>(
     connection: C,
     graceful: impl Fn(Pin<&mut C>),
     activity: &Activity,
     config: &HttpConfig,
     mut shutdown: watch::Receiver<bool>,
+    peer: std::net::SocketAddr,
 ) {
     tokio::pin!(connection);
     let idle_limit = config.keep_alive_timeout;
@@ -213,7 +216,12 @@ async fn drive<C: Future>(
     loop {
         let idle_deadline = (activity.last() + idle_limit).max(not_before);
         tokio::select! {
-            _ = connection.as_mut() => break,
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    log_connection_error(&error, peer);
+                }
+                break;
+            }
             changed = shutdown.changed(), if !closing => {
                 if changed.is_err() || *shutdown.borrow() {
                     closing = true;
@@ -234,6 +242,18 @@ async fn drive<C: Future>(
     }
 }
 
+/// A connection that ended in an error, as a `tracing` event (target
+/// `cello::connection`): a malformed request is a warning, a client that went away or
+/// timed out is debug. Subscribers should rate-limit these: a client can cause any
+/// number of them.
+fn log_connection_error(error: &hyper::Error, peer: std::net::SocketAddr) {
+    if error.is_parse() || error.is_parse_too_large() {
+        tracing::warn!(target: "cello::connection", %peer, "malformed request: {error}");
+    } else {
+        tracing::debug!(target: "cello::connection", %peer, "connection closed: {error}");
+    }
+}
+
 /// Contains a panic raised while polling a handler's future.
 struct CatchUnwind<F>(F);
 
@@ -247,7 +267,10 @@ impl<F: Future> Future for CatchUnwind<F> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
-            Err(_) => Poll::Ready(Err(())),
+            Err(_) => {
+                tracing::error!(target: "cello::handler", "a request handler panicked; answered 500");
+                Poll::Ready(Err(()))
+            }
         }
     }
 }

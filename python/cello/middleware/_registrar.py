@@ -6,7 +6,6 @@ chain from the specs when it starts (after fork); the order of the chain is fixe
 from __future__ import annotations
 
 import inspect
-import logging
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -345,52 +344,6 @@ class MiddlewareRegistrar(AuthRegistrar):
     def _body_limit(self) -> int | None:
         limit: int | None = self.__dict__.get("_default_body_limit")
         return limit
-
-    def enable_logging(self, level: int = logging.INFO) -> None:
-        """Logs one line per request through Python's `logging` (logger ``cello``):
-        method, path and query, status, duration, body size, request id and client.
-
-        The fields are also on the record (``record.method``, ``.path``, ``.status``,
-        ``.duration_ms``, ``.size``, ``.request_id``, ``.client``) for structured
-        handlers. When logging is not configured at all, a stderr handler is added
-        so the lines show. The duration runs until the response head is ready (a
-        streamed body may still be sending).
-        """
-        logger = logging.getLogger("cello")
-        if logger.level == logging.NOTSET or logger.level > level:
-            logger.setLevel(level)
-        if not logger.hasHandlers():
-            handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-            logger.addHandler(handler)
-        self.__dict__["_log_level"] = level
-
-    def _request_logger(self) -> Callable[..., None] | None:
-        level = self.__dict__.get("_log_level")
-        if level is None:
-            return None
-        logger = logging.getLogger("cello")
-
-        def log(
-            method: str, target: str, status: int, duration_ms: float, size: int | None,
-            request_id: str | None, client: str | None,
-        ) -> None:
-            if not logger.isEnabledFor(level):
-                return
-            logger.log(
-                level,
-                '%s "%s %s" %d %.2fms %s%s',
-                client or "-", method, target, status, duration_ms,
-                "-" if size is None else f"{size}B",
-                f" id={request_id}" if request_id else "",
-                extra={
-                    "method": method, "path": target, "status": status,
-                    "duration_ms": duration_ms, "size": size, "request_id": request_id,
-                    "client": client,
-                },
-            )
-
-        return log
 
     # --- Python middleware ---------------------------------------------------------
 

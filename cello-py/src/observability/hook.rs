@@ -1,0 +1,343 @@
+//! What the dispatcher does per request when observability is on: operational paths
+//! (`/metrics`, `/health/...`) skip the middleware chain, the metrics and tracing;
+//! other requests are answered 503 while the worker starts (with a startup probe),
+//! counted and timed, and traced.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+#[cfg(feature = "otel")]
+use std::sync::Mutex;
+use std::time::Instant;
+
+use cello_http::{problem_response, ConnInfo, Request, Response};
+use cello_observability::{HttpMetrics, HttpMetricsConfig};
+use cello_router::{Lookup, Router};
+use http::StatusCode;
+use pyo3::prelude::*;
+
+use crate::app::Route;
+use crate::request::PyRequest;
+
+#[cfg(feature = "otel")]
+type Telemetry = cello_observability::telemetry::Telemetry;
+
+/// The settings `cello.App` collected, turned into an [`Observability`] by each
+/// worker's engine (after fork).
+#[pyclass(name = "Observability", module = "cello._cello", frozen)]
+pub struct PyObservability {
+    metrics: Option<HttpMetricsConfig>,
+    bypass: Vec<String>,
+    started: Arc<AtomicBool>,
+    /// `cello.OpenTelemetryConfig`, read when the engine starts.
+    telemetry: Option<Py<PyAny>>,
+    /// `(attach, detach)`: make the request span current for Python's
+    /// `opentelemetry` around a handler call.
+    python_context: Option<(Py<PyAny>, Py<PyAny>)>,
+    /// Every worker engine's telemetry, for `flush()`.
+    #[cfg(feature = "otel")]
+    built: Mutex<Vec<Arc<Telemetry>>>,
+}
+
+#[pymethods]
+impl PyObservability {
+    /// `metrics`: `(namespace, subsystem)` of the request metrics, or `None`.
+    /// `bypass`: paths answered without middleware, metrics, tracing or the startup
+    /// gate. `gate_startup`: answer 503 to every other path until `set_started()`.
+    /// `telemetry`: an `OpenTelemetryConfig` (needs the `otel` feature);
+    /// `python_context`: `(attach(trace_id: int, span_id: int, sampled) -> token,
+    /// detach(token))`.
+    #[new]
+    #[pyo3(signature = (metrics = None, bypass = Vec::new(), gate_startup = false, telemetry = None, python_context = None))]
+    fn new(
+        metrics: Option<(String, String)>,
+        bypass: Vec<String>,
+        gate_startup: bool,
+        telemetry: Option<Py<PyAny>>,
+        python_context: Option<(Py<PyAny>, Py<PyAny>)>,
+    ) -> Self {
+        Self {
+            metrics: metrics.map(|(namespace, subsystem)| HttpMetricsConfig {
+                namespace,
+                subsystem,
+            }),
+            bypass,
+            started: Arc::new(AtomicBool::new(!gate_startup)),
+            telemetry,
+            python_context,
+            #[cfg(feature = "otel")]
+            built: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The startup hooks have finished: serve every route.
+    fn set_started(&self) {
+        self.started.store(true, Ordering::Release);
+    }
+
+    /// Whether `set_started()` was called (or there is no startup gate).
+    #[getter]
+    fn started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
+    }
+
+    /// Exports the spans and metrics still queued (at shutdown).
+    fn flush(&self, py: Python<'_>) {
+        #[cfg(feature = "otel")]
+        {
+            let built: Vec<Arc<Telemetry>> = self
+                .built
+                .lock()
+                .map(|built| built.clone())
+                .unwrap_or_default();
+            py.detach(move || {
+                for telemetry in built {
+                    telemetry.flush();
+                }
+            });
+        }
+        #[cfg(not(feature = "otel"))]
+        let _ = py;
+    }
+}
+
+#[cfg(feature = "otel")]
+fn telemetry_config(
+    config: &Bound<'_, PyAny>,
+) -> PyResult<cello_observability::telemetry::TelemetryConfig> {
+    use cello_observability::telemetry::{Protocol, TelemetryConfig};
+    let endpoint: Option<String> = config.getattr("otlp_endpoint")?.extract()?;
+    let protocol: Option<String> = config.getattr("protocol")?.extract()?;
+    let protocol = match protocol.as_deref() {
+        Some("grpc") => Protocol::Grpc,
+        Some("http/protobuf" | "http") => Protocol::HttpProtobuf,
+        Some(other) => {
+            return Err(crate::errors::invalid(format!(
+                "unknown OTLP protocol {other:?}: use 'grpc' or 'http/protobuf'"
+            )))
+        }
+        None => endpoint
+            .as_deref()
+            .map_or(Protocol::Grpc, TelemetryConfig::protocol_for),
+    };
+    let seconds = |name: &str| -> PyResult<u64> {
+        let value: f64 = config.getattr(name)?.extract()?;
+        // Milliseconds of a positive, bounded number of seconds.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok((value.clamp(0.001, 86_400.0) * 1000.0) as u64)
+    };
+    Ok(TelemetryConfig {
+        service_name: config.getattr("service_name")?.extract()?,
+        service_version: config.getattr("service_version")?.extract()?,
+        endpoint,
+        protocol,
+        sampling_rate: config.getattr("sampling_rate")?.extract()?,
+        export_traces: config.getattr("export_traces")?.extract()?,
+        export_metrics: config.getattr("export_metrics")?.extract()?,
+        excluded_paths: config
+            .getattr("excluded_paths")?
+            .extract::<Option<Vec<String>>>()?
+            .unwrap_or_default(),
+        propagate_response: config.getattr("propagate_response")?.extract()?,
+        export_delay_ms: seconds("export_delay_secs")?,
+        metrics_interval_ms: seconds("metrics_interval_secs")?,
+    })
+}
+
+impl PyObservability {
+    /// The per-worker state: claims this process's worker slot in the shared region
+    /// and starts the exporters.
+    pub fn build(&self, py: Python<'_>) -> PyResult<Observability> {
+        let metrics = match &self.metrics {
+            Some(config) => {
+                let region = super::metrics::region()?;
+                let worker = super::metrics::worker_slot(region)?;
+                Some(
+                    HttpMetrics::new(region, config, worker)
+                        .map_err(|e| crate::errors::metrics_error(&e))?,
+                )
+            }
+            None => None,
+        };
+        #[cfg(feature = "otel")]
+        let telemetry = match &self.telemetry {
+            Some(config) => {
+                let config = telemetry_config(config.bind(py))?;
+                let telemetry = py
+                    .detach(|| Telemetry::new(&config))
+                    .map_err(crate::errors::invalid)?;
+                let telemetry = Arc::new(telemetry);
+                if let Ok(mut built) = self.built.lock() {
+                    built.push(telemetry.clone());
+                }
+                Some(telemetry)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "otel"))]
+        if self.telemetry.is_some() {
+            return Err(crate::errors::invalid(
+                "app.enable_telemetry() needs the `otel` feature: rebuild with \
+                 `CELLO_FEATURES=otel pip install --force-reinstall .` (docs/install.md)",
+            ));
+        }
+        Ok(Observability {
+            metrics,
+            bypass: self.bypass.iter().map(|p| Box::from(p.as_str())).collect(),
+            started: self.started.clone(),
+            #[cfg(feature = "otel")]
+            telemetry,
+            python_context: self
+                .python_context
+                .as_ref()
+                .map(|(attach, detach)| (attach.clone_ref(py), detach.clone_ref(py))),
+        })
+    }
+}
+
+/// One worker's observability state.
+pub struct Observability {
+    metrics: Option<HttpMetrics>,
+    bypass: HashSet<Box<str>>,
+    started: Arc<AtomicBool>,
+    #[cfg(feature = "otel")]
+    telemetry: Option<Arc<Telemetry>>,
+    python_context: Option<(Py<PyAny>, Py<PyAny>)>,
+}
+
+/// What to do with a request.
+pub enum Begin<'a> {
+    /// An operational path: answer it plainly.
+    Bypass,
+    /// The worker is still starting: this answer.
+    Refuse(Response),
+    /// Serve it; [`Observed::finish`] records it.
+    Observe(Observed<'a>),
+}
+
+/// A request being measured and traced.
+pub struct Observed<'a> {
+    metrics: Option<Measured<'a>>,
+    #[cfg(feature = "otel")]
+    // Boxed: the SDK's span is large, and the span allocates anyway.
+    span: Option<(
+        &'a Telemetry,
+        Box<cello_observability::telemetry::ServerSpan>,
+    )>,
+}
+
+struct Measured<'a> {
+    metrics: &'a HttpMetrics,
+    _in_flight: cello_observability::http::InFlight<'a>,
+    started: Instant,
+    method: http::Method,
+    route: Option<&'a str>,
+    request_size: Option<u64>,
+}
+
+impl Observability {
+    pub fn begin<'a>(
+        &'a self,
+        router: &'a Router<Route>,
+        request: &mut Request,
+        conn: Option<ConnInfo>,
+    ) -> Begin<'a> {
+        let path = request.uri().path();
+        if self.bypass.contains(path) {
+            return Begin::Bypass;
+        }
+        if !self.started.load(Ordering::Acquire) {
+            let mut response = problem_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is starting; try again shortly",
+            );
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            return Begin::Refuse(response);
+        }
+        let route = match router.lookup(request.method(), path) {
+            // The label is "METHODS /template".
+            Lookup::Found { value, .. } => value.label.split_once(' ').map(|(_, path)| path),
+            _ => None,
+        };
+        let metrics = self.metrics.as_ref().map(|metrics| Measured {
+            metrics,
+            _in_flight: metrics.start(),
+            started: Instant::now(),
+            method: request.method().clone(),
+            route,
+            request_size: request
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.parse().ok())
+                .or_else(|| request.body().is_end_stream().then_some(0)),
+        });
+        #[cfg(feature = "otel")]
+        let span = match &self.telemetry {
+            Some(telemetry) if telemetry.traces(path) => {
+                let endpoints = cello_observability::telemetry::Endpoints {
+                    peer: conn.map(|c| c.peer),
+                    local: conn.map(|c| c.local),
+                    secure: conn.is_some_and(|c| c.secure),
+                };
+                let span = telemetry.start(request, route, endpoints);
+                request.extensions_mut().insert(*span.ids());
+                Some((&**telemetry, Box::new(span)))
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "otel"))]
+        let _ = conn;
+        Begin::Observe(Observed {
+            metrics,
+            #[cfg(feature = "otel")]
+            span,
+        })
+    }
+
+    /// Makes the request's span current for Python's `opentelemetry` while a handler
+    /// is called (and its task created); the token for [`Self::exit_python_context`].
+    pub fn enter_python_context(&self, py: Python<'_>, request: &PyRequest) -> Option<Py<PyAny>> {
+        let (attach, _) = self.python_context.as_ref()?;
+        let ids = request.trace.as_ref()?;
+        match attach.call1(py, (ids.trace_id, ids.span_id, ids.sampled)) {
+            Ok(token) => Some(token),
+            Err(error) => {
+                error.print(py);
+                None
+            }
+        }
+    }
+
+    pub fn exit_python_context(&self, py: Python<'_>, token: Py<PyAny>) {
+        if let Some((_, detach)) = &self.python_context {
+            if let Err(error) = detach.call1(py, (token,)) {
+                error.print(py);
+            }
+        }
+    }
+}
+
+impl Observed<'_> {
+    pub fn finish(self, response: &mut Response) {
+        use http_body::Body as _;
+        let status = response.status().as_u16();
+        if let Some(measured) = self.metrics {
+            measured.metrics.record(
+                &measured.method,
+                measured.route,
+                status,
+                measured.started.elapsed(),
+                measured.request_size,
+                response.body().size_hint().exact(),
+            );
+        }
+        #[cfg(feature = "otel")]
+        if let Some((telemetry, span)) = self.span {
+            span.finish(telemetry, status, response.headers_mut());
+        }
+    }
+}
