@@ -8,10 +8,11 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/cello-target
 # Tests build with the `testing` profile (optimised, no fat LTO: minutes faster on two
 # cores); benchmarks and `make release` use the real release profile.
 PROFILE ?= testing
+# Extra cargo features of the native module for `make build`: the test suite exercises
+# the PostgreSQL and MySQL drivers against the local servers (scripts/services.sh);
+# add otel for the OpenTelemetry tests (FEATURES=postgres,mysql,otel), which skip without it.
+FEATURES ?= postgres,mysql
 PYTEST_ARGS ?=
-# Extra cargo features of the native module for `make build` (e.g. FEATURES=otel; the
-# OpenTelemetry tests skip without it).
-FEATURES ?=
 
 .DEFAULT_GOAL := help
 
@@ -52,7 +53,7 @@ run: build ## build and serve examples/hello.py on http://127.0.0.1:8000
 	$(PY) examples/hello.py --host 127.0.0.1 --port 8000
 
 .PHONY: services
-services: ## start the local services the tests use (Redis), installing them if missing
+services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB), installing them if missing
 	scripts/services.sh
 
 .PHONY: test
@@ -63,7 +64,7 @@ test: build services test-rust test-instructions test-python ## build (with otel
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
-CRATES := cello-router cello-http cello-middleware cello-observability
+CRATES := cello-router cello-http cello-middleware cello-observability cello-data
 
 .PHONY: test-rust
 test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features
@@ -71,6 +72,7 @@ test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed
 	cargo test -q -p cello-http --no-default-features
 	cargo test -q -p cello-middleware --all-features
 	cargo test -q -p cello-observability --features otel
+	cargo test -q -p cello-data --all-features
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 
 .PHONY: test-python

@@ -1,4 +1,4 @@
-"""Tests against real services (Redis today; databases and brokers as their subsystems
+"""Tests against real services (Redis, PostgreSQL, MariaDB; brokers as their subsystems
 land). Services installed but not running are started (scripts/services.sh, which
 `make test` also runs); a test whose service cannot be had fails loudly, it is not
 skipped. The process helpers are shared with tests/."""

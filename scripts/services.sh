@@ -3,7 +3,7 @@
 # (Debian packages) and starts what is installed but not running. Idempotent; used by
 # `make services` (a prerequisite of `make test`) and so by .ci/run.
 #
-#   scripts/services.sh [redis ...]     default: every service below
+#   scripts/services.sh [redis postgres mysql ...]     default: every service below
 set -euo pipefail
 
 log() { echo "services: $*" >&2; }
@@ -15,7 +15,7 @@ apt_install() {
 
 wait_for() { # name, command...
     local name=$1; shift
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 600); do  # up to a minute: a cold database server on a busy machine
         if "$@" >/dev/null 2>&1; then return 0; fi
         sleep 0.1
     done
@@ -32,8 +32,63 @@ redis() {
     wait_for redis sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG'
 }
 
+# PostgreSQL on 127.0.0.1:5432 with a database `test` that the local users postgres and
+# root reach without a password (trust on loopback), as the data-layer tests expect.
+postgres() {
+    if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then ensure_postgres_db; return 0; fi
+    if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+        log "installing postgresql"; apt_install postgresql postgresql-client
+    fi
+    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    local data=/var/lib/postgresql/cello-ci
+    if [ ! -s "$data/PG_VERSION" ]; then
+        if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q .; then
+            log "starting the installed PostgreSQL cluster"
+            pg_ctlcluster "$(pg_lsclusters -h | awk 'NR==1{print $1}')" "$(pg_lsclusters -h | awk 'NR==1{print $2}')" start || true
+            if wait_for postgres pg_isready -h 127.0.0.1 -p 5432 -q; then ensure_postgres_db; return 0; fi
+        fi
+        log "initialising a PostgreSQL cluster in $data"
+        mkdir -p "$data" && chown postgres:postgres "$data"
+        su postgres -c "$bin/initdb -D $data -A trust -U postgres" >/dev/null
+    fi
+    log "starting PostgreSQL on 127.0.0.1:5432"
+    mkdir -p /var/run/postgresql && chown postgres:postgres /var/run/postgresql
+    su postgres -c "$bin/pg_ctl -D $data -l $data/server.log -o '-c listen_addresses=127.0.0.1 -p 5432' -w start" >/dev/null
+    wait_for postgres pg_isready -h 127.0.0.1 -p 5432 -q
+    ensure_postgres_db
+}
+
+ensure_postgres_db() {
+    local psql=(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -tAq)
+    "${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'root'" | grep -q 1 \
+        || "${psql[@]}" -c "CREATE ROLE root SUPERUSER LOGIN" >/dev/null
+    "${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1 \
+        || "${psql[@]}" -c "CREATE DATABASE test" >/dev/null
+}
+
+# MariaDB (or MySQL) on 127.0.0.1:3306: user root without a password, database `test`.
+mysql() {
+    if mysqladmin -h 127.0.0.1 -P 3306 -uroot ping >/dev/null 2>&1; then ensure_mysql_db; return 0; fi
+    if ! command -v mysqld >/dev/null && ! command -v mariadbd >/dev/null; then
+        log "installing mariadb-server"; apt_install mariadb-server mariadb-client
+    fi
+    log "starting MariaDB on 127.0.0.1:3306"
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+    if [ ! -d /var/lib/mysql/mysql ]; then
+        mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null 2>&1 \
+            || mysql_install_db --user=mysql --datadir=/var/lib/mysql >/dev/null
+    fi
+    (mysqld_safe --bind-address=127.0.0.1 --port=3306 >/dev/null 2>&1 &)
+    wait_for mysql mysqladmin -h 127.0.0.1 -P 3306 -uroot ping
+    ensure_mysql_db
+}
+
+ensure_mysql_db() {
+    command mysql -h 127.0.0.1 -P 3306 -uroot -e "CREATE DATABASE IF NOT EXISTS test" >/dev/null
+}
+
 services=("$@")
-((${#services[@]})) || services=(redis)
+((${#services[@]})) || services=(redis postgres mysql)
 for service in "${services[@]}"; do
     "$service"
 done

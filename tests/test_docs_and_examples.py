@@ -32,7 +32,7 @@ def test_readme_python_blocks_run() -> None:
                 assert client.get("/").status_code == 200
 
 
-def serve_example(path: Path) -> tuple[subprocess.Popen[str], str]:
+def serve_example(path: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [sys.executable, str(path), "--port", "0", "--no-logs"],
         stdout=subprocess.PIPE,
@@ -40,6 +40,7 @@ def serve_example(path: Path) -> tuple[subprocess.Popen[str], str]:
         text=True,
         start_new_session=True,
         cwd=ROOT,
+        env={**os.environ, **env} if env else None,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -325,3 +326,23 @@ def test_asgi_mount_example_serves() -> None:
         assert asyncio.run(chat()) == "echo: hi"
     finally:
         assert stop_example(process) == 0
+
+
+def test_data_example_serves(tmp_path: Path) -> None:
+    database = tmp_path / "notes.db"
+    process, url = serve_example(ROOT / "examples" / "data.py", env={"CELLO_DATA_URL": f"sqlite://{database}"})
+    try:
+        created = httpx.post(url + "/notes", json={"title": "hi", "body": "first"})
+        assert created.status_code == 201 and created.json() == {"id": 1, "title": "hi"}
+        assert httpx.post(url + "/notes", json={"title": "hi"}).status_code == 409
+        assert httpx.get(url + "/notes/1").json() == {"id": 1, "title": "hi", "body": "first"}
+        assert httpx.get(url + "/notes/9").status_code == 404
+        bulk = httpx.post(url + "/notes/bulk", json=[{"title": "a"}, {"title": "hi"}, {"title": "b"}])
+        assert bulk.json() == {"created": ["a", "b"], "skipped": ["hi"]}
+        notes = httpx.get(url + "/notes").json()
+        assert [note["title"] for note in notes] == ["hi", "a", "b"] and notes[0]["created_at"]
+        stats = httpx.get(url + "/stats").json()
+        assert stats["notes"] == 3 and stats["pool"]["backend"] == "sqlite"
+    finally:
+        assert stop_example(process) == 0
+    assert database.exists()

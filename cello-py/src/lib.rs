@@ -5,6 +5,8 @@
 //! Users import from `cello`, never from here.
 
 mod app;
+#[cfg(feature = "_data")]
+mod data;
 mod datastructures;
 mod dispatch;
 mod driver;
@@ -61,6 +63,15 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "otel") {
         features.push("otel");
     }
+    for (enabled, name) in [
+        (cfg!(feature = "sqlite"), "sqlite"),
+        (cfg!(feature = "postgres"), "postgres"),
+        (cfg!(feature = "mysql"), "mysql"),
+    ] {
+        if enabled {
+            features.push(name);
+        }
+    }
     features
 }
 
@@ -94,5 +105,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(forms::read_form, m)?)?;
     middleware::register(m)?;
     observability::register(m)?;
+    #[cfg(feature = "_data")]
+    data::register(m)?;
     Ok(())
 }

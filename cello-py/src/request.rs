@@ -94,6 +94,19 @@ struct RequestCache {
 }
 
 impl PyRequest {
+    fn app_attribute<'py>(
+        &self,
+        py: Python<'py>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match &self.app {
+            Some(app) => app.bind(py).getattr(name),
+            None => Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+                "request.{name} is the app's, and this request has no app"
+            ))),
+        }
+    }
+
     /// Wraps a routed request.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -427,6 +440,25 @@ impl PyRequest {
     #[getter]
     fn app<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
         self.app.as_ref().map(|app| app.bind(py).clone())
+    }
+
+    /// The app's database (`app.database`), looked up when read: requests that do not
+    /// use it pay nothing.
+    #[getter]
+    fn db<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.app_attribute(py, intern!(py, "database"))
+    }
+
+    /// The same as `db`.
+    #[getter]
+    fn database<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.app_attribute(py, intern!(py, "database"))
+    }
+
+    /// The app's Redis connection (`app.redis`), looked up when read.
+    #[getter]
+    fn redis<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.app_attribute(py, intern!(py, "redis"))
     }
 
     /// Per-request storage: set any attribute (`request.state.user = ...`).

@@ -1,7 +1,8 @@
 """What the native module was built with, and the error for using what it was not.
 
-Each optional subsystem is a cargo feature of ``cello-py`` (``http3`` today; the data,
-protocol and observability crates add theirs as they land). ``CELLO_FEATURES`` picks them
+Each optional subsystem is a cargo feature of ``cello-py`` (``http3``, ``redis``, the
+database drivers ``sqlite``, ``postgres`` and ``mysql``; the protocol and observability
+crates add theirs as they land). ``CELLO_FEATURES`` picks them
 when building from source (``build_backend/cello_build.py``, docs/install.md).
 """
 
@@ -14,7 +15,7 @@ __all__ = ["OPTIONAL_FEATURES", "features", "require_feature"]
 
 # The optional cargo features, in the order docs/install.md lists them. Always-on parts
 # of the engine (http1, http2, tls, websocket) are reported by `features()` too.
-OPTIONAL_FEATURES: tuple[str, ...] = ("http3", "redis", "otel")
+OPTIONAL_FEATURES: tuple[str, ...] = ("http3", "redis", "otel", "sqlite", "postgres", "mysql")
 
 
 def features() -> list[str]:

@@ -21,6 +21,7 @@ from cello._params import compile_route
 from cello._routing import Guard, RouteRecord, RouteRegistrar
 from cello.asgi import AsgiMixin
 from cello.blueprint import Blueprint
+from cello.data import DataMixin
 from cello.datastructures import State
 from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON, RequestValidationError
 from cello.middleware._registrar import MiddlewareRegistrar
@@ -63,7 +64,13 @@ def problem(
 
 
 class App(
-    ObservabilityMixin, MiddlewareRegistrar, OpenApiMixin, TemplatesMixin, AsgiMixin, RouteRegistrar
+    DataMixin,
+    ObservabilityMixin,
+    MiddlewareRegistrar,
+    OpenApiMixin,
+    TemplatesMixin,
+    AsgiMixin,
+    RouteRegistrar,
 ):
     """A Cello application.
 

@@ -69,6 +69,12 @@ impl Encoder<'_> {
     }
 
     fn other(&mut self, value: &Bound<'_, PyAny>, depth: u32) -> PyResult<()> {
+        // Database rows: written from their Rust values, no Python object per field.
+        #[cfg(feature = "_sql")]
+        if let Ok(row) = value.cast_exact::<crate::data::PyRow>() {
+            row.get().row.write_json(self.out);
+            return Ok(());
+        }
         let py = value.py();
         let types = known(py)?;
         let ty = value.get_type();
