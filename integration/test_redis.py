@@ -167,14 +167,36 @@ def test_channels_message_crosses_from_one_workers_websocket_to_the_other(
     asyncio.run(main())
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
+def free_ports(count: int, *, cluster_bus: bool = False) -> list[int]:
+    """`count` free loopback ports. With `cluster_bus`, each port + 10000 (where a
+    cluster node listens for its peers) is free and valid too: an ephemeral port above
+    55535 would give a bus port past 65535 and the node would not start."""
+    import random
+
+    if not cluster_bus:
+        sockets = [socket.socket() for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        ports = [sock.getsockname()[1] for sock in sockets]
+        for sock in sockets:
+            sock.close()
+        return ports
+    chosen: list[int] = []
+    while len(chosen) < count:
+        port = random.randint(20000, 30000)
+        if port in chosen:
+            continue
+        probes = [socket.socket(), socket.socket()]
+        try:
+            probes[0].bind(("127.0.0.1", port))
+            probes[1].bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+        chosen.append(port)
+    return chosen
 
 
 @pytest.fixture
@@ -184,7 +206,7 @@ def redis_cluster(tmp_path: Path) -> Iterator[list[int]]:
     cli = shutil.which("redis-cli")
     if server is None or cli is None:
         pytest.fail("redis-server and redis-cli are needed (scripts/services.sh installs them)")
-    ports = free_ports(3)
+    ports = free_ports(3, cluster_bus=True)
     processes = [
         subprocess.Popen(
             [server, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
