@@ -14,7 +14,7 @@ from cello._convert import (
     string_converter,
     unwrap_optional,
 )
-from cello._params import BACKGROUND, DEP, REQUEST, SINGLETON, VALUE, Compiled, Node, _Compiler
+from cello._params import DEP, REQUEST, SINGLETON, VALUE, Compiled, Node, _Compiler
 from cello._plan import ParamInfo, Plan
 from cello.exceptions import RequestValidationError
 from cello.responses import Response
@@ -337,95 +337,81 @@ class _Runner:
             request._add_background(tasks)
         return tasks
 
+    def dependency_of(self, kind: int, ref: Any, overrides: dict[Any, Any]) -> Node | None:
+        """The node to call for an argument: a dependency (or its override), or a
+        singleton's override; ``None`` for a value that needs no call."""
+        if kind == DEP:
+            return self.effective(ref, overrides) if overrides else ref
+        if kind == SINGLETON and overrides:
+            replacement = overrides.get(ref)
+            if replacement is not None:
+                return self.override_node(replacement, True)
+        return None
+
+    def plain(self, kind: int, ref: Any, request: Any, values: list[Any], cache: dict[Any, Any]) -> Any:
+        """An argument that needs no call: a value, the request, a singleton, the tasks."""
+        if kind == VALUE:
+            return values[ref]
+        if kind == REQUEST:
+            return request
+        if kind == SINGLETON:
+            return self.singleton(ref)
+        return self.background(request, cache)
+
     def solve_sync(self, node: Node, request: Any, values: list[Any], cache: dict[Any, Any],
                    exits: list[Any]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         overrides = self.app.dependency_overrides
         for name, kind, ref in node.args:
-            if kind == VALUE:
-                value = values[ref]
-            elif kind == REQUEST:
-                value = request
-            elif kind == DEP:
-                dep = self.effective(ref, overrides) if overrides else ref
-                key = dep.fn
-                if dep.use_cache and key in cache:
-                    value = cache[key]
+            dep = self.dependency_of(kind, ref, overrides)
+            if dep is None:
+                value = self.plain(kind, ref, request, values, cache)
+            elif dep.use_cache and dep.fn in cache:
+                value = cache[dep.fn]
+            else:
+                sub = self.solve_sync(dep, request, values, cache, exits)
+                if dep.mode == "gen":
+                    generator = dep.fn(**sub)
+                    value = next(generator)
+                    exits.append(generator)
+                elif dep.mode == "sync":
+                    value = dep.fn(**sub)
                 else:
-                    sub = self.solve_sync(dep, request, values, cache, exits)
-                    if dep.mode == "gen":
-                        generator = dep.fn(**sub)
-                        value = next(generator)
-                        exits.append(generator)
-                    elif dep.mode == "sync":
-                        value = dep.fn(**sub)
-                    else:
-                        raise TypeError(f"{dep.owner} is async, but the route it serves runs "
-                                        "synchronously; make the handler async")
-                    if dep.use_cache:
-                        cache[key] = value
-            elif kind == SINGLETON:
-                value = self.singleton_or_override(ref, overrides, request, values, cache, exits)
-            elif kind == BACKGROUND:
-                value = self.background(request, cache)
-            else:  # pragma: no cover
-                continue
+                    raise TypeError(f"{dep.owner} is async, but the route it serves runs "
+                                    "synchronously; make the handler async")
+                if dep.use_cache:
+                    cache[dep.fn] = value
             if name is not None:
                 kwargs[name] = value
         return kwargs
-
-    def singleton_or_override(self, name: str, overrides: dict[Any, Any], request: Any,
-                              values: list[Any], cache: dict[Any, Any], exits: list[Any]) -> Any:
-        replacement = overrides.get(name) if overrides else None
-        if replacement is None:
-            return self.singleton(name)
-        node = self.override_node(replacement, True)
-        return node.fn(**self.solve_sync(node, request, values, cache, exits))
 
     async def solve_async(self, node: Node, request: Any, values: list[Any], cache: dict[Any, Any],
                           exits: list[Any]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         overrides = self.app.dependency_overrides
         for name, kind, ref in node.args:
-            if kind == VALUE:
-                value = values[ref]
-            elif kind == REQUEST:
-                value = request
-            elif kind == DEP:
-                dep = self.effective(ref, overrides) if overrides else ref
-                key = dep.fn
-                if dep.use_cache and key in cache:
-                    value = cache[key]
+            dep = self.dependency_of(kind, ref, overrides)
+            if dep is None:
+                value = self.plain(kind, ref, request, values, cache)
+            elif dep.use_cache and dep.fn in cache:
+                value = cache[dep.fn]
+            else:
+                sub = await self.solve_async(dep, request, values, cache, exits)
+                mode = dep.mode
+                if mode == "sync":
+                    value = dep.fn(**sub)
+                elif mode == "async":
+                    value = await dep.fn(**sub)
+                elif mode == "gen":
+                    generator = dep.fn(**sub)
+                    value = next(generator)
+                    exits.append(generator)
                 else:
-                    sub = await self.solve_async(dep, request, values, cache, exits)
-                    mode = dep.mode
-                    if mode == "sync":
-                        value = dep.fn(**sub)
-                    elif mode == "async":
-                        value = await dep.fn(**sub)
-                    elif mode == "gen":
-                        generator = dep.fn(**sub)
-                        value = next(generator)
-                        exits.append(generator)
-                    else:
-                        agen = dep.fn(**sub)
-                        value = await agen.__anext__()
-                        exits.append(agen)
-                    if dep.use_cache:
-                        cache[key] = value
-            elif kind == SINGLETON:
-                replacement = overrides.get(ref) if overrides else None
-                if replacement is None:
-                    value = self.singleton(ref)
-                else:
-                    override = self.override_node(replacement, True)
-                    value = override.fn(**await self.solve_async(override, request, values, cache, exits))
-                    if hasattr(value, "__await__"):
-                        value = await value
-            elif kind == BACKGROUND:
-                value = self.background(request, cache)
-            else:  # pragma: no cover
-                continue
+                    agen = dep.fn(**sub)
+                    value = await agen.__anext__()
+                    exits.append(agen)
+                if dep.use_cache:
+                    cache[dep.fn] = value
             if name is not None:
                 kwargs[name] = value
         return kwargs
