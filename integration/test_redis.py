@@ -125,6 +125,17 @@ def test_seed_003_enable_redis_example_runs(redis_url: str) -> None:
         assert client.get("/").json() == {"ping": True, "channels": "redis"}
 
 
+def test_redis_registers_its_health_check(redis_url: str) -> None:
+    app = App()
+    app.enable_redis(RedisConfig(url=redis_url))
+    app.enable_health_checks()
+    with TestClient(app) as client:
+        check = client.get("/health").json()["checks"]["redis"]
+        assert check["status"] == "UP"
+        assert check["details"]["address"]
+        assert client.get("/health/ready").status_code == 200
+
+
 def test_unreachable_redis_fails_at_startup_naming_host_and_port() -> None:
     app = App()
     app.enable_redis(RedisConfig(url="redis://127.0.0.1:1", connection_timeout_secs=2))

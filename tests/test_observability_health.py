@@ -131,6 +131,80 @@ def test_the_probes_skip_rate_limits() -> None:
         assert all(client.get("/health/live").status_code == 200 for _ in range(5))
 
 
+def test_the_probes_and_metrics_skip_app_wide_guards_hooks_and_middleware() -> None:
+    from cello import Response
+
+    app = App()
+    app.enable_health_checks()
+    app.enable_prometheus()
+    app.add_guard(lambda request: False)
+    calls: list[str] = []
+
+    @app.before_request
+    def refuse(request):
+        calls.append(request.path)
+        return Response("no", status=401)
+
+    @app.middleware("http")
+    async def stamp(request, call_next):
+        response = await call_next(request)
+        response.headers["x-user-middleware"] = "ran"
+        return response
+
+    @app.get("/")
+    def index():
+        return {"ok": True}
+
+    with TestClient(app) as client:
+        assert client.get("/").status_code == 401
+        for path in ("/health/live", "/health/ready", "/health/startup", "/health", "/metrics"):
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.text)
+            assert "x-user-middleware" not in response.headers
+    assert calls == ["/"]
+    guarded = App()
+    guarded.enable_health_checks()
+    guarded.add_guard(lambda request: False)
+    with TestClient(guarded) as client:
+        assert client.get("/health/ready").status_code == 200
+
+
+def test_the_database_pool_registers_its_check(tmp_path: Path) -> None:
+    from cello import DatabaseConfig
+
+    app = App()
+    app.enable_database(DatabaseConfig(f"sqlite://{tmp_path / 'app.db'}"))
+    app.enable_health_checks()
+    with TestClient(app) as client:
+        report = client.get("/health")
+        assert report.status_code == 200
+        check = report.json()["checks"]["database"]
+        assert check["status"] == "UP"
+        assert check["details"]["backend"] == "sqlite"
+        assert check["details"]["max_size"] >= 1
+        assert client.get("/health/ready").status_code == 200
+
+
+def test_an_apps_own_check_replaces_the_pools_and_no_health_checks_means_no_probe(tmp_path: Path) -> None:
+    from cello import DatabaseConfig
+
+    app = App()
+    app.enable_health_checks()
+
+    @app.health_check("database")
+    def database():
+        return {"mine": True}
+
+    app.enable_database(DatabaseConfig(f"sqlite://{tmp_path / 'app.db'}"))
+    with TestClient(app) as client:
+        assert client.get("/health").json()["checks"]["database"]["details"] == {"mine": True}
+
+    quiet = App()
+    quiet.enable_database(DatabaseConfig(f"sqlite://{tmp_path / 'other.db'}"))
+    with TestClient(quiet) as client:
+        assert client.get("/health").status_code == 404
+
+
 def spawn_app(spawn: Callable[..., ServerProcess], env: dict[str, str]) -> tuple[ServerProcess, int]:
     server = spawn([sys.executable, str(APP), "--port", "0"], env=env)
     port, _ = server.wait_ready()

@@ -1,6 +1,7 @@
 """OpenTelemetry: server spans with the HTTP semantic conventions reach real OTLP
 receivers (gRPC and HTTP/protobuf) with the service name and the parent from an
-incoming traceparent; a Python span made in a handler is the request span's child;
+incoming traceparent; a Python span made in a handler (async, sync, blocking) is the request span's child;
+Cello's own steps are child spans of a sampled request;
 parent-based sampling; request metrics exported."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.skipif(
 APP = REPO / "tests" / "apps" / "telemetry_app.py"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
+INTERNAL = 1  # opentelemetry.proto SpanKind.SPAN_KIND_INTERNAL
 SERVER = 2  # opentelemetry.proto SpanKind.SPAN_KIND_SERVER
 STATUS_ERROR = 2
 
@@ -120,7 +122,7 @@ def test_a_python_span_in_a_handler_is_a_child_of_the_request_span(
 ) -> None:
     receiver = grpc_receiver
     port = start(spawn, receiver.endpoint)  # type: ignore[attr-defined]
-    for path in ("/child", "/async-child"):
+    for path in ("/child", "/async-child", "/blocking-child"):
         status, headers, body = request(port, path, {"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"})
         assert status == 200
         server_span_id = headers["traceparent"].split("-")[2]
@@ -128,6 +130,42 @@ def test_a_python_span_in_a_handler_is_a_child_of_the_request_span(
     assert body.get("trace_id", TRACE_ID) == TRACE_ID
     spans = wait_until(lambda: receiver.received.named("GET /child"), PROCESS_TIMEOUT, "the server span")  # type: ignore[attr-defined]
     assert spans[0].parent_span_id == PARENT_ID
+
+
+def test_cellos_steps_are_children_of_a_sampled_request_span(
+    spawn: Callable[..., ServerProcess], grpc_receiver: object
+) -> None:
+    receiver = grpc_receiver
+    port = start(spawn, receiver.endpoint)  # type: ignore[attr-defined]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=PROCESS_TIMEOUT)
+    try:
+        connection.request("POST", "/echo", body=b'{"n": [1, 2, 3]}', headers={"content-type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == 200 and json.loads(response.read()) == {"echo": {"n": [1, 2, 3]}}
+    finally:
+        connection.close()
+    steps = ("cello.read_body", "cello.decode_json", "cello.handler", "cello.encode_response")
+
+    def exported() -> bool:
+        names = {span.name for span in receiver.received.spans}  # type: ignore[attr-defined]
+        return "POST /echo" in names and all(step in names for step in steps)
+
+    wait_until(exported, PROCESS_TIMEOUT, "the server span and its steps")
+    server = receiver.received.named("POST /echo")[0]  # type: ignore[attr-defined]
+    for step in steps:
+        child = receiver.received.named(step)[0]  # type: ignore[attr-defined]
+        assert child.trace_id == server.trace_id, step
+        assert child.parent_span_id == server.span_id, step
+        assert child.kind == INTERNAL, step
+    # An unsampled request has no steps: a GET with a not-sampled parent.
+    before = len(receiver.received.named("cello.handler"))  # type: ignore[attr-defined]
+    assert request(port, "/users/3", {"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-00"})[0] == 200
+    assert request(port, "/users/4")[0] == 200
+    wait_until(lambda: receiver.received.named("GET /users/{id}"), PROCESS_TIMEOUT, "the sampled GET")  # type: ignore[attr-defined]
+    handlers = receiver.received.named("cello.handler")  # type: ignore[attr-defined]
+    sampled_get = receiver.received.named("GET /users/{id}")[0]  # type: ignore[attr-defined]
+    assert len(handlers) == before + 1
+    assert handlers[-1].parent_span_id == sampled_get.span_id
 
 
 def test_sampling_follows_the_parent_and_the_ratio(

@@ -4,11 +4,12 @@ use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::rc::Rc;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use cello_http::{
     problem_response, ConnInfo, Handler, Request, Response, ResponseBody, ShutdownHandle,
 };
+use cello_observability::Phases;
 use cello_router::Router;
 use http::header::HeaderValue;
 use http::StatusCode;
@@ -279,6 +280,11 @@ impl Dispatcher {
     }
 
     pub(crate) async fn run_route(&self, route: &Route, request: PyRequest) -> Response {
+        // A sampled request's steps become child spans (`Phases`); unsampled and
+        // untraced requests have none, and these cost an `Option` check.
+        let phases = request.phases.clone();
+        let mut handler_started = phases.as_ref().map(|_| SystemTime::now());
+        let phases = phases.as_ref();
         // One GIL acquisition covers the common case: the handler answers at once and
         // its value converts; everything else continues in the loop below.
         let started = Python::attach(|py| {
@@ -289,15 +295,18 @@ impl Dispatcher {
                 Err(error) => return Started::Answered(internal_error(py, &error, &route.label)),
             };
             let step = match self.invoke(py, route, &request) {
-                Step::Value(value) => match self.convert(py, &value, &request) {
-                    Ok(response) => {
-                        drop(value);
-                        drop(request);
-                        self.shared.after_python(py);
-                        return Started::Answered(response);
+                Step::Value(value) => {
+                    handler_done(phases, &mut handler_started);
+                    match encoding(phases, || self.convert(py, &value, &request)) {
+                        Ok(response) => {
+                            drop(value);
+                            drop(request);
+                            self.shared.after_python(py);
+                            return Started::Answered(response);
+                        }
+                        Err(error) => Step::Error(error),
                     }
-                    Err(error) => Step::Error(error),
-                },
+                }
                 other => other,
             };
             self.shared.after_python(py);
@@ -316,12 +325,22 @@ impl Dispatcher {
                     Python::attach(|py| task_outcome(task.bind(py)))
                 }
                 Step::Blocking => {
-                    let (handler, argument) = Python::attach(|py| {
-                        (route.handler.clone_ref(py), request.get().clone_ref(py))
+                    let (handler, argument, context) = Python::attach(|py| {
+                        (
+                            route.handler.clone_ref(py),
+                            request.get().clone_ref(py),
+                            self.observability
+                                .as_ref()
+                                .and_then(|observability| observability.python_context(py)),
+                        )
                     });
                     let takes_request = route.takes_request;
                     let joined = tokio::task::spawn_blocking(move || {
                         Python::attach(|py| {
+                            // The request's span is current on the pool thread too.
+                            let token = context
+                                .as_ref()
+                                .and_then(|context| context.enter(py, argument.get()));
                             let result = with_current_request(py, &argument, || {
                                 if takes_request {
                                     handler.call1(py, (argument.clone_ref(py),))
@@ -329,6 +348,9 @@ impl Dispatcher {
                                     handler.call0(py)
                                 }
                             });
+                            if let (Some(context), Some(token)) = (&context, token) {
+                                context.exit(py, token);
+                            }
                             match result {
                                 Ok(value) => Step::Value(value),
                                 Err(error) => Step::Error(error),
@@ -343,8 +365,9 @@ impl Dispatcher {
                     })
                 }
                 Step::Value(value) => {
+                    handler_done(phases, &mut handler_started);
                     let converted = Python::attach(|py| {
-                        let result = self.convert(py, &value, request.get());
+                        let result = encoding(phases, || self.convert(py, &value, request.get()));
                         drop(value);
                         // Converting may start asyncio work (a stream's pump task).
                         self.shared.after_python(py);
@@ -356,6 +379,7 @@ impl Dispatcher {
                     }
                 }
                 Step::Error(error) if !handled_error => {
+                    handler_done(phases, &mut handler_started);
                     handled_error = true;
                     Python::attach(|py| {
                         let hook_result = self
@@ -468,6 +492,25 @@ impl Dispatcher {
             Err(error) => Step::Error(error),
         }
     }
+}
+
+/// Notes the handler's step (a child span of a sampled request) once: when its
+/// value or error is there.
+fn handler_done(phases: Option<&Phases>, started: &mut Option<SystemTime>) {
+    if let (Some(phases), Some(start)) = (phases, started.take()) {
+        phases.record("cello.handler", start);
+    }
+}
+
+/// Runs `encode` (a handler's value to a response), noted as a step of a sampled
+/// request.
+fn encoding<T>(phases: Option<&Phases>, encode: impl FnOnce() -> T) -> T {
+    let start = phases.map(|_| SystemTime::now());
+    let result = encode();
+    if let (Some(phases), Some(start)) = (phases, start) {
+        phases.record("cello.encode_response", start);
+    }
+    result
 }
 
 /// What the access log needs of a request, taken before it is consumed.

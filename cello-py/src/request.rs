@@ -64,6 +64,8 @@ pub struct PyRequest {
     pub request_id: Option<http::HeaderValue>,
     /// The server span's ids when tracing is on (`app.enable_telemetry`).
     pub trace: Option<cello_observability::TraceIds>,
+    /// A sampled request's steps, for child spans of its server span.
+    pub phases: Option<cello_observability::Phases>,
     /// Set by the authentication middleware: the JWT claims, or the Basic/API-key user.
     auth_claims: Option<serde_json::Value>,
     /// Set by the session middleware.
@@ -122,6 +124,7 @@ impl PyRequest {
             .remove::<cello_middleware::RequestIdValue>()
             .map(|id| id.0);
         let trace = parts.extensions.remove::<cello_observability::TraceIds>();
+        let phases = parts.extensions.remove::<cello_observability::Phases>();
         let auth_claims = parts
             .extensions
             .remove::<cello_middleware::AuthClaims>()
@@ -134,6 +137,7 @@ impl PyRequest {
         Self {
             request_id,
             trace,
+            phases,
             auth_claims,
             session,
             csrf_token,
@@ -509,7 +513,12 @@ impl PyRequest {
                 "the request has no body; send a JSON document",
             ));
         }
-        let value = crate::json::decode(py, &self.body).map_err(|error| {
+        let started = self.phases.as_ref().map(|_| std::time::SystemTime::now());
+        let value = crate::json::decode(py, &self.body);
+        if let (Some(phases), Some(started)) = (&self.phases, started) {
+            phases.record("cello.decode_json", started);
+        }
+        let value = value.map_err(|error| {
             InvalidJsonError::new_err(format!("the request body is not valid JSON: {error}"))
         })?;
         let _ = self.cache.json.set(value.clone().unbind());

@@ -131,6 +131,9 @@ impl Dispatcher {
             let max_size = route.body_limit.map_or(self.config.max_body_size, |limit| {
                 limit.min(self.config.max_body_size)
             });
+            // A sampled request notes the read as a child span of its server span.
+            let phases = parts.extensions.get::<cello_observability::Phases>();
+            let started = phases.map(|_| std::time::SystemTime::now());
             let buffered = body
                 .buffer(
                     self.config.body_buffer_size.min(max_size),
@@ -138,6 +141,9 @@ impl Dispatcher {
                     self.config.body_read_timeout,
                 )
                 .await;
+            if let (Some(phases), Some(started)) = (phases, started) {
+                phases.record("cello.read_body", started);
+            }
             match buffered {
                 Ok(Buffered::Complete(bytes)) => (bytes, None),
                 Ok(Buffered::Partial(chunks)) => (Bytes::new(), Some(chunks)),

@@ -424,7 +424,10 @@ class Observability:
         bypass: list[str] = ...,
         gate_startup: bool = False,
         telemetry: Any = None,
-        python_context: tuple[Callable[[int, int, bool], Any], Callable[[Any], None]] | None = None,
+        python_context: tuple[
+            Callable[[int, int, bool], Any], Callable[[Any], None], Callable[[], Any] | None, Callable[[Any], Any] | None
+        ]
+        | None = None,
     ) -> Self: ...
     def set_started(self) -> None: ...
     def flush(self) -> None: ...

@@ -202,13 +202,17 @@ class App(
                 kind = "async" if record.compiled.is_async else kind
             else:
                 handler, wants_request = record.handler, takes_request(record.handler, owner)
-            guards = [*self._guards, *record.guards]
+            # The probes and /metrics skip the app-wide guards, hooks and middleware,
+            # as the engine's middleware chain does (docs/observability.md).
+            operational = self._is_operational(record.path)
+            guards = record.guards if operational else [*self._guards, *record.guards]
             if guards:
                 handler = with_guards(handler, guards, kind, wants_request)
                 wants_request = True
                 if kind == "sync" and inspect.iscoroutinefunction(handler):
                     kind = "async"
-            handler, kind, wants_request = self._wrap_user_middleware(handler, kind, wants_request)
+            if not operational:
+                handler, kind, wants_request = self._wrap_user_middleware(handler, kind, wants_request)
             body_limit = record.body_limit if record.body_limit is not None else self._body_limit()
             middleware = None
             if record.middleware_owners:

@@ -58,6 +58,18 @@ async def async_child(request):
     return {"parent_span_id": format(parent.span_id, "016x") if parent else None}
 
 
+@app.get("/blocking-child", blocking=True)
+def blocking_child(request):
+    with tracer.start_as_current_span("blocking-child-work") as span:
+        parent = span.parent
+    return {"parent_span_id": format(parent.span_id, "016x") if parent else None}
+
+
+@app.post("/echo")
+async def echo(request):
+    return {"echo": request.json()}
+
+
 @app.get("/boom")
 def boom(request):
     raise RuntimeError("boom")

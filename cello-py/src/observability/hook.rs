@@ -31,9 +31,9 @@ pub struct PyObservability {
     started: Arc<AtomicBool>,
     /// `cello.OpenTelemetryConfig`, read when the engine starts.
     telemetry: Option<Py<PyAny>>,
-    /// `(attach, detach)`: make the request span current for Python's
-    /// `opentelemetry` around a handler call.
-    python_context: Option<(Py<PyAny>, Py<PyAny>)>,
+    /// Makes the request span current for Python's `opentelemetry` around a
+    /// handler call.
+    python_context: Option<PythonContext>,
     /// Every worker engine's telemetry, for `flush()`.
     #[cfg(feature = "otel")]
     built: Mutex<Vec<Arc<Telemetry>>>,
@@ -46,7 +46,9 @@ impl PyObservability {
     /// gate. `gate_startup`: answer 503 to every other path until `set_started()`.
     /// `telemetry`: an `OpenTelemetryConfig` (needs the `otel` feature);
     /// `python_context`: `(attach(trace_id: int, span_id: int, sampled) -> token,
-    /// detach(token))`.
+    /// detach(token), set_unsampled() -> token, reset(token))`: the last two (C
+    /// methods of the API's `ContextVar`, or `None`) serve unsampled requests without a
+    /// Python frame.
     #[new]
     #[pyo3(signature = (metrics = None, bypass = Vec::new(), gate_startup = false, telemetry = None, python_context = None))]
     fn new(
@@ -54,7 +56,7 @@ impl PyObservability {
         bypass: Vec<String>,
         gate_startup: bool,
         telemetry: Option<Py<PyAny>>,
-        python_context: Option<(Py<PyAny>, Py<PyAny>)>,
+        python_context: Option<PythonContextArguments>,
     ) -> Self {
         Self {
             metrics: metrics.map(|(namespace, subsystem)| HttpMetricsConfig {
@@ -64,7 +66,13 @@ impl PyObservability {
             bypass,
             started: Arc::new(AtomicBool::new(!gate_startup)),
             telemetry,
-            python_context,
+            python_context: python_context.map(|(attach, detach, set_unsampled, reset)| {
+                PythonContext {
+                    attach,
+                    detach,
+                    direct: set_unsampled.zip(reset),
+                }
+            }),
             #[cfg(feature = "otel")]
             built: Mutex::new(Vec::new()),
         }
@@ -190,7 +198,7 @@ impl PyObservability {
             python_context: self
                 .python_context
                 .as_ref()
-                .map(|(attach, detach)| (attach.clone_ref(py), detach.clone_ref(py))),
+                .map(|context| context.clone_ref(py)),
         })
     }
 }
@@ -202,7 +210,7 @@ pub struct Observability {
     started: Arc<AtomicBool>,
     #[cfg(feature = "otel")]
     telemetry: Option<Arc<Telemetry>>,
-    python_context: Option<(Py<PyAny>, Py<PyAny>)>,
+    python_context: Option<PythonContext>,
 }
 
 /// What to do with a request.
@@ -223,6 +231,7 @@ pub struct Observed<'a> {
     span: Option<(
         &'a Telemetry,
         Box<cello_observability::telemetry::ServerSpan>,
+        Option<cello_observability::Phases>,
     )>,
 }
 
@@ -257,17 +266,21 @@ impl Observability {
             );
             return Begin::Refuse(response);
         }
-        let route = match router.lookup(request.method(), path) {
+        let route = |request: &Request| match router.lookup(request.method(), request.uri().path())
+        {
             // The label is "METHODS /template".
             Lookup::Found { value, .. } => value.label.split_once(' ').map(|(_, path)| path),
             _ => None,
         };
+        // Looked up once, and only when something reports it: the metrics always,
+        // tracing for sampled requests (or with the duration metric exported).
+        let known = self.metrics.as_ref().map(|_| route(request));
         let metrics = self.metrics.as_ref().map(|metrics| Measured {
             metrics,
             _in_flight: metrics.start(),
             started: Instant::now(),
             method: request.method().clone(),
-            route,
+            route: known.flatten(),
             request_size: request
                 .headers()
                 .get(http::header::CONTENT_LENGTH)
@@ -283,9 +296,19 @@ impl Observability {
                     local: conn.map(|c| c.local),
                     secure: conn.is_some_and(|c| c.secure),
                 };
-                let span = telemetry.start(request, route, endpoints);
+                let span = telemetry.start_with(
+                    request,
+                    || known.unwrap_or_else(|| route(request)),
+                    endpoints,
+                );
                 request.extensions_mut().insert(*span.ids());
-                Some((&**telemetry, Box::new(span)))
+                // Sampled: the engine notes its steps for child spans.
+                let phases = span.is_recording().then(|| {
+                    let phases = cello_observability::Phases::default();
+                    request.extensions_mut().insert(phases.clone());
+                    phases
+                });
+                Some((&**telemetry, Box::new(span), phases))
             }
             _ => None,
         };
@@ -301,27 +324,73 @@ impl Observability {
     /// Makes the request's span current for Python's `opentelemetry` while a handler
     /// is called (and its task created); the token for [`Self::exit_python_context`].
     pub fn enter_python_context(&self, py: Python<'_>, request: &PyRequest) -> Option<Py<PyAny>> {
-        let (attach, _) = self.python_context.as_ref()?;
-        let ids = request.trace.as_ref()?;
-        match attach.call1(py, (ids.trace_id, ids.span_id, ids.sampled)) {
-            Ok(token) => Some(token),
-            Err(error) => {
-                error.print(py);
-                None
-            }
-        }
+        self.python_context.as_ref()?.enter(py, request)
     }
 
     pub fn exit_python_context(&self, py: Python<'_>, token: Py<PyAny>) {
-        if let Some((_, detach)) = &self.python_context {
-            if let Err(error) = detach.call1(py, (token,)) {
-                error.print(py);
-            }
+        if let Some(context) = &self.python_context {
+            context.exit(py, token);
+        }
+    }
+
+    /// The same for a blocking handler, on a pool thread.
+    pub fn python_context(&self, py: Python<'_>) -> Option<PythonContext> {
+        Some(self.python_context.as_ref()?.clone_ref(py))
+    }
+}
+
+/// Python's `opentelemetry` context, set around a handler call
+/// (`cello.observability.telemetry.python_context`).
+pub struct PythonContext {
+    attach: Py<PyAny>,
+    detach: Py<PyAny>,
+    /// `(set_unsampled, reset)` of the API's `ContextVar` (its default runtime
+    /// context), or `None`.
+    direct: Option<(Py<PyAny>, Py<PyAny>)>,
+}
+
+/// `python_context` as `cello.observability.telemetry.python_context()` returns it.
+type PythonContextArguments = (Py<PyAny>, Py<PyAny>, Option<Py<PyAny>>, Option<Py<PyAny>>);
+
+impl PythonContext {
+    fn clone_ref(&self, py: Python<'_>) -> Self {
+        Self {
+            attach: self.attach.clone_ref(py),
+            detach: self.detach.clone_ref(py),
+            direct: self
+                .direct
+                .as_ref()
+                .map(|(set, reset)| (set.clone_ref(py), reset.clone_ref(py))),
+        }
+    }
+
+    /// Makes `request`'s span current; the token for [`Self::exit`].
+    pub fn enter(&self, py: Python<'_>, request: &PyRequest) -> Option<Py<PyAny>> {
+        let ids = request.trace.as_ref()?;
+        let token = match &self.direct {
+            // Most requests: `ContextVar.set`, a C method, no Python frame.
+            Some((set_unsampled, _)) if !ids.sampled => set_unsampled.call0(py),
+            _ => self
+                .attach
+                .call1(py, (ids.trace_id, ids.span_id, ids.sampled)),
+        };
+        token.map_err(|error| error.print(py)).ok()
+    }
+
+    pub fn exit(&self, py: Python<'_>, token: Py<PyAny>) {
+        let reset = match &self.direct {
+            Some((_, reset)) => reset.call1(py, (token,)),
+            None => self.detach.call1(py, (token,)),
+        };
+        if let Err(error) = reset {
+            error.print(py);
         }
     }
 }
 
 impl Observed<'_> {
+    /// Records the request (metrics) and ends its span, with the steps the engine
+    /// noted as child spans.
     pub fn finish(self, response: &mut Response) {
         use http_body::Body as _;
         let status = response.status().as_u16();
@@ -336,8 +405,8 @@ impl Observed<'_> {
             );
         }
         #[cfg(feature = "otel")]
-        if let Some((telemetry, span)) = self.span {
-            span.finish(telemetry, status, response.headers_mut());
+        if let Some((telemetry, span, phases)) = self.span {
+            span.finish(telemetry, status, response.headers_mut(), phases.as_ref());
         }
     }
 }

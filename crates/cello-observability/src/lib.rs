@@ -18,6 +18,7 @@
 mod error;
 pub mod exposition;
 pub mod http;
+mod phases;
 pub mod process;
 mod region;
 #[cfg(feature = "otel")]
@@ -25,6 +26,7 @@ pub mod telemetry;
 
 pub use error::MetricsError;
 pub use http::{HttpMetrics, HttpMetricsConfig};
+pub use phases::{Phase, Phases};
 pub use region::{
     FamilyId, FamilyInfo, GaugeMode, Kind, Region, SeriesId, CELLS, MAX_BOUNDS, MAX_FAMILIES,
     MAX_SERIES, MAX_WORKERS, SHARED,

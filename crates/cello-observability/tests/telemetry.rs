@@ -46,7 +46,11 @@ fn a_traceparent_is_the_parent_and_is_written_back() {
     assert_ne!(ids.span_hex(), "00f067aa0ba902b7");
     assert!(ids.sampled, "a sampled parent wins over ratio 0");
     let mut headers = HeaderMap::new();
-    Box::new(span).finish(&telemetry, 200, &mut headers);
+    let phases = cello_observability::Phases::default();
+    phases.record("cello.handler", std::time::SystemTime::now());
+    assert!(span.is_recording());
+    Box::new(span).finish(&telemetry, 200, &mut headers, Some(&phases));
+    assert!(phases.take().is_empty(), "the span took the steps");
     assert_eq!(
         headers["traceparent"],
         format!("00-{}-{}-01", ids.trace_hex(), ids.span_hex()).as_str()

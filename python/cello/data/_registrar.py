@@ -12,8 +12,11 @@ from cello._features import require_feature
 from cello.data.channels import Channels
 from cello.data.config import DatabaseConfig
 from cello.data.redis import RedisConfig
+from cello.observability.health import HealthCheck
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cello.data.database import Database
     from cello.data.redis import Redis
 
@@ -24,6 +27,8 @@ class DataMixin:
     """``enable_database`` / ``database`` for `cello.App`."""
 
     _hooks: dict[str, list[Any]]
+    # cello.observability's half of the App: registers a health check
+    _add_check: Callable[[HealthCheck], None]
 
     def enable_database(self, config: DatabaseConfig | None = None) -> None:
         """Gives every worker a connection pool, opened when the worker starts.
@@ -52,6 +57,7 @@ class DataMixin:
         self.__dict__["_database_config"] = config
         self._hooks["startup"].insert(0, self._open_database)
         self._hooks["shutdown"].append(self._close_database)
+        self._add_check(HealthCheck("database", self._database_check, automatic=True))
 
     async def _open_database(self) -> None:
         from cello.data.database import Database
@@ -60,6 +66,23 @@ class DataMixin:
         database = await Database.connect(self.__dict__["_database_config"])
         self.__dict__["_database"] = database
         _set_default_database(database)
+
+    async def _database_check(self) -> dict[str, Any]:
+        """The readiness probe's check of this worker's pool (with health checks on):
+        a query on a pooled connection, and the pool's figures as details."""
+        database: Database | None = self.__dict__.get("_database")
+        if database is None:
+            return {"status": "DOWN", "reason": "the pool is not open"}
+        up = await database.ping()
+        return {"status": "UP" if up else "DOWN", **database.stats()}
+
+    async def _redis_check(self) -> dict[str, Any]:
+        """The readiness probe's check of this worker's Redis connection: a PING."""
+        redis: Redis | None = self.__dict__.get("_redis")
+        if redis is None:
+            return {"status": "DOWN", "reason": "not connected"}
+        up = await redis.ping()
+        return {"status": "UP" if up else "DOWN", "address": redis.address}
 
     async def _close_database(self) -> None:
         from cello.data.transaction import _set_default_database
@@ -92,6 +115,7 @@ class DataMixin:
         self.__dict__["_redis_config"] = config
         self._hooks["startup"].insert(0, self._open_redis)
         self._hooks["shutdown"].append(self._close_redis)
+        self._add_check(HealthCheck("redis", self._redis_check, automatic=True))
 
     async def _open_redis(self) -> None:
         from cello.data.redis import Redis

@@ -345,7 +345,14 @@ class Redis:
         return Subscription(self, (), patterns)
 
     async def ping(self) -> bool:
+        """True when the server answered ``PING`` (for health checks)."""
         return bool(await self.execute("PING") == "PONG")
+
+    @property
+    def address(self) -> str:
+        """The server (or first cluster node) this client talks to."""
+        address: str = self._native.address
+        return address
 
     async def close(self) -> None:
         await asyncio.sleep(0)

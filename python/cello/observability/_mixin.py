@@ -7,7 +7,7 @@ import asyncio
 import inspect
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cello import _cello
@@ -151,15 +151,19 @@ class ObservabilityMixin:
         def decorator(function: Check) -> Check:
             if not callable(function):
                 raise TypeError(f"@health_check({name!r}) must decorate a function, got {function!r}")
-            check = HealthCheck(name, function, timeout_secs)
-            health: HealthChecks | None = self.__dict__.get("_health")
-            if health is None:
-                self.__dict__.setdefault("_pending_checks", []).append(check)
-            else:
-                health.add(check)
+            self._add_check(HealthCheck(name, function, timeout_secs))
             return function
 
         return decorator
+
+    def _add_check(self, check: HealthCheck) -> None:
+        """Adds `check` to the probes, now or when `enable_health_checks` is called
+        (the data layer registers its pools' checks this way, `automatic=True`)."""
+        health: HealthChecks | None = self.__dict__.get("_health")
+        if health is None:
+            self.__dict__.setdefault("_pending_checks", []).append(check)
+        else:
+            health.add(check)
 
     # --- logging -------------------------------------------------------------------
 
@@ -321,6 +325,8 @@ class ObservabilityMixin:
         health: HealthChecks | None = self.__dict__.get("_health")
         return health.config.shutdown_delay_secs if health is not None else 0.0
 
-    def _operational_paths(self) -> Sequence[str]:
-        paths: list[str] = self.__dict__.get("_operational_paths", [])
-        return tuple(paths)
+    def _is_operational(self, path: str) -> bool:
+        """Whether `path` is a probe or the metrics endpoint: served without the app's
+        middleware, hooks and app-wide guards (an app that guards every route still
+        answers its orchestrator and its scraper)."""
+        return path in self.__dict__.get("_operational_paths", ())

@@ -120,6 +120,9 @@ class HealthCheck:
     name: str
     function: CheckFunction
     timeout_secs: float | None = None
+    #: registered by Cello itself (the data layer's pools): a check of the app's own
+    #: with the same name replaces it.
+    automatic: bool = False
 
 
 def _now() -> str:
@@ -182,7 +185,14 @@ class HealthChecks:
         self._cache: tuple[float, dict[str, dict[str, Any]]] | None = None
 
     def add(self, check: HealthCheck) -> None:
-        if any(existing.name == check.name for existing in self.checks):
+        for index, existing in enumerate(self.checks):
+            if existing.name != check.name:
+                continue
+            if existing.automatic and not check.automatic:
+                self.checks[index] = check
+                return
+            if check.automatic:
+                return
             raise ValueError(f"a health check named {check.name!r} is already registered")
         self.checks.append(check)
 

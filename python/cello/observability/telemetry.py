@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,14 +78,20 @@ class OpenTelemetryConfig:
             raise ValueError("export_delay_secs and metrics_interval_secs must be positive")
 
 
-def python_context() -> tuple[Callable[[int, int, bool], Any], Callable[[Any], None]] | None:
-    """``(attach, detach)`` making a request's span current for Python's
-    ``opentelemetry-api``; ``None`` when it is not installed.
+def python_context() -> (
+    tuple[Callable[[int, int, bool], Any], Callable[[Any], None], Callable[[], Any] | None, Callable[[Any], Any] | None]
+    | None
+):
+    """``(attach, detach, set_unsampled, reset)`` making a request's span current for
+    Python's ``opentelemetry-api``; ``None`` when it is not installed.
 
-    An unsampled request gets one shared, unsampled placeholder span (building a span
+    An unsampled request gets one shared, unsampled placeholder context (building a span
     context per request would cost more than the rest of the unsampled path): spans
     started under it are not recorded, as the parent-based samplers decide, and
-    ``request.trace_id`` still has the request's real trace id.
+    ``request.trace_id`` still has the request's real trace id. With the API's default
+    runtime context (a ``ContextVar``), `set_unsampled` sets the placeholder in it and
+    `reset` resets any token (C methods: no Python frame per request); otherwise both
+    are ``None`` and the engine calls `attach` and `detach` for every request.
     """
     try:
         from opentelemetry import context, trace
@@ -107,4 +115,23 @@ def python_context() -> tuple[Callable[[int, int, bool], Any], Callable[[Any], N
         span_context = trace.SpanContext(trace_id, span_id, is_remote=False, trace_flags=sampled_flags)
         return attach_context(trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
 
-    return attach, context.detach
+    variable = _context_variable(context)
+    if variable is None:
+        return attach, context.detach, None, None
+    # Bound C methods: calling them from Rust runs no Python frame.
+    return attach, context.detach, functools.partial(variable.set, placeholder), variable.reset
+
+
+def _context_variable(context: Any) -> contextvars.ContextVar[Any] | None:
+    """The ``ContextVar`` behind ``opentelemetry.context`` when it is the default
+    (``ContextVarsRuntimeContext``: ``attach`` is ``set``, ``detach`` is ``reset``);
+    ``None`` for any other runtime context."""
+    try:
+        from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+    except ImportError:
+        return None
+    runtime = getattr(context, "_RUNTIME_CONTEXT", None)
+    if type(runtime) is not ContextVarsRuntimeContext:
+        return None
+    variable = getattr(runtime, "_current_context", None)
+    return variable if isinstance(variable, contextvars.ContextVar) else None

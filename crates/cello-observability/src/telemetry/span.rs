@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use http::{HeaderMap, HeaderValue, Method};
 use opentelemetry::metrics::{Histogram, MeterProvider as _};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
-use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{
+    Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -21,7 +23,7 @@ use opentelemetry_sdk::Resource;
 
 use super::config::TelemetryConfig;
 use super::export::{metric_exporter, span_exporter, OnRuntime};
-use crate::TraceIds;
+use crate::{Phases, TraceIds};
 
 struct Headers<'a>(&'a HeaderMap);
 
@@ -146,6 +148,25 @@ fn attributes<B>(
     attributes
 }
 
+static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+
+/// `00-<trace id>-<span id>-<flags>` (W3C trace context), written without `fmt`: it
+/// is on every traced response.
+fn traceparent(ids: &TraceIds) -> [u8; 55] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    for (index, slot) in out[3..35].iter_mut().enumerate() {
+        *slot = HEX[((ids.trace_id >> (124 - 4 * index)) & 0xf) as usize];
+    }
+    for (index, slot) in out[36..52].iter_mut().enumerate() {
+        *slot = HEX[((ids.span_id >> (60 - 4 * index)) & 0xf) as usize];
+    }
+    if ids.sampled {
+        out[54] = b'1';
+    }
+    out
+}
+
 /// `host[:port]` or `[v6][:port]`.
 fn split_host(host: &str) -> (&str, Option<i64>) {
     if let Some(rest) = host.strip_prefix('[') {
@@ -260,7 +281,18 @@ impl Telemetry {
         route: Option<&str>,
         endpoints: Endpoints,
     ) -> ServerSpan {
-        let parent = if request.headers().contains_key("traceparent") {
+        self.start_with(request, || route, endpoints)
+    }
+
+    /// [`Self::start`], asking for the route only when the span records or the
+    /// duration metric is exported (an unsampled request skips the lookup).
+    pub fn start_with<'r, B>(
+        &self,
+        request: &http::Request<B>,
+        route: impl FnOnce() -> Option<&'r str>,
+        endpoints: Endpoints,
+    ) -> ServerSpan {
+        let parent = if request.headers().contains_key(&TRACEPARENT) {
             self.propagator.extract(&Headers(request.headers()))
         } else {
             Context::new()
@@ -271,6 +303,11 @@ impl Telemetry {
             .span_builder(method)
             .with_kind(SpanKind::Server)
             .start_with_context(&self.tracer, &parent);
+        let route = if span.is_recording() || self.duration.is_some() {
+            route()
+        } else {
+            None
+        };
         if span.is_recording() {
             if let Some(route) = route {
                 span.update_name(format!("{method} {route}"));
@@ -322,13 +359,21 @@ impl ServerSpan {
         &self.ids
     }
 
-    /// Ends the span with the response's status (5xx: error), records the request
-    /// duration, and, if configured, writes `traceparent` on the response.
+    /// Whether the span records (sampled): only then are the request's steps worth
+    /// noting ([`Phases`]).
+    pub fn is_recording(&self) -> bool {
+        self.span.is_recording()
+    }
+
+    /// Ends the span with the response's status (5xx: error), after the request's
+    /// recorded `phases` as its children; records the request duration, and, if
+    /// configured, writes `traceparent` on the response.
     pub fn finish(
         mut self: Box<Self>,
         telemetry: &Telemetry,
         status: u16,
         headers: &mut HeaderMap,
+        phases: Option<&Phases>,
     ) {
         if self.span.is_recording() {
             self.span.set_attribute(KeyValue::new(
@@ -341,7 +386,6 @@ impl ServerSpan {
                     .set_attribute(KeyValue::new("error.type", status.to_string()));
             }
         }
-        self.span.end();
         if let Some(duration) = &telemetry.duration {
             let mut attributes = Vec::with_capacity(3);
             attributes.push(KeyValue::new("http.request.method", self.method));
@@ -355,13 +399,8 @@ impl ServerSpan {
             duration.record(self.started.elapsed().as_secs_f64(), &attributes);
         }
         if telemetry.propagate_response {
-            let flags = if self.ids.sampled { "01" } else { "00" };
-            let header = format!(
-                "00-{:032x}-{:016x}-{flags}",
-                self.ids.trace_id, self.ids.span_id
-            );
-            if let Ok(value) = HeaderValue::from_str(&header) {
-                headers.insert("traceparent", value);
+            if let Ok(value) = HeaderValue::from_bytes(&traceparent(&self.ids)) {
+                headers.insert(TRACEPARENT.clone(), value);
             }
             if !self.trace_state.is_empty() {
                 if let Ok(value) = HeaderValue::from_str(&self.trace_state) {
@@ -369,5 +408,50 @@ impl ServerSpan {
                 }
             }
         }
+        let steps = phases.map(Phases::take).unwrap_or_default();
+        if steps.is_empty() {
+            self.span.end();
+            return;
+        }
+        // The steps become children of the server span (a local parent, not a remote
+        // one), and end before it does.
+        let parent = Context::new().with_span(self.span);
+        for step in steps {
+            let mut child = telemetry
+                .tracer
+                .span_builder(step.name)
+                .with_kind(SpanKind::Internal)
+                .with_start_time(step.start)
+                .start_with_context(&telemetry.tracer, &parent);
+            child.end_with_timestamp(step.end);
+        }
+        parent.span().end();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_is_the_w3c_format() {
+        let ids = TraceIds {
+            trace_id: 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            span_id: 0x00f0_67aa_0ba9_02b7,
+            sampled: true,
+        };
+        assert_eq!(
+            &traceparent(&ids),
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+        let unsampled = TraceIds {
+            trace_id: 1,
+            span_id: u64::MAX,
+            sampled: false,
+        };
+        assert_eq!(
+            &traceparent(&unsampled),
+            b"00-00000000000000000000000000000001-ffffffffffffffff-00"
+        );
     }
 }
