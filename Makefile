@@ -64,7 +64,7 @@ test: build services test-rust test-instructions test-python ## build (with post
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
-CRATES := cello-router cello-http cello-middleware cello-observability cello-data
+CRATES := cello-router cello-http cello-middleware cello-observability cello-data cello-protocols
 
 .PHONY: test-rust
 test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features
