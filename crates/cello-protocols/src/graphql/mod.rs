@@ -15,7 +15,11 @@ pub mod http;
 mod limits;
 mod spec;
 
+pub use async_graphql::indexmap::IndexMap;
 pub use async_graphql::{Name, Value};
+
+/// The map of an object value.
+pub type ValueMap = IndexMap<Name, Value>;
 pub use engine::{Call, Engine, Host, Output, Shape};
 pub use error::GraphQLError;
 pub use limits::Limits;
