@@ -313,3 +313,33 @@ def test_schema_mistakes_are_explained() -> None:
         GraphQL(Schema().query(bad)).engine()
     with pytest.raises(TypeError, match="takes a cello.graphql.GraphQLConfig"):
         App().enable_graphql({"path": "/graphql"})  # type: ignore[arg-type]
+
+
+@gql_api.type
+class Misbehaving:
+    @gql_api.field
+    def wrong_scalar(self) -> str:
+        return object()  # type: ignore[return-value]
+
+    @gql_api.field
+    def secret_failure(self) -> int | None:
+        raise KeyError("database password is hunter2")
+
+    @gql_api.field
+    def public_failure(self) -> int | None:
+        raise gql_api.GraphQLError("try again later")
+
+
+def test_bad_values_and_masked_errors_never_kill_the_worker(live: Any) -> None:
+    app = App()
+    app.enable_graphql(GraphQLConfig(mask_errors=True), schema=Schema(query=Misbehaving))
+    server = live(app)
+    wrong = post(server.url, "{ wrongScalar }").json()
+    assert wrong["data"] is None or wrong["data"] == {"wrongScalar": None}
+    assert wrong["errors"][0]["message"] == "Internal server error" and wrong["errors"][0]["path"] == ["wrongScalar"]
+    masked = post(server.url, "{ secretFailure publicFailure }").json()
+    assert masked["data"] == {"secretFailure": None, "publicFailure": None}
+    assert [e["message"] for e in masked["errors"]] == ["Internal server error", "try again later"]
+    garbage = httpx.post(server.url + "/graphql", content=b"\xff\xfe{", headers={"content-type": "application/json"})
+    assert garbage.status_code == 400
+    assert post(server.url, "{ publicFailure }").status_code == 200
