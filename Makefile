@@ -38,7 +38,7 @@ $(PY):
 
 .PHONY: venv
 venv: $(PY) ## create .venv with the build and test tools
-	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator "openapi-ui-bundles==0.3.0" prometheus_client opentelemetry-api opentelemetry-sdk opentelemetry-proto grpcio
+	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator "openapi-ui-bundles==0.3.0" prometheus_client opentelemetry-api opentelemetry-sdk opentelemetry-proto grpcio "gql[httpx]>=3.5" "graphql-core>=3.2"
 
 .PHONY: build
 build: venv $(VENDORED) ## compile the native module into .venv (profile: $(PROFILE))
@@ -59,12 +59,12 @@ services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB)
 .PHONY: test
 # The tests build the native module with the optional features whose tests need a build
 # that has them (OpenTelemetry export), so none of them is skipped in CI.
-test: FEATURES = postgres,mysql,otel
+test: FEATURES = postgres,mysql,otel,graphql
 test: build services test-rust test-instructions test-python ## build (with postgres, mysql, otel), then run every Rust and Python test and the instruction-count gate
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
-CRATES := cello-router cello-http cello-middleware cello-observability cello-data
+CRATES := cello-router cello-http cello-middleware cello-observability cello-data cello-protocols
 
 .PHONY: test-rust
 test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features

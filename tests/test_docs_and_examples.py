@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from cello.testing import TestClient
 from support.processes import PROCESS_TIMEOUT, wait_until
 
@@ -346,3 +347,20 @@ def test_data_example_serves(tmp_path: Path) -> None:
     finally:
         assert stop_example(process) == 0
     assert database.exists()
+
+
+def test_graphql_example_serves() -> None:
+    from cello import features
+
+    if "graphql" not in features():
+        pytest.skip("needs a build with the graphql feature (make test builds it)")
+    process, url = serve_example(ROOT / "examples" / "graphql.py")
+    try:
+        body = httpx.post(url + "/graphql", json={"query": "{ books { title author { name } } }"}, timeout=30).json()
+        assert body == {"data": {"books": [
+            {"title": "The Dispossessed", "author": {"name": "Ursula K. Le Guin"}},
+            {"title": "Exhalation", "author": {"name": "Ted Chiang"}},
+            {"title": "The Lathe of Heaven", "author": {"name": "Ursula K. Le Guin"}},
+        ]}}
+    finally:
+        assert stop_example(process) == 0

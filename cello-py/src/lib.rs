@@ -13,6 +13,8 @@ mod driver;
 mod errors;
 mod files;
 mod forms;
+#[cfg(feature = "graphql")]
+mod graphql;
 mod handshake;
 mod json;
 mod middleware;
@@ -63,6 +65,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "otel") {
         features.push("otel");
     }
+    if cfg!(feature = "graphql") {
+        features.push("graphql");
+    }
     for (enabled, name) in [
         (cfg!(feature = "sqlite"), "sqlite"),
         (cfg!(feature = "postgres"), "postgres"),
@@ -107,5 +112,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     observability::register(m)?;
     #[cfg(feature = "_data")]
     data::register(m)?;
+    #[cfg(feature = "graphql")]
+    graphql::register(m)?;
     Ok(())
 }

@@ -48,6 +48,7 @@ from cello.exceptions import (
     TlsError,
 )
 from cello.forms import FormData, UploadFile
+from cello.graphql.config import GraphQLConfig
 from cello.guards import (
     And,
     Authenticated,
@@ -130,6 +131,7 @@ __all__ = [
     "ForeignKeyViolation",
     "Form",
     "FormData",
+    "GraphQLConfig",
     "Guard",
     "GuardError",
     "HTTPException",

@@ -12,6 +12,7 @@ __all__ = [
     "Database",
     "Driver",
     "Engine",
+    "GraphQLEngine",
     "Headers",
     "InvalidJSON",
     "MetricFamily",
@@ -524,3 +525,40 @@ class Redis:
 class Subscription:
     def next_message(self, future: Any) -> None: ...
     def close(self) -> None: ...
+
+# GraphQL (cargo feature `graphql`; cello.graphql wraps it).
+@final
+class GraphQLEngine:
+    def __new__(
+        cls,
+        description: dict[str, Any],
+        resolvers: list[Any],
+        type_of: Any,
+        public_error: Any,
+        *,
+        batching: bool = False,
+        mask_errors: bool = False,
+    ) -> Self: ...
+    def sdl(self) -> str: ...
+    def execute(
+        self,
+        future: Any,
+        driver: Driver,
+        start_task: Any,
+        query: str,
+        variables: Any | None,
+        operation_name: str | None,
+        context: Any,
+    ) -> None: ...
+    def serve_http(
+        self,
+        future: Any,
+        driver: Driver,
+        start_task: Any,
+        method: str,
+        content_type: str | None,
+        accept: str | None,
+        query_string: str,
+        body: bytes,
+        context: Any,
+    ) -> None: ...

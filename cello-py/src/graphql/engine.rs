@@ -1,0 +1,219 @@
+//! `GraphQLEngine`: a built schema; executions are tasks on the worker's Tokio runtime
+//! that settle an asyncio future (`cello.graphql` wraps it).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use cello_protocols::graphql::http::{self, HttpRequest, Prepared};
+use cello_protocols::graphql::{response_json, Engine};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyTuple};
+
+use super::describe;
+use super::host::{PyHost, RequestContext};
+use crate::driver::PyDriver;
+
+#[pyclass(name = "GraphQLEngine", module = "cello._cello", frozen)]
+pub struct PyGraphQLEngine {
+    engine: Arc<Engine<PyHost>>,
+    batching: bool,
+}
+
+/// An HTTP answer for Python: `(status, content_type, body, allow)`.
+type HttpAnswer = (u16, &'static str, Vec<u8>, Option<&'static str>);
+
+#[pymethods]
+impl PyGraphQLEngine {
+    #[new]
+    #[pyo3(signature = (description, resolvers, type_of, public_error, *, batching=false, mask_errors=false))]
+    fn new(
+        description: &Bound<'_, PyDict>,
+        resolvers: Vec<Py<PyAny>>,
+        type_of: Py<PyAny>,
+        public_error: Py<PyAny>,
+        batching: bool,
+        mask_errors: bool,
+    ) -> PyResult<Self> {
+        let spec = describe::schema(description)?;
+        let host = PyHost {
+            resolvers,
+            type_of,
+            mask_errors,
+            public_error,
+        };
+        let engine =
+            Engine::new(&spec, host).map_err(|error| crate::errors::invalid(error.to_string()))?;
+        Ok(Self {
+            engine: Arc::new(engine),
+            batching,
+        })
+    }
+
+    /// The schema in SDL.
+    fn sdl(&self) -> String {
+        self.engine.sdl()
+    }
+
+    /// Runs one operation; `future` gets the response as JSON bytes.
+    #[pyo3(signature = (future, driver, start_task, query, variables, operation_name, context))]
+    #[allow(clippy::too_many_arguments)]
+    fn execute(
+        &self,
+        py: Python<'_>,
+        future: Py<PyAny>,
+        driver: Py<PyDriver>,
+        start_task: Py<PyAny>,
+        query: String,
+        variables: Option<&Bound<'_, PyAny>>,
+        operation_name: Option<String>,
+        context: Py<PyAny>,
+    ) -> PyResult<()> {
+        let mut request = async_graphql::Request::new(query);
+        if let Some(variables) = variables.filter(|v| !v.is_none()) {
+            let json = crate::json::encode(variables)?;
+            let value: serde_json::Value = serde_json::from_slice(&json)
+                .map_err(|error| crate::errors::invalid(error.to_string()))?;
+            request = request.variables(async_graphql::Variables::from_json(value));
+        }
+        if let Some(name) = operation_name {
+            request = request.operation_name(name);
+        }
+        let engine = self.engine.clone();
+        let context = RequestContext {
+            context,
+            start_task,
+            driver,
+        };
+        let driver = context.driver.clone_ref(py);
+        spawn(&driver, future, async move {
+            let response = engine.execute(request, context).await;
+            move |py: Python<'_>| {
+                Ok(PyBytes::new(py, &response_json(&response))
+                    .into_any()
+                    .unbind())
+            }
+        })
+    }
+
+    /// Answers a GraphQL-over-HTTP request; `future` gets `(status, content_type, body, allow)`.
+    #[pyo3(signature = (future, driver, start_task, method, content_type, accept, query_string, body, context))]
+    #[allow(clippy::too_many_arguments)]
+    fn serve_http(
+        &self,
+        py: Python<'_>,
+        future: Py<PyAny>,
+        driver: Py<PyDriver>,
+        start_task: Py<PyAny>,
+        method: &str,
+        content_type: Option<&str>,
+        accept: Option<&str>,
+        query_string: &str,
+        body: &[u8],
+        context: Py<PyAny>,
+    ) -> PyResult<()> {
+        let method = ::http::Method::from_bytes(method.as_bytes())
+            .map_err(|error| crate::errors::invalid(error.to_string()))?;
+        let prepared = http::prepare(
+            &HttpRequest {
+                method: &method,
+                content_type,
+                accept,
+                query_string,
+                body,
+            },
+            self.batching,
+        );
+        let engine = self.engine.clone();
+        let context = RequestContext {
+            context,
+            start_task,
+            driver,
+        };
+        let driver = context.driver.clone_ref(py);
+        spawn(&driver, future, async move {
+            let answer: HttpAnswer = match prepared {
+                Prepared::Answer(answer) => (
+                    answer.status.as_u16(),
+                    answer.content_type,
+                    answer.body,
+                    answer.allow,
+                ),
+                Prepared::Execute {
+                    requests,
+                    batch,
+                    media,
+                } => {
+                    let mut responses = Vec::with_capacity(requests.len());
+                    for request in requests {
+                        let context = Python::attach(|py| RequestContext {
+                            context: context.context.clone_ref(py),
+                            start_task: context.start_task.clone_ref(py),
+                            driver: context.driver.clone_ref(py),
+                        });
+                        responses.push(engine.execute(request, context).await);
+                    }
+                    let answer = http::finish(media, batch, &responses);
+                    (
+                        answer.status.as_u16(),
+                        answer.content_type,
+                        answer.body,
+                        answer.allow,
+                    )
+                }
+            };
+            move |py: Python<'_>| {
+                let (status, content_type, body, allow) = answer;
+                let items = (status, content_type, PyBytes::new(py, &body), allow);
+                Ok(PyTuple::new(
+                    py,
+                    [
+                        items.0.into_pyobject(py)?.into_any(),
+                        items.1.into_pyobject(py)?.into_any(),
+                        items.2.into_any(),
+                        items.3.into_pyobject(py)?.into_any(),
+                    ],
+                )?
+                .into_any()
+                .unbind())
+            }
+        })
+    }
+}
+
+/// Runs `work` on the driver's runtime; its result converts (with the GIL) into the
+/// value that settles `future`, unless the future was cancelled meanwhile.
+fn spawn<C>(
+    driver: &Py<PyDriver>,
+    future: Py<PyAny>,
+    work: impl Future<Output = C> + 'static,
+) -> PyResult<()>
+where
+    C: FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + 'static,
+{
+    let state = driver.get().state()?;
+    let shared = state.shared.clone();
+    let _guard = state.runtime.enter();
+    state.local.spawn_local(async move {
+        let convert = work.await;
+        Python::attach(|py| {
+            let future = future.bind(py);
+            let settled = (|| -> PyResult<()> {
+                if future.call_method0(intern!(py, "done"))?.is_truthy()? {
+                    return Ok(());
+                }
+                match convert(py) {
+                    Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
+                    Err(error) => future
+                        .call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
+                };
+                Ok(())
+            })();
+            if let Err(error) = settled {
+                error.print(py);
+            }
+            shared.after_python(py);
+        });
+    });
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Python resolvers behind the engine's `Host`: sync resolvers are called inline, async
+//! ones run as tasks of the worker's asyncio loop while the engine awaits them without
+//! the GIL; plain fields are read (dict key or attribute) with one GIL hold per field.
+
+use std::sync::Mutex;
+
+use async_graphql::futures_util::future::BoxFuture;
+use async_graphql::futures_util::FutureExt;
+use cello_protocols::graphql::{Call, Host, Output, Shape};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use tokio::sync::oneshot;
+
+use super::convert::{to_output, to_python};
+use crate::driver::PyDriver;
+
+/// Per request: the user's context object, and how to start tasks on this worker's loop.
+pub struct RequestContext {
+    pub context: Py<PyAny>,
+    pub start_task: Py<PyAny>,
+    pub driver: Py<PyDriver>,
+}
+
+impl RequestContext {
+    /// asyncio must run what Python code just scheduled (a task, a `call_soon`).
+    fn after_python(&self, py: Python<'_>) {
+        if let Ok(state) = self.driver.get().state() {
+            state.shared.after_python(py);
+        }
+    }
+}
+
+pub struct PyHost {
+    /// `resolver(parent, arguments, context, field_name, path)`, built by `cello.graphql`.
+    pub resolvers: Vec<Py<PyAny>>,
+    /// `type_of(object) -> str`: the concrete type of an interface or union value.
+    pub type_of: Py<PyAny>,
+    /// Production mode: resolver exceptions other than `GraphQLError`s become
+    /// "Internal server error" (the traceback goes to stderr).
+    pub mask_errors: bool,
+    pub public_error: Py<PyAny>,
+}
+
+/// Completes a oneshot channel when an asyncio task finishes (its done-callback).
+#[pyclass(module = "cello._cello")]
+pub struct TaskSettled {
+    sender: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+#[pymethods]
+impl TaskSettled {
+    fn __call__(&self, _task: &Bound<'_, PyAny>) {
+        let sender = self.sender.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(sender) = sender {
+            let _ = sender.send(());
+        }
+    }
+}
+
+enum Step {
+    Done(Output<Py<PyAny>>),
+    Running(Py<PyAny>, oneshot::Receiver<()>),
+}
+
+impl PyHost {
+    fn error(&self, py: Python<'_>, error: &PyErr) -> async_graphql::Error {
+        let public = error.is_instance(py, self.public_error.bind(py));
+        if self.mask_errors && !public {
+            error.print(py);
+            return async_graphql::Error::new("Internal server error");
+        }
+        async_graphql::Error::new(error.value(py).to_string())
+    }
+
+    fn start(
+        &self,
+        py: Python<'_>,
+        resolver: usize,
+        parent: Option<&Py<PyAny>>,
+        call: &Call<'_>,
+        context: &RequestContext,
+    ) -> PyResult<Step> {
+        let arguments = PyDict::new(py);
+        for (name, value) in &call.arguments {
+            arguments.set_item(name.as_str(), to_python(py, value)?)?;
+        }
+        let parent = parent.map_or_else(|| py.None(), |p| p.clone_ref(py));
+        let value = self.resolvers[resolver].bind(py).call1((
+            parent,
+            arguments,
+            context.context.clone_ref(py),
+            PyString::new(py, call.field),
+            PyString::new(py, &call.path),
+        ))?;
+        if !value.hasattr(intern!(py, "__await__"))? {
+            return Ok(Step::Done(to_output(&value, call.shape, &self.type_of)?));
+        }
+        let task = context.start_task.bind(py).call1((value,))?;
+        if task.call_method0(intern!(py, "done"))?.is_truthy()? {
+            let value = task.call_method0(intern!(py, "result"))?;
+            return Ok(Step::Done(to_output(&value, call.shape, &self.type_of)?));
+        }
+        let (sender, receiver) = oneshot::channel();
+        let callback = TaskSettled {
+            sender: Mutex::new(Some(sender)),
+        };
+        task.call_method1(intern!(py, "add_done_callback"), (callback,))?;
+        Ok(Step::Running(task.unbind(), receiver))
+    }
+}
+
+impl Host for PyHost {
+    type Object = Py<PyAny>;
+    type Context = RequestContext;
+
+    fn resolve<'a>(
+        &'a self,
+        resolver: usize,
+        parent: Option<&'a Py<PyAny>>,
+        call: Call<'a>,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, async_graphql::Result<Output<Py<PyAny>>>> {
+        async move {
+            let step = Python::attach(|py| {
+                let step = self.start(py, resolver, parent, &call, context);
+                context.after_python(py);
+                step.map_err(|error| self.error(py, &error))
+            })?;
+            let (task, done) = match step {
+                Step::Done(output) => return Ok(output),
+                Step::Running(task, done) => (task, done),
+            };
+            let _ = done.await;
+            Python::attach(|py| {
+                let result = task
+                    .bind(py)
+                    .call_method0(intern!(py, "result"))
+                    .and_then(|value| to_output(&value, call.shape, &self.type_of));
+                drop(task);
+                context.after_python(py);
+                result.map_err(|error| self.error(py, &error))
+            })
+        }
+        .boxed()
+    }
+
+    fn read(
+        &self,
+        parent: &Py<PyAny>,
+        source: &str,
+        shape: &Shape,
+    ) -> async_graphql::Result<Output<Py<PyAny>>> {
+        Python::attach(|py| {
+            let parent = parent.bind(py);
+            let value = match parent.cast::<PyDict>() {
+                Ok(dict) => dict.get_item(source),
+                Err(_) => parent.getattr(source).map(Some),
+            };
+            let result = value.and_then(|value| match value {
+                Some(value) => to_output(&value, shape, &self.type_of),
+                None => Ok(Output::Null),
+            });
+            result.map_err(|error| self.error(py, &error))
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! The binding of cello-protocols' GraphQL engine: the schema description read from
+//! Python, Python resolvers behind the engine's `Host` trait, executions settled into
+//! asyncio futures of the worker's loop. No GraphQL logic here.
+
+mod convert;
+mod describe;
+mod engine;
+mod host;
+
+use pyo3::prelude::*;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<engine::PyGraphQLEngine>()?;
+    Ok(())
+}

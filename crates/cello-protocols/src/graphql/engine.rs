@@ -1,0 +1,410 @@
+//! The engine: a [`SchemaSpec`] built into an async-graphql dynamic schema whose fields ask
+//! a [`Host`] for their values.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dynamic::{
+    self as dynamic, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef,
+};
+use async_graphql::futures_util::future::BoxFuture;
+use async_graphql::{Name, Response, Value};
+
+use super::error::GraphQLError;
+use super::spec::{ArgumentSpec, FieldSpec, SchemaSpec, TypeKind, TypeSpec};
+use super::Limits;
+
+/// What a field's value must look like, from its type: the host converts its own values
+/// into an [`Output`] of this shape in one pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// A scalar or enum value.
+    Leaf,
+    /// An object; `abstract_type` when the field's type is an interface or union, so the
+    /// host must name the object's concrete type.
+    Object { abstract_type: bool },
+    /// A list of the inner shape.
+    List(Box<Shape>),
+}
+
+/// A field's value as the host hands it back.
+#[derive(Debug)]
+pub enum Output<O> {
+    Null,
+    Leaf(Value),
+    /// A host object and, for interface and union fields, its concrete type name.
+    Object(O, Option<String>),
+    List(Vec<Output<O>>),
+}
+
+/// One resolver call: the field, its parent type, its shape and its arguments.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub field: &'a str,
+    pub parent_type: &'a str,
+    pub shape: &'a Shape,
+    pub arguments: Vec<(Name, Value)>,
+    /// The response path, for example `users.3.name`.
+    pub path: String,
+}
+
+/// The side that owns the objects and the resolvers (the Python binding, or a test).
+pub trait Host: Send + Sync + 'static {
+    /// An object a resolver returned, held opaque by the engine.
+    type Object: Send + Sync + 'static;
+    /// The per-request context given to [`Engine::execute`].
+    type Context: Send + Sync + 'static;
+
+    /// Calls resolver `resolver` of `call.field`; `parent` is `None` on the root types.
+    fn resolve<'a>(
+        &'a self,
+        resolver: usize,
+        parent: Option<&'a Self::Object>,
+        call: Call<'a>,
+        context: &'a Self::Context,
+    ) -> BoxFuture<'a, async_graphql::Result<Output<Self::Object>>>;
+
+    /// Reads `source` (an attribute or key) of `parent`, for a field without resolver.
+    fn read(
+        &self,
+        parent: &Self::Object,
+        source: &str,
+        shape: &Shape,
+    ) -> async_graphql::Result<Output<Self::Object>>;
+}
+
+/// A built schema and its host.
+pub struct Engine<H: Host> {
+    schema: dynamic::Schema,
+    limits: Limits,
+    _host: Arc<H>,
+}
+
+impl<H: Host> std::fmt::Debug for Engine<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a field closure needs, shared by every call of the field.
+struct FieldPlan {
+    name: String,
+    parent_type: String,
+    shape: Shape,
+    resolver: Option<usize>,
+    source: String,
+}
+
+impl<H: Host> Engine<H> {
+    /// Builds the schema once; errors name the field or type at fault.
+    pub fn new(spec: &SchemaSpec, host: H) -> Result<Self, GraphQLError> {
+        let host = Arc::new(host);
+        let kinds: HashMap<&str, &TypeKind> = spec
+            .types
+            .iter()
+            .map(|t| (t.name.as_str(), &t.kind))
+            .collect();
+        let mut builder = dynamic::Schema::build(
+            &spec.query,
+            spec.mutation.as_deref(),
+            spec.subscription.as_deref(),
+        );
+        for ty in &spec.types {
+            builder = builder.register(build_type(ty, &kinds, &host)?);
+        }
+        if let Some(depth) = spec.limits.max_depth {
+            builder = builder.limit_depth(depth);
+        }
+        if let Some(complexity) = spec.limits.max_complexity {
+            builder = builder.limit_complexity(complexity);
+        }
+        if !spec.introspection {
+            builder = builder.disable_introspection();
+        }
+        let schema = builder
+            .finish()
+            .map_err(|error| GraphQLError::Schema(error.0))?;
+        Ok(Self {
+            schema,
+            limits: spec.limits,
+            _host: host,
+        })
+    }
+
+    /// Executes one request with its per-request context; limits are checked first.
+    pub async fn execute(&self, request: async_graphql::Request, context: H::Context) -> Response {
+        if let Err(error) = self.limits.check(&request.query) {
+            return Response::from_errors(vec![error]);
+        }
+        self.schema.execute(request.data(context)).await
+    }
+
+    /// The schema in SDL.
+    pub fn sdl(&self) -> String {
+        self.schema.sdl()
+    }
+}
+
+fn build_type<H: Host>(
+    ty: &TypeSpec,
+    kinds: &HashMap<&str, &TypeKind>,
+    host: &Arc<H>,
+) -> Result<dynamic::Type, GraphQLError> {
+    let built: dynamic::Type = match &ty.kind {
+        TypeKind::Object { interfaces } => {
+            let mut object = dynamic::Object::new(&ty.name);
+            for interface in interfaces {
+                object = object.implement(interface);
+            }
+            for field in &ty.fields {
+                object = object.field(build_field(&ty.name, field, kinds, host)?);
+            }
+            described(
+                object,
+                ty.description.as_ref(),
+                dynamic::Object::description,
+            )
+            .into()
+        }
+        TypeKind::Interface => {
+            let mut interface = dynamic::Interface::new(&ty.name);
+            for field in &ty.fields {
+                let mut built = dynamic::InterfaceField::new(&field.name, parse_type(field)?);
+                for argument in &field.arguments {
+                    built = built.argument(build_argument(argument)?);
+                }
+                interface = interface.field(built);
+            }
+            described(
+                interface,
+                ty.description.as_ref(),
+                dynamic::Interface::description,
+            )
+            .into()
+        }
+        TypeKind::Union { members } => {
+            let union = members
+                .iter()
+                .fold(dynamic::Union::new(&ty.name), |union, member| {
+                    union.possible_type(member)
+                });
+            described(union, ty.description.as_ref(), dynamic::Union::description).into()
+        }
+        TypeKind::Enum { values } => {
+            let items = values.iter().map(dynamic::EnumItem::new);
+            let built = dynamic::Enum::new(&ty.name).items(items);
+            described(built, ty.description.as_ref(), dynamic::Enum::description).into()
+        }
+        TypeKind::Input => {
+            let mut input = dynamic::InputObject::new(&ty.name);
+            for field in &ty.fields {
+                input = input.field(build_argument(&ArgumentSpec {
+                    name: field.name.clone(),
+                    description: field.description.clone(),
+                    ty: field.ty.clone(),
+                    default: field.default.clone(),
+                })?);
+            }
+            described(
+                input,
+                ty.description.as_ref(),
+                dynamic::InputObject::description,
+            )
+            .into()
+        }
+        TypeKind::Scalar => {
+            let scalar = dynamic::Scalar::new(&ty.name);
+            described(
+                scalar,
+                ty.description.as_ref(),
+                dynamic::Scalar::description,
+            )
+            .into()
+        }
+    };
+    Ok(built)
+}
+
+fn described<T>(value: T, description: Option<&String>, set: fn(T, String) -> T) -> T {
+    match description {
+        Some(text) => set(value, text.clone()),
+        None => value,
+    }
+}
+
+fn build_field<H: Host>(
+    parent_type: &str,
+    spec: &FieldSpec,
+    kinds: &HashMap<&str, &TypeKind>,
+    host: &Arc<H>,
+) -> Result<dynamic::Field, GraphQLError> {
+    let ty = parse_type(spec)?;
+    let plan = Arc::new(FieldPlan {
+        name: spec.name.clone(),
+        parent_type: parent_type.to_owned(),
+        shape: shape_of(&ty, kinds).ok_or_else(|| GraphQLError::UnknownType {
+            field: format!("{parent_type}.{}", spec.name),
+            ty: spec.ty.clone(),
+        })?,
+        resolver: spec.resolver,
+        source: spec.source.clone(),
+    });
+    let host = host.clone();
+    let mut field = dynamic::Field::new(&spec.name, ty, move |ctx| {
+        resolve_field(host.clone(), plan.clone(), ctx)
+    });
+    for argument in &spec.arguments {
+        field = field.argument(build_argument(argument)?);
+    }
+    if let Some(description) = &spec.description {
+        field = field.description(description);
+    }
+    if let Some(reason) = &spec.deprecation {
+        field = field.deprecation(Some(reason.as_str()));
+    }
+    Ok(field)
+}
+
+fn resolve_field<H: Host>(
+    host: Arc<H>,
+    plan: Arc<FieldPlan>,
+    ctx: ResolverContext<'_>,
+) -> FieldFuture<'_> {
+    let parent = ctx.parent_value.downcast_ref::<H::Object>();
+    let Some(resolver) = plan.resolver else {
+        // A plain read: answered at once, no future boxed.
+        let read = match parent {
+            Some(parent) => host.read(parent, &plan.source, &plan.shape),
+            None => Ok(Output::Null),
+        };
+        return FieldFuture::Value(match read {
+            Ok(output) => field_value(output),
+            Err(error) => report(&ctx, error),
+        });
+    };
+    FieldFuture::new(async move {
+        let context = ctx.data::<H::Context>()?;
+        let call = Call {
+            field: &plan.name,
+            parent_type: &plan.parent_type,
+            shape: &plan.shape,
+            arguments: ctx
+                .args
+                .iter()
+                .map(|(name, value)| (name.clone(), value.as_value().clone()))
+                .collect(),
+            path: ctx
+                .path_node
+                .map(|node| node.to_string())
+                .unwrap_or_default(),
+        };
+        Ok(match host.resolve(resolver, parent, call, context).await {
+            Ok(output) => field_value(output),
+            Err(error) => report(&ctx, error),
+        })
+    })
+}
+
+/// Records a field's error with its path and answers null for the field. (async-graphql's
+/// dynamic executor would otherwise drop the path and fail the whole parent object.)
+fn report(ctx: &ResolverContext<'_>, error: async_graphql::Error) -> Option<FieldValue<'static>> {
+    ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+    None
+}
+
+fn field_value<O: Send + Sync + 'static>(output: Output<O>) -> Option<FieldValue<'static>> {
+    match output {
+        Output::Null => None,
+        Output::Leaf(value) => Some(FieldValue::value(value)),
+        Output::Object(object, None) => Some(FieldValue::owned_any(object)),
+        Output::Object(object, Some(name)) => Some(FieldValue::owned_any(object).with_type(name)),
+        Output::List(items) => Some(FieldValue::list(
+            items
+                .into_iter()
+                .map(|item| field_value(item).unwrap_or(FieldValue::NULL)),
+        )),
+    }
+}
+
+fn build_argument(spec: &ArgumentSpec) -> Result<InputValue, GraphQLError> {
+    let ty = parse_type_str(&spec.ty).ok_or_else(|| GraphQLError::BadType {
+        field: spec.name.clone(),
+        ty: spec.ty.clone(),
+    })?;
+    let mut input = InputValue::new(&spec.name, ty);
+    if let Some(default) = &spec.default {
+        let json: serde_json::Value =
+            serde_json::from_str(default).map_err(|source| GraphQLError::BadDefault {
+                argument: spec.name.clone(),
+                source,
+            })?;
+        input = input.default_value(Value::from_json(json).unwrap_or(Value::Null));
+    }
+    if let Some(description) = &spec.description {
+        input = input.description(description);
+    }
+    Ok(input)
+}
+
+fn parse_type(field: &FieldSpec) -> Result<TypeRef, GraphQLError> {
+    parse_type_str(&field.ty).ok_or_else(|| GraphQLError::BadType {
+        field: field.name.clone(),
+        ty: field.ty.clone(),
+    })
+}
+
+/// `"[User!]!"` → `NonNull(List(NonNull(Named("User"))))`.
+pub(crate) fn parse_type_str(text: &str) -> Option<TypeRef> {
+    let text = text.trim();
+    if let Some(inner) = text.strip_suffix('!') {
+        let inner = parse_type_str(inner)?;
+        return (!matches!(inner, TypeRef::NonNull(_))).then(|| TypeRef::NonNull(Box::new(inner)));
+    }
+    if let Some(inner) = text.strip_prefix('[') {
+        return Some(TypeRef::List(Box::new(parse_type_str(
+            inner.strip_suffix(']')?,
+        )?)));
+    }
+    let valid = text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then(|| TypeRef::named(text))
+}
+
+fn shape_of(ty: &TypeRef, kinds: &HashMap<&str, &TypeKind>) -> Option<Shape> {
+    match ty {
+        TypeRef::NonNull(inner) => shape_of(inner, kinds),
+        TypeRef::List(inner) => Some(Shape::List(Box::new(shape_of(inner, kinds)?))),
+        TypeRef::Named(name) => match kinds.get(name.as_ref()) {
+            None if matches!(name.as_ref(), "String" | "Int" | "Float" | "Boolean" | "ID") => {
+                Some(Shape::Leaf)
+            }
+            None | Some(TypeKind::Input) => None,
+            Some(TypeKind::Enum { .. } | TypeKind::Scalar) => Some(Shape::Leaf),
+            Some(TypeKind::Object { .. }) => Some(Shape::Object {
+                abstract_type: false,
+            }),
+            Some(TypeKind::Interface | TypeKind::Union { .. }) => Some(Shape::Object {
+                abstract_type: true,
+            }),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_type_str;
+
+    #[test]
+    fn parses_sdl_types() {
+        assert_eq!(parse_type_str("[User!]!").unwrap().to_string(), "[User!]!");
+        assert_eq!(parse_type_str("Int").unwrap().to_string(), "Int");
+        assert!(parse_type_str("[User!").is_none());
+        assert!(parse_type_str("Int!!").is_none());
+        assert!(parse_type_str("").is_none());
+    }
+}

@@ -1,0 +1,254 @@
+//! The engine against a host written in Rust: objects are JSON values, resolvers are
+//! closures, so the crate is tested without Python.
+
+use async_graphql::futures_util::future::BoxFuture;
+use async_graphql::futures_util::FutureExt;
+use cello_protocols::graphql::http::{self, HttpRequest, MediaType, Prepared};
+use cello_protocols::graphql::{
+    ArgumentSpec, Call, Engine, FieldSpec, Host, Limits, Output, SchemaSpec, Shape, TypeKind,
+    TypeSpec, Value,
+};
+use serde_json::{json, Value as Json};
+
+struct JsonHost;
+
+fn output(value: &Json, shape: &Shape) -> Output<Json> {
+    match (value, shape) {
+        (Json::Null, _) => Output::Null,
+        (Json::Array(items), Shape::List(inner)) => {
+            Output::List(items.iter().map(|item| output(item, inner)).collect())
+        }
+        (object, Shape::Object { abstract_type }) => {
+            let name = abstract_type.then(|| object["kind"].as_str().unwrap_or("").to_owned());
+            Output::Object(object.clone(), name)
+        }
+        (leaf, _) => Output::Leaf(Value::from_json(leaf.clone()).unwrap()),
+    }
+}
+
+impl Host for JsonHost {
+    type Object = Json;
+    type Context = String;
+
+    fn resolve<'a>(
+        &'a self,
+        resolver: usize,
+        parent: Option<&'a Json>,
+        call: Call<'a>,
+        context: &'a String,
+    ) -> BoxFuture<'a, async_graphql::Result<Output<Json>>> {
+        async move {
+            let value = match resolver {
+                0 => json!([
+                    {"id": 1, "name": "ada", "kind": "User"},
+                    {"id": 2, "name": "alan", "kind": "User"}
+                ]),
+                1 => {
+                    let id = call
+                        .arguments
+                        .first()
+                        .map_or(json!(0), |(_, id)| id.clone().into_json().unwrap());
+                    json!({"id": id, "name": context, "kind": "User"})
+                }
+                2 => json!(format!(
+                    "hello {}",
+                    parent.unwrap()["name"].as_str().unwrap()
+                )),
+                3 => return Err(async_graphql::Error::new(format!("boom at {}", call.path))),
+                _ => unreachable!(),
+            };
+            Ok(output(&value, call.shape))
+        }
+        .boxed()
+    }
+
+    fn read(
+        &self,
+        parent: &Json,
+        source: &str,
+        shape: &Shape,
+    ) -> async_graphql::Result<Output<Json>> {
+        Ok(output(&parent[source], shape))
+    }
+}
+
+fn field(name: &str, ty: &str, resolver: Option<usize>) -> FieldSpec {
+    FieldSpec {
+        name: name.into(),
+        description: None,
+        ty: ty.into(),
+        arguments: vec![],
+        resolver,
+        source: name.into(),
+        deprecation: None,
+        default: None,
+    }
+}
+
+fn engine(limits: Limits) -> Engine<JsonHost> {
+    let mut user = field("user", "User", Some(1));
+    user.arguments.push(ArgumentSpec {
+        name: "id".into(),
+        description: None,
+        ty: "Int!".into(),
+        default: None,
+    });
+    let spec = SchemaSpec {
+        types: vec![
+            TypeSpec {
+                name: "Query".into(),
+                description: None,
+                kind: TypeKind::Object { interfaces: vec![] },
+                fields: vec![
+                    field("users", "[User!]!", Some(0)),
+                    user,
+                    field("node", "Node", Some(1)),
+                ],
+            },
+            TypeSpec {
+                name: "Node".into(),
+                description: None,
+                kind: TypeKind::Interface,
+                fields: vec![field("id", "Int!", None)],
+            },
+            TypeSpec {
+                name: "User".into(),
+                description: Some("a person".into()),
+                kind: TypeKind::Object {
+                    interfaces: vec!["Node".into()],
+                },
+                fields: vec![
+                    field("id", "Int!", None),
+                    field("name", "String!", None),
+                    field("greeting", "String!", Some(2)),
+                    field("broken", "String", Some(3)),
+                    field("friends", "[User!]", None),
+                ],
+            },
+        ],
+        query: "Query".into(),
+        mutation: None,
+        subscription: None,
+        introspection: true,
+        limits,
+    };
+    Engine::new(&spec, JsonHost).unwrap()
+}
+
+async fn run(engine: &Engine<JsonHost>, query: &str) -> Json {
+    let response = engine
+        .execute(async_graphql::Request::new(query), "grace".into())
+        .await;
+    serde_json::to_value(&response).unwrap()
+}
+
+#[tokio::test]
+async fn nested_resolvers_reads_and_errors_with_paths() {
+    let engine = engine(Limits::default());
+    let out = run(
+        &engine,
+        "{ users { id name greeting broken } user(id: 7) { name } }",
+    )
+    .await;
+    assert_eq!(out["data"]["users"][1]["greeting"], "hello alan");
+    assert_eq!(out["data"]["users"][0]["broken"], Json::Null);
+    assert_eq!(out["data"]["user"], json!({"name": "grace"}));
+    assert_eq!(out["errors"][0]["path"], json!(["users", 0, "broken"]));
+    assert_eq!(out["errors"][0]["message"], "boom at users.0.broken");
+    let out = run(&engine, "{ node { id ... on User { name } } }").await;
+    assert_eq!(out["data"]["node"]["name"], "grace");
+    assert!(engine.sdl().contains("type User implements Node"));
+}
+
+#[tokio::test]
+async fn limits_refuse_before_execution() {
+    let limits = Limits {
+        max_depth: Some(2),
+        max_aliases: Some(1),
+        ..Limits::default()
+    };
+    let engine = engine(limits);
+    let deep = run(&engine, "{ users { friends { friends { id } } } }").await;
+    assert!(
+        deep["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{deep}"
+    );
+    let aliases = run(&engine, "{ a: users { id } b: users { id } }").await;
+    assert_eq!(aliases["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+    let costly = Limits {
+        max_complexity: Some(3),
+        ..Limits::default()
+    };
+    let out = run(&self::engine(costly), "{ users { id name greeting } }").await;
+    assert!(
+        out["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("complex"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn http_status_follows_the_media_type() {
+    let engine = engine(Limits::default());
+    let get = ::http::Method::GET;
+    for (accept, status) in [
+        (Some("application/graphql-response+json"), 400),
+        (None, 200),
+    ] {
+        let request = HttpRequest {
+            method: &get,
+            content_type: None,
+            accept,
+            query_string: "query=%7B%20users",
+            body: b"",
+        };
+        let Prepared::Execute {
+            requests,
+            batch,
+            media,
+        } = http::prepare(&request, false)
+        else {
+            panic!("expected an execution")
+        };
+        let mut responses = vec![];
+        for request in requests {
+            responses.push(engine.execute(request, String::new()).await);
+        }
+        let answer = http::finish(media, batch, &responses);
+        assert_eq!(answer.status.as_u16(), status);
+        let body: Json = serde_json::from_slice(&answer.body).unwrap();
+        assert!(body.get("data").is_none());
+    }
+    let post = ::http::Method::POST;
+    let request = HttpRequest {
+        method: &post,
+        content_type: Some("text/plain"),
+        accept: None,
+        query_string: "",
+        body: b"{}",
+    };
+    let Prepared::Answer(answer) = http::prepare(&request, false) else {
+        panic!()
+    };
+    assert_eq!(answer.status.as_u16(), 415);
+    let mutation = HttpRequest {
+        method: &get,
+        content_type: None,
+        accept: Some("application/graphql-response+json"),
+        query_string: "query=mutation%20%7B%20x%20%7D",
+        body: b"",
+    };
+    let Prepared::Answer(answer) = http::prepare(&mutation, false) else {
+        panic!()
+    };
+    assert_eq!(
+        (answer.status.as_u16(), answer.allow),
+        (405, Some("GET, POST"))
+    );
+    assert_eq!(answer.content_type, MediaType::GraphQLResponse.as_str());
+}
