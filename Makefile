@@ -53,7 +53,7 @@ run: build ## build and serve examples/hello.py on http://127.0.0.1:8000
 	$(PY) examples/hello.py --host 127.0.0.1 --port 8000
 
 .PHONY: services
-services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB), installing them if missing
+services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB, RabbitMQ), installing them if missing
 	scripts/services.sh
 
 .PHONY: test
@@ -64,7 +64,7 @@ test: build services test-rust test-instructions test-python ## build (with post
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
-CRATES := cello-router cello-http cello-middleware cello-observability cello-data
+CRATES := cello-router cello-http cello-middleware cello-observability cello-data cello-protocols
 
 .PHONY: test-rust
 test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features
@@ -73,6 +73,7 @@ test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed
 	cargo test -q -p cello-middleware --all-features
 	cargo test -q -p cello-observability --features otel
 	cargo test -q -p cello-data --all-features
+	cargo test -q -p cello-protocols --features rabbitmq
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 
 .PHONY: test-python
