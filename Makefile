@@ -9,9 +9,9 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/cello-target
 # cores); benchmarks and `make release` use the real release profile.
 PROFILE ?= testing
 # Extra cargo features of the native module for `make build`: the test suite exercises
-# the PostgreSQL and MySQL drivers against the local servers (scripts/services.sh);
+# the PostgreSQL and MySQL drivers and RabbitMQ against the local servers (scripts/services.sh);
 # add otel for the OpenTelemetry tests (FEATURES=postgres,mysql,otel), which skip without it.
-FEATURES ?= postgres,mysql
+FEATURES ?= postgres,mysql,rabbitmq
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -59,8 +59,8 @@ services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB,
 .PHONY: test
 # The tests build the native module with the optional features whose tests need a build
 # that has them (OpenTelemetry export), so none of them is skipped in CI.
-test: FEATURES = postgres,mysql,otel
-test: build services test-rust test-instructions test-python ## build (with postgres, mysql, otel), then run every Rust and Python test and the instruction-count gate
+test: FEATURES = postgres,mysql,otel,rabbitmq
+test: build services test-rust test-instructions test-python ## build (with postgres, mysql, otel, rabbitmq), then run every Rust and Python test and the instruction-count gate
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).

@@ -15,6 +15,8 @@ mod files;
 mod forms;
 mod handshake;
 mod json;
+#[cfg(feature = "_messaging")]
+mod messaging;
 mod middleware;
 mod observability;
 mod request;
@@ -67,6 +69,7 @@ fn features() -> Vec<&'static str> {
         (cfg!(feature = "sqlite"), "sqlite"),
         (cfg!(feature = "postgres"), "postgres"),
         (cfg!(feature = "mysql"), "mysql"),
+        (cfg!(feature = "rabbitmq"), "rabbitmq"),
     ] {
         if enabled {
             features.push(name);
@@ -107,5 +110,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     observability::register(m)?;
     #[cfg(feature = "_data")]
     data::register(m)?;
+    #[cfg(feature = "_messaging")]
+    messaging::register(m)?;
     Ok(())
 }

@@ -64,6 +64,7 @@ from cello.guards import (
     TimeBasedGuard,
     UnauthorizedError,
 )
+from cello.messaging import RabbitMQConfig
 from cello.middleware import (
     CSP,
     CsrfConfig,
@@ -157,6 +158,7 @@ __all__ = [
     "ProgrammingError",
     "Query",
     "QueryParams",
+    "RabbitMQConfig",
     "RateLimitConfig",
     "RedisConfig",
     "RedisStore",

@@ -24,6 +24,7 @@ from cello.blueprint import Blueprint
 from cello.data import DataMixin
 from cello.datastructures import State
 from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON, RequestValidationError
+from cello.messaging import MessagingMixin
 from cello.middleware._registrar import MiddlewareRegistrar
 from cello.observability import ObservabilityMixin
 from cello.openapi import OpenApiMixin
@@ -65,6 +66,7 @@ def problem(
 
 class App(
     DataMixin,
+    MessagingMixin,
     ObservabilityMixin,
     MiddlewareRegistrar,
     OpenApiMixin,

@@ -44,7 +44,7 @@ fn message(queue: &str, body: &str) -> Outgoing {
     }
 }
 
-async fn next(subscription: &mut impl Subscription) -> Delivery {
+async fn next(subscription: &impl Subscription) -> Delivery {
     tokio::time::timeout(DEADLINE, subscription.next())
         .await
         .expect("a delivery within the deadline")
@@ -74,7 +74,7 @@ async fn round_trip_with_headers_key_and_properties() {
     let broker = broker("round-trip").await;
     let name = unique("round-trip");
     queue(&broker, QueueSpec::durable(name.as_str())).await;
-    let mut subscription = broker.subscribe(&name).await.unwrap();
+    let subscription = broker.subscribe(&name).await.unwrap();
     let mut outgoing = message(&name, r#"{"id": 1}"#);
     outgoing.key = Some("customer-7".to_owned());
     outgoing.content_type = Some("application/json".to_owned());
@@ -87,7 +87,7 @@ async fn round_trip_with_headers_key_and_properties() {
         .insert("source".to_owned(), HeaderValue::Str("test".to_owned()));
     broker.publish(outgoing).await.unwrap();
 
-    let delivery = next(&mut subscription).await;
+    let delivery = next(&subscription).await;
     assert_eq!(delivery.body, br#"{"id": 1}"#);
     assert_eq!(delivery.source, name);
     assert_eq!(delivery.routing_key, name);
@@ -119,18 +119,18 @@ async fn nack_requeues_and_reject_dead_letters() {
     let mut spec = QueueSpec::durable(name.as_str());
     spec.dead_letter_queue = Some(dead.clone());
     queue(&broker, spec).await;
-    let mut subscription = broker.subscribe(&name).await.unwrap();
+    let subscription = broker.subscribe(&name).await.unwrap();
     broker.publish(message(&name, "once more")).await.unwrap();
 
-    let first = next(&mut subscription).await;
+    let first = next(&subscription).await;
     first.nack(true).await.unwrap();
-    let again = next(&mut subscription).await;
+    let again = next(&subscription).await;
     assert_eq!(again.body, b"once more");
     assert!(again.redelivered);
     again.reject().await.unwrap();
 
-    let mut dead_letters = broker.subscribe(&dead).await.unwrap();
-    let dead_lettered = next(&mut dead_letters).await;
+    let dead_letters = broker.subscribe(&dead).await.unwrap();
+    let dead_lettered = next(&dead_letters).await;
     assert_eq!(dead_lettered.body, b"once more");
     assert!(dead_lettered.headers.contains_key("x-death"));
     dead_lettered.ack().await.unwrap();
@@ -149,7 +149,7 @@ async fn retries_count_up_then_dead_letter() {
     let mut spec = QueueSpec::durable(name.as_str());
     spec.dead_letter_queue = Some(dead.clone());
     queue(&broker, spec).await;
-    let mut subscription = broker.subscribe(&name).await.unwrap();
+    let subscription = broker.subscribe(&name).await.unwrap();
     broker.publish(message(&name, "fails")).await.unwrap();
     let policy = RetryPolicy {
         max_retries: 2,
@@ -159,7 +159,7 @@ async fn retries_count_up_then_dead_letter() {
 
     let mut outcomes = Vec::new();
     for expected in 0..=2 {
-        let delivery = next(&mut subscription).await;
+        let delivery = next(&subscription).await;
         assert_eq!(delivery.retries(), expected);
         outcomes.push(
             retry_or_dead_letter(&broker, &delivery, &policy)
@@ -175,8 +175,8 @@ async fn retries_count_up_then_dead_letter() {
             RetryOutcome::DeadLettered(2)
         ]
     );
-    let mut dead_letters = broker.subscribe(&dead).await.unwrap();
-    let dead_lettered = next(&mut dead_letters).await;
+    let dead_letters = broker.subscribe(&dead).await.unwrap();
+    let dead_lettered = next(&dead_letters).await;
     assert_eq!(dead_lettered.body, b"fails");
     assert_eq!(dead_lettered.retries(), 2);
     dead_lettered.ack().await.unwrap();
@@ -209,11 +209,11 @@ async fn exchanges_route_by_key_and_refusals_are_errors() {
         }))
         .await
         .unwrap();
-    let mut subscription = broker.subscribe(&name).await.unwrap();
+    let subscription = broker.subscribe(&name).await.unwrap();
     let mut routed = message("orders.created", "routed");
     routed.exchange.clone_from(&exchange);
     broker.publish(routed).await.unwrap();
-    let delivery = next(&mut subscription).await;
+    let delivery = next(&subscription).await;
     assert_eq!(delivery.exchange, exchange);
     assert_eq!(delivery.routing_key, "orders.created");
     delivery.ack().await.unwrap();
@@ -234,7 +234,7 @@ async fn exchanges_route_by_key_and_refusals_are_errors() {
         .publish(message(&name, "still publishing"))
         .await
         .unwrap();
-    let delivery = next(&mut subscription).await;
+    let delivery = next(&subscription).await;
     assert_eq!(delivery.body, b"still publishing");
     delivery.ack().await.unwrap();
     // A queue that does not exist cannot be consumed.
@@ -250,28 +250,48 @@ async fn stop_gives_back_what_was_not_handed_out() {
     let broker = broker("stop").await;
     let name = unique("stop");
     queue(&broker, QueueSpec::durable(name.as_str())).await;
-    let mut subscription = broker.subscribe(&name).await.unwrap();
+    let subscription = broker.subscribe(&name).await.unwrap();
     for index in 0..5 {
         broker
             .publish(message(&name, &index.to_string()))
             .await
             .unwrap();
     }
-    let handed_out = next(&mut subscription).await;
+    let handed_out = next(&subscription).await;
     subscription.stop().await.unwrap();
     // Still settleable after the stop: the channel stays open until close().
     handed_out.ack().await.unwrap();
 
-    let mut again = broker.subscribe(&name).await.unwrap();
+    let again = broker.subscribe(&name).await.unwrap();
     let mut bodies = Vec::new();
     for _ in 0..4 {
-        let delivery = next(&mut again).await;
+        let delivery = next(&again).await;
         bodies.push(String::from_utf8(delivery.body.clone()).unwrap());
         delivery.ack().await.unwrap();
     }
     bodies.sort();
     assert_eq!(bodies, ["1", "2", "3", "4"]);
     again.stop().await.unwrap();
+    broker.close().await.unwrap();
+    delete(&[&name]).await;
+}
+
+#[tokio::test]
+async fn stop_ends_a_waiting_next() {
+    let broker = broker("stop-waiting").await;
+    let name = unique("stop-waiting");
+    queue(&broker, QueueSpec::durable(name.as_str())).await;
+    let subscription = std::sync::Arc::new(broker.subscribe(&name).await.unwrap());
+    let waiting = tokio::spawn({
+        let subscription = std::sync::Arc::clone(&subscription);
+        async move { subscription.next().await.is_none() }
+    });
+    tokio::task::yield_now().await;
+    subscription.stop().await.unwrap();
+    assert!(tokio::time::timeout(DEADLINE, waiting)
+        .await
+        .unwrap()
+        .unwrap());
     broker.close().await.unwrap();
     delete(&[&name]).await;
 }
@@ -326,9 +346,9 @@ async fn reconnects_and_restores_topology_and_consumers() {
     spec.durable = false;
     spec.auto_delete = true;
     queue(&broker, spec).await;
-    let mut subscription = broker.subscribe(&name).await.unwrap();
+    let subscription = broker.subscribe(&name).await.unwrap();
     broker.publish(message(&name, "before")).await.unwrap();
-    next(&mut subscription).await.ack().await.unwrap();
+    next(&subscription).await.ack().await.unwrap();
 
     assert!(
         close_connection_named(&unique("reconnect")),
@@ -336,7 +356,7 @@ async fn reconnects_and_restores_topology_and_consumers() {
     );
     // Published while the connection is down or coming back: publish waits for it.
     broker.publish(message(&name, "after")).await.unwrap();
-    let delivery = next(&mut subscription).await;
+    let delivery = next(&subscription).await;
     assert_eq!(delivery.body, b"after");
     delivery.ack().await.unwrap();
     assert!(broker.is_connected());

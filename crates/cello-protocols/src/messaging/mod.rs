@@ -38,12 +38,12 @@ pub trait Broker: Send + Sync {
     fn close(&self) -> impl Future<Output = Result<(), MessagingError>> + Send;
 }
 
-/// Deliveries of one subscription.
-pub trait Subscription: Send {
+/// Deliveries of one subscription; `stop` may be called while a `next` is waiting.
+pub trait Subscription: Send + Sync {
     /// The next delivery, or None once the subscription is stopped or the broker closed.
-    fn next(&mut self) -> impl Future<Output = Option<Delivery>> + Send;
+    fn next(&self) -> impl Future<Output = Option<Delivery>> + Send;
 
     /// Stops taking deliveries; those received and not handed out by `next` yet go back
     /// to the queue. Deliveries already handed out can still be settled.
-    fn stop(&mut self) -> impl Future<Output = Result<(), MessagingError>> + Send;
+    fn stop(&self) -> impl Future<Output = Result<(), MessagingError>> + Send;
 }

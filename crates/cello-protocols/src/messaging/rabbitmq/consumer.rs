@@ -58,9 +58,9 @@ impl Settle for RabbitSettler {
 
 /// Deliveries from one queue (`RabbitBroker::subscribe`).
 pub struct RabbitSubscription {
-    receiver: mpsc::Receiver<Delivery>,
-    stop: Option<oneshot::Sender<()>>,
-    pump: Option<JoinHandle<()>>,
+    receiver: tokio::sync::Mutex<mpsc::Receiver<Delivery>>,
+    stop: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    pump: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl RabbitSubscription {
@@ -80,32 +80,41 @@ impl RabbitSubscription {
         let (stop, stopped) = oneshot::channel();
         let pump = tokio::spawn(pump(shared, link, queue, (tag, first), sender, stopped));
         Ok(Self {
-            receiver,
-            stop: Some(stop),
-            pump: Some(pump),
+            receiver: tokio::sync::Mutex::new(receiver),
+            stop: std::sync::Mutex::new(Some(stop)),
+            pump: std::sync::Mutex::new(Some(pump)),
         })
     }
 }
 
 impl Subscription for RabbitSubscription {
-    async fn next(&mut self) -> Option<Delivery> {
-        self.receiver.recv().await
+    async fn next(&self) -> Option<Delivery> {
+        self.receiver.lock().await.recv().await
     }
 
-    async fn stop(&mut self) -> Result<(), MessagingError> {
-        if let Some(stop) = self.stop.take() {
+    async fn stop(&self) -> Result<(), MessagingError> {
+        if let Some(stop) = take(&self.stop) {
             stop.send(()).ok();
         }
-        if let Some(pump) = self.pump.take() {
+        if let Some(pump) = take(&self.pump) {
             pump.await.ok();
         }
-        // Received but never handed out: back to the queue now, not when the channel closes.
-        self.receiver.close();
-        while let Some(delivery) = self.receiver.recv().await {
+        // The pump has ended, so a waiting `next` returns and frees the receiver. What was
+        // received but never handed out goes back to the queue now, not when the channel
+        // closes.
+        let mut receiver = self.receiver.lock().await;
+        receiver.close();
+        while let Some(delivery) = receiver.recv().await {
             delivery.nack(true).await.ok();
         }
         Ok(())
     }
+}
+
+fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
 }
 
 fn consumer_tag() -> String {
