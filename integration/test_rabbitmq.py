@@ -63,8 +63,9 @@ def prefix() -> str:
 def app_process(prefix: str) -> Iterator[Callable[[], tuple[ServerProcess, int]]]:
     started: list[ServerProcess] = []
 
-    def start() -> tuple[ServerProcess, int]:
-        process = ServerProcess([sys.executable, str(APP), "--port", "0", "--workers", "1"], env={"CELLO_TEST_PREFIX": prefix})
+    def start(workers: int = 1) -> tuple[ServerProcess, int]:
+        process = ServerProcess([sys.executable, str(APP), "--port", "0", "--workers", str(workers)],
+                                env={"CELLO_TEST_PREFIX": prefix})
         started.append(process)
         port, _ = process.wait_ready()
         return process, port
@@ -172,6 +173,23 @@ def test_subscribers_come_back_after_the_broker_closes_the_connection(app_proces
                DEADLINE, "a new connection")
     call(port, "POST", "/publish/echo", b'"two"')
     assert seen(port, "echoed", 2) == ['"ONE"', '"TWO"']
+
+
+def test_every_worker_consumes_on_its_own_connection(app_process: Any, prefix: str) -> None:
+    _, port = app_process(workers=2)
+
+    def consumers() -> int:
+        for line in rabbitmqctl("list_queues", "--no-table-headers", "name", "consumers").splitlines():
+            name, _, count = line.partition("\t")
+            if name == f"{prefix}orders":
+                return int(count)
+        return 0
+
+    wait_until(lambda: consumers() == 2, DEADLINE, "a consumer in each of the 2 workers")
+    listed = rabbitmqctl("list_connections", "--no-table-headers", "pid", "client_properties")
+    assert sum(f'"{prefix}app"' in line for line in listed.splitlines()) == 2
+    call(port, "POST", "/orders", b'{"id": 1, "quantity": 1}', {"content-type": "application/json"})
+    wait_until(lambda: queue_counts(prefix).get("orders") == (0, 0), DEADLINE, "the order consumed")
 
 
 SEED_003_ENABLE_RABBITMQ = """
