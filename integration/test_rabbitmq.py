@@ -175,6 +175,21 @@ def test_subscribers_come_back_after_the_broker_closes_the_connection(app_proces
     assert seen(port, "echoed", 2) == ['"ONE"', '"TWO"']
 
 
+def test_subscribers_come_back_after_the_broker_restarts(app_process: Any) -> None:
+    _, port = app_process()
+    call(port, "POST", "/publish/echo", b'"before"')
+    assert seen(port, "echoed", 1) == ['"BEFORE"']
+    try:
+        rabbitmqctl("stop_app")
+        wait_until(lambda: not call(port, "GET", "/connected")["connected"], DEADLINE, "the connection lost")
+    finally:
+        rabbitmqctl("start_app")
+    rabbitmqctl("await_startup")
+    wait_until(lambda: call(port, "GET", "/connected")["connected"], DEADLINE, "the connection back")
+    call(port, "POST", "/publish/echo", b'"after"')
+    assert seen(port, "echoed", 2) == ['"BEFORE"', '"AFTER"']
+
+
 def test_every_worker_consumes_on_its_own_connection(app_process: Any, prefix: str) -> None:
     _, port = app_process(workers=2)
 
