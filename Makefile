@@ -9,9 +9,9 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/cello-target
 # cores); benchmarks and `make release` use the real release profile.
 PROFILE ?= testing
 # Extra cargo features of the native module for `make build`: the test suite exercises
-# the PostgreSQL and MySQL drivers against the local servers (scripts/services.sh);
+# the PostgreSQL and MySQL drivers and RabbitMQ against the local servers (scripts/services.sh);
 # add otel for the OpenTelemetry tests (FEATURES=postgres,mysql,otel), which skip without it.
-FEATURES ?= postgres,mysql
+FEATURES ?= postgres,mysql,rabbitmq
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -53,14 +53,14 @@ run: build ## build and serve examples/hello.py on http://127.0.0.1:8000
 	$(PY) examples/hello.py --host 127.0.0.1 --port 8000
 
 .PHONY: services
-services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB), installing them if missing
+services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB, RabbitMQ), installing them if missing
 	scripts/services.sh
 
 .PHONY: test
 # The tests build the native module with the optional features whose tests need a build
 # that has them (OpenTelemetry export), so none of them is skipped in CI.
-test: FEATURES = postgres,mysql,otel,graphql
-test: build services test-rust test-instructions test-python ## build (with postgres, mysql, otel), then run every Rust and Python test and the instruction-count gate
+test: FEATURES = postgres,mysql,otel,graphql,rabbitmq
+test: build services test-rust test-instructions test-python ## build (with postgres, mysql, otel, graphql, rabbitmq), then run every Rust and Python test and the instruction-count gate
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
@@ -73,6 +73,7 @@ test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed
 	cargo test -q -p cello-middleware --all-features
 	cargo test -q -p cello-observability --features otel
 	cargo test -q -p cello-data --all-features
+	cargo test -q -p cello-protocols --features rabbitmq
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 
 .PHONY: test-python

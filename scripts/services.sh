@@ -87,8 +87,17 @@ ensure_mysql_db() {
     command mysql -h 127.0.0.1 -P 3306 -uroot -e "CREATE DATABASE IF NOT EXISTS test" >/dev/null
 }
 
+# RabbitMQ on 127.0.0.1:5672, user guest/guest (the messaging tests; rabbitmqctl too).
+rabbitmq() {
+    command -v rabbitmq-server >/dev/null || { log "installing rabbitmq-server"; apt_install rabbitmq-server; }
+    if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then return 0; fi
+    log "starting RabbitMQ on 127.0.0.1:5672"
+    rabbitmq-server -detached
+    wait_for rabbitmq sh -c 'rabbitmqctl -q await_startup && (exec 3<>/dev/tcp/127.0.0.1/5672)'
+}
+
 services=("$@")
-((${#services[@]})) || services=(redis postgres mysql)
+((${#services[@]})) || services=(redis postgres mysql rabbitmq)
 for service in "${services[@]}"; do
     "$service"
 done

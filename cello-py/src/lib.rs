@@ -17,6 +17,8 @@ mod forms;
 mod graphql;
 mod handshake;
 mod json;
+#[cfg(feature = "_messaging")]
+mod messaging;
 mod middleware;
 mod observability;
 mod request;
@@ -72,6 +74,7 @@ fn features() -> Vec<&'static str> {
         (cfg!(feature = "sqlite"), "sqlite"),
         (cfg!(feature = "postgres"), "postgres"),
         (cfg!(feature = "mysql"), "mysql"),
+        (cfg!(feature = "rabbitmq"), "rabbitmq"),
     ] {
         if enabled {
             features.push(name);
@@ -114,5 +117,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     data::register(m)?;
     #[cfg(feature = "graphql")]
     graphql::register(m)?;
+    #[cfg(feature = "_messaging")]
+    messaging::register(m)?;
     Ok(())
 }

@@ -65,6 +65,7 @@ from cello.guards import (
     TimeBasedGuard,
     UnauthorizedError,
 )
+from cello.messaging import RabbitMQConfig
 from cello.middleware import (
     CSP,
     CsrfConfig,
@@ -159,6 +160,7 @@ __all__ = [
     "ProgrammingError",
     "Query",
     "QueryParams",
+    "RabbitMQConfig",
     "RateLimitConfig",
     "RedisConfig",
     "RedisStore",

@@ -10,6 +10,7 @@ __all__ = [
     "BodySink",
     "CelloError",
     "Database",
+    "Delivery",
     "Driver",
     "Engine",
     "GraphQLEngine",
@@ -19,6 +20,8 @@ __all__ = [
     "Middleware",
     "Observability",
     "QueryParams",
+    "RabbitBroker",
+    "RabbitSubscription",
     "Redis",
     "Request",
     "RouteConflictError",
@@ -561,4 +564,93 @@ class GraphQLEngine:
         query_string: str,
         body: bytes,
         context: Any,
+# --- messaging (cello-py/src/messaging/; with the rabbitmq feature) -------------------------
+
+@final
+class RabbitBroker:
+    @staticmethod
+    def connect(
+        driver: Driver,
+        future: Any,
+        url: str,
+        vhost: str,
+        prefetch_count: int,
+        heartbeat: int,
+        connection_timeout_secs: float,
+        publish_timeout_secs: float,
+        connection_name: str | None,
+    ) -> None: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def connected(self) -> bool: ...
+    def declare_queue(
+        self,
+        future: Any,
+        name: str,
+        durable: bool,
+        auto_delete: bool,
+        dead_letter_queue: str | None,
+        arguments: dict[str, Any] | None,
+    ) -> None: ...
+    def declare_exchange(self, future: Any, name: str, kind: str, durable: bool) -> None: ...
+    def bind(self, future: Any, queue: str, exchange: str, routing_key: str) -> None: ...
+    def publish(
+        self,
+        future: Any,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        headers: dict[str, Any] | None = None,
+        key: str | None = None,
+        content_type: str | None = None,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+    ) -> None: ...
+    def subscribe(self, future: Any, queue: str) -> None: ...
+    def close(self, future: Any) -> None: ...
+
+@final
+class RabbitSubscription:
+    def next(self, future: Any) -> None: ...
+    def stop(self, future: Any) -> None: ...
+
+@final
+class Delivery:
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def headers(self) -> dict[str, Any]: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def exchange(self) -> str: ...
+    @property
+    def routing_key(self) -> str: ...
+    @property
+    def key(self) -> str | None: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def correlation_id(self) -> str | None: ...
+    @property
+    def reply_to(self) -> str | None: ...
+    @property
+    def redelivered(self) -> bool: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def settled(self) -> bool: ...
+    def settle(self, future: Any, action: str) -> None: ...
+    def retry(
+        self,
+        future: Any,
+        broker: RabbitBroker,
+        max_retries: int,
+        initial_delay_secs: float,
+        multiplier: float,
+        max_delay_secs: float,
     ) -> None: ...

@@ -25,6 +25,7 @@ from cello.data import DataMixin
 from cello.datastructures import State
 from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON, RequestValidationError
 from cello.graphql._registrar import GraphQLMixin
+from cello.messaging import MessagingMixin
 from cello.middleware._registrar import MiddlewareRegistrar
 from cello.observability import ObservabilityMixin
 from cello.openapi import OpenApiMixin
@@ -67,6 +68,7 @@ def problem(
 class App(
     DataMixin,
     GraphQLMixin,
+    MessagingMixin,
     ObservabilityMixin,
     MiddlewareRegistrar,
     OpenApiMixin,

@@ -27,12 +27,13 @@ from cello import background
 from cello._features import require_feature
 from cello._loop import CelloEventLoop, task_starter
 from cello.config import ServerConfig, TlsConfig
+from cello.messaging.testing import TestBroker
 from cello.websocket import WebSocket, WebSocketDisconnect
 
 if TYPE_CHECKING:
     from cello.app import App
 
-__all__ = ["LiveServer", "TestClient", "TestResponse", "WebSocketRejected", "WebSocketTestSession"]
+__all__ = ["LiveServer", "TestBroker", "TestClient", "TestResponse", "WebSocketRejected", "WebSocketTestSession"]
 
 
 class TestResponse:

@@ -1,7 +1,12 @@
-//! Cello's protocol engines, one module per protocol, each behind its cargo feature.
+//! Cello's protocols, one module per protocol, each behind its cargo feature; no Python
+//! here (`cello-py` binds them).
 //!
-//! The crates speak plain Rust (`http` types, JSON values); the Python binding in
-//! `cello-py` plugs resolvers in through [`graphql::Host`].
+//! - `graphql` (feature `graphql`): a schema described at runtime, executed by
+//!   async-graphql; the Python binding plugs resolvers in through [`graphql::Host`].
+//! - `messaging` (feature `rabbitmq`): one broker abstraction — publish, subscribe,
+//!   ack/nack/reject, retries to a dead letter, close — and its RabbitMQ implementation.
 
 #[cfg(feature = "graphql")]
 pub mod graphql;
+#[cfg(feature = "_messaging")]
+pub mod messaging;

@@ -1,0 +1,175 @@
+//! `Delivery`: one received message, settled once (ack, nack, reject) or handed to the
+//! crate's retry policy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cello_protocols::messaging::retry::{retry_or_dead_letter, RetryOutcome, RetryPolicy};
+use cello_protocols::messaging::{Delivery, HeaderValue, Headers, Settlement};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use super::rabbitmq::PyRabbitBroker;
+use super::tasks::resolve;
+use crate::driver::PyDriver;
+
+/// A received message (`cello.messaging.Message` wraps it).
+#[pyclass(name = "Delivery", module = "cello._cello", frozen)]
+pub struct PyDelivery {
+    delivery: Arc<Delivery>,
+    driver: Py<PyDriver>,
+}
+
+impl PyDelivery {
+    pub fn new(delivery: Delivery, driver: Py<PyDriver>) -> Self {
+        Self {
+            delivery: Arc::new(delivery),
+            driver,
+        }
+    }
+}
+
+pub fn headers_to_python<'py>(py: Python<'py>, headers: &Headers) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (name, value) in headers {
+        match value {
+            HeaderValue::Str(text) => dict.set_item(name, text)?,
+            HeaderValue::Int(number) => dict.set_item(name, number)?,
+            HeaderValue::Float(number) => dict.set_item(name, number)?,
+            HeaderValue::Bool(flag) => dict.set_item(name, flag)?,
+            HeaderValue::Bytes(bytes) => dict.set_item(name, PyBytes::new(py, bytes))?,
+        }
+    }
+    Ok(dict)
+}
+
+fn seconds(value: f64, name: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| crate::errors::invalid(format!("{name} must be a positive number of seconds")))
+}
+
+#[pymethods]
+impl PyDelivery {
+    #[getter]
+    fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.delivery.body)
+    }
+
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        headers_to_python(py, &self.delivery.headers)
+    }
+
+    #[getter]
+    fn source(&self) -> &str {
+        &self.delivery.source
+    }
+
+    #[getter]
+    fn exchange(&self) -> &str {
+        &self.delivery.exchange
+    }
+
+    #[getter]
+    fn routing_key(&self) -> &str {
+        &self.delivery.routing_key
+    }
+
+    #[getter]
+    fn key(&self) -> Option<&str> {
+        self.delivery.key.as_deref()
+    }
+
+    #[getter]
+    fn content_type(&self) -> Option<&str> {
+        self.delivery.content_type.as_deref()
+    }
+
+    #[getter]
+    fn message_id(&self) -> Option<&str> {
+        self.delivery.message_id.as_deref()
+    }
+
+    #[getter]
+    fn correlation_id(&self) -> Option<&str> {
+        self.delivery.correlation_id.as_deref()
+    }
+
+    #[getter]
+    fn reply_to(&self) -> Option<&str> {
+        self.delivery.reply_to.as_deref()
+    }
+
+    #[getter]
+    fn redelivered(&self) -> bool {
+        self.delivery.redelivered
+    }
+
+    #[getter]
+    fn retries(&self) -> u32 {
+        self.delivery.retries()
+    }
+
+    #[getter]
+    fn settled(&self) -> bool {
+        self.delivery.is_settled()
+    }
+
+    /// Settles it: `"ack"`, `"requeue"` (nack back to the queue), `"nack"` (nack to the
+    /// dead letter) or `"reject"` (to the dead letter).
+    fn settle(&self, future: Py<PyAny>, action: &str) -> PyResult<()> {
+        let settlement = match action {
+            "ack" => Settlement::Ack,
+            "requeue" => Settlement::Nack { requeue: true },
+            "nack" => Settlement::Nack { requeue: false },
+            "reject" => Settlement::Reject,
+            _ => {
+                return Err(crate::errors::invalid(format!(
+                    "unknown settlement {action:?}; use ack, requeue, nack or reject"
+                )))
+            }
+        };
+        let delivery = Arc::clone(&self.delivery);
+        resolve(
+            &self.driver,
+            future,
+            async move { delivery.settle(settlement).await },
+            |py, ()| Ok(py.None()),
+        )
+    }
+
+    /// Publishes it again with its retry count one higher after the backoff, then acks
+    /// it; after `max_retries` retries rejects it to the dead letter. Resolves with
+    /// `"retried"` or `"dead_lettered"`.
+    #[pyo3(signature = (future, broker, max_retries, initial_delay_secs, multiplier, max_delay_secs))]
+    fn retry(
+        &self,
+        future: Py<PyAny>,
+        broker: &PyRabbitBroker,
+        max_retries: u32,
+        initial_delay_secs: f64,
+        multiplier: f64,
+        max_delay_secs: f64,
+    ) -> PyResult<()> {
+        let policy = RetryPolicy {
+            max_retries,
+            initial_delay: seconds(initial_delay_secs, "retry_delay")?,
+            multiplier,
+            max_delay: seconds(max_delay_secs, "max_retry_delay")?,
+        };
+        let delivery = Arc::clone(&self.delivery);
+        let broker = broker.broker.clone();
+        resolve(
+            &self.driver,
+            future,
+            async move { retry_or_dead_letter(&broker, &delivery, &policy).await },
+            |py, outcome| {
+                let name = match outcome {
+                    RetryOutcome::Retried(_) => "retried",
+                    RetryOutcome::DeadLettered(_) => "dead_lettered",
+                };
+                Ok(name.into_pyobject(py)?.into_any().unbind())
+            },
+        )
+    }
+}

@@ -1,0 +1,191 @@
+"""`App.enable_rabbitmq`, ``@app.subscriber``, ``@app.publisher`` and ``app.publish``:
+messaging's half of `cello.App`.
+
+Registrations are collected on the app; each worker connects in a startup hook (after
+the fork, on its own loop), declares its subscribers' queues and starts consuming, and
+at shutdown stops consuming, lets the handlers finish and closes the connection.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from cello._features import require_feature
+from cello.messaging.config import RabbitMQConfig, Retry
+from cello.messaging.rabbitmq import RabbitMQ
+from cello.messaging.subscriber import ACK_POLICIES, Subscriber
+
+__all__ = ["MessagingMixin"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class MessagingMixin:
+    """``enable_rabbitmq`` / ``subscriber`` / ``publisher`` / ``publish`` for `cello.App`."""
+
+    _hooks: dict[str, list[Any]]
+
+    def enable_rabbitmq(self, config: RabbitMQConfig | None = None) -> None:
+        """Gives every worker a RabbitMQ connection, opened when the worker starts, and
+        runs the app's subscribers in each worker.
+
+        Example:
+            >>> from cello import App, RabbitMQConfig
+            >>> app = App()
+            >>> app.enable_rabbitmq(RabbitMQConfig(
+            ...     url="amqp://localhost",
+            ...     prefetch_count=20
+            ... ))
+        """
+        if config is None:
+            config = RabbitMQConfig()
+        if not isinstance(config, RabbitMQConfig):
+            raise TypeError(f"enable_rabbitmq() takes a RabbitMQConfig, got {config!r}")
+        if "_rabbitmq_config" in self.__dict__:
+            raise ValueError("enable_rabbitmq() was called already: call it once, with the config to use")
+        require_feature("rabbitmq", "RabbitMQ (app.enable_rabbitmq)")
+        self.__dict__["_rabbitmq_config"] = config
+        self._hooks["startup"].insert(0, self._open_rabbitmq)
+        self._hooks["shutdown"].insert(0, self._close_rabbitmq)
+
+    def _subscribers(self) -> list[Subscriber]:
+        found: list[Subscriber] = self.__dict__.setdefault("_message_subscribers", [])
+        return found
+
+    def subscriber(
+        self,
+        queue: str,
+        *,
+        exchange: str | None = None,
+        routing_key: str | None = None,
+        exchange_type: str = "direct",
+        durable: bool = True,
+        auto_delete: bool = False,
+        dead_letter: str | None = None,
+        ack_policy: str = "retry",
+        retry: Retry | None = None,
+        concurrency: int = 1,
+    ) -> Callable[[F], F]:
+        """Consumes `queue` in every worker with the decorated handler (sync or async).
+
+        The handler's first plain parameter is the message: typed with a model (Pydantic,
+        msgspec, dataclass), ``dict`` or ``list`` it is the JSON body validated; ``bytes``
+        or ``str`` the body; `cello.messaging.Message` (or no annotation) the message
+        itself. Other parameters may be ``Depends(...)`` or ``Header()`` (message
+        headers). With `exchange`, the queue is bound to it for `routing_key` (default:
+        the queue's name).
+
+        `ack_policy`: ``"retry"`` (ack after the handler returns; when it raises, publish
+        again after a backoff per `retry`, then reject to `dead_letter`),
+        ``"nack_on_error"``, ``"reject_on_error"``, ``"ack_first"`` or ``"manual"``
+        (``await message.ack()``). A body that does not validate goes to the dead letter
+        at once. A handler may return a `MessageResult` to settle its message itself.
+
+        Example:
+            >>> from dataclasses import dataclass
+            >>> from cello import App
+            >>> app = App()
+            >>> @dataclass
+            ... class Order:
+            ...     id: int
+            >>> @app.subscriber("orders", dead_letter="orders.dead")
+            ... async def on_order(order: Order) -> None:
+            ...     print(order.id)
+        """
+        from cello.messaging._compile import compile_subscriber
+
+        if ack_policy not in ACK_POLICIES:
+            raise ValueError(f"unknown ack_policy {ack_policy!r}; use one of {', '.join(ACK_POLICIES)}")
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
+        if not queue:
+            raise ValueError("subscriber() needs a queue name")
+
+        def decorator(handler: F) -> F:
+            owner = f"subscriber {queue!r} ({getattr(handler, '__qualname__', handler)})"
+            registration = Subscriber(
+                queue, handler, exchange, routing_key, exchange_type, durable, auto_delete,
+                dead_letter, ack_policy, retry or Retry(), concurrency,
+            )
+            registration.run = compile_subscriber(handler, self, owner)
+            self._subscribers().append(registration)
+            return handler
+
+        return decorator
+
+    def publisher(
+        self,
+        routing_key: str,
+        *,
+        exchange: str = "",
+        headers: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Publishes the decorated handler's return value (when it is not None) to
+        `routing_key` (a queue name on the default exchange); for subscribers and HTTP
+        routes alike, placed under ``@app.subscriber``/``@app.post``.
+
+        Example:
+            >>> from cello import App
+            >>> app = App()
+            >>> @app.post("/orders")
+            ... @app.publisher("orders")
+            ... def create(request):
+            ...     return request.json()
+        """
+        from cello.messaging._compile import stand_in
+
+        def decorator(handler: F) -> F:
+            async def publishing(*args: Any, **kwargs: Any) -> Any:
+                result = handler(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                if result is not None:
+                    await self.publish(result, routing_key, exchange=exchange, headers=headers)
+                return result
+
+            return stand_in(handler, publishing)  # type: ignore[return-value]
+
+        return decorator
+
+    async def publish(self, message: Any, routing_key: str, **options: Any) -> None:
+        """Publishes `message` through this worker's connection (`RabbitMQ.publish`):
+        bytes and text as they are, anything else as JSON; waits for the broker's confirm.
+
+        Example:
+            >>> async def handler(request):
+            ...     await request.app.publish({"id": 1}, "orders", key="customer-7")
+        """
+        await self.rabbitmq.publish(message, routing_key, **options)
+
+    @property
+    def rabbitmq(self) -> RabbitMQ:
+        """This worker's RabbitMQ connection (`cello.messaging.RabbitMQ`)."""
+        broker: RabbitMQ | None = self.__dict__.get("_rabbitmq")
+        if broker is not None:
+            return broker
+        if "_rabbitmq_config" not in self.__dict__:
+            raise RuntimeError("no message broker: call app.enable_rabbitmq(RabbitMQConfig(...)) first")
+        raise RuntimeError("RabbitMQ connects when a worker starts; publish from handlers and startup hooks")
+
+    async def _open_rabbitmq(self) -> None:
+        broker = await RabbitMQ.connect(self.__dict__["_rabbitmq_config"])
+        self.__dict__["_rabbitmq"] = broker
+        try:
+            for registration in self._subscribers():
+                await registration.declare(broker)
+            for registration in self._subscribers():
+                await registration.start(broker)
+        except BaseException:
+            await self._close_rabbitmq()
+            raise
+
+    async def _close_rabbitmq(self) -> None:
+        broker: RabbitMQ | None = self.__dict__.pop("_rabbitmq", None)
+        if broker is None:
+            return
+        timeout = broker.config.shutdown_timeout_secs
+        for registration in self._subscribers():
+            await registration.stop(timeout)
+        await broker.close()
