@@ -12,7 +12,7 @@ import random
 from operator import itemgetter
 from pathlib import Path
 
-DATABASE_URL = os.environ.get("CELLO_BENCH_DATABASE_URL")
+DATABASE_URL = os.environ.get("CELLO_BENCH_DB_URL")
 POOL_SIZE = int(os.environ.get("CELLO_BENCH_DB_POOL", "10"))
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -121,7 +121,7 @@ async def async_sleep(request):
 # `request.db.fetchrow/fetch/execute`, templates through `enable_templates`/`app.render`.
 # Rows go back to the framework as it returns them (Cello encodes its rows to JSON in
 # Rust; the original returns dicts); the SQL is the asyncpg apps' (apps/_tfb.py).
-DATABASE_URL = os.environ.get("CELLO_BENCH_DATABASE_URL")
+DATABASE_URL = os.environ.get("CELLO_BENCH_DB_URL")
 if DATABASE_URL:
     from cello import DatabaseConfig
 

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 
 __all__ = [
+    "APP_ENV_URL",
     "DEFAULT_URL",
     "ENV_URL",
     "FORTUNES",
@@ -29,8 +30,11 @@ __all__ = [
     "query_rows",
 ]
 
-#: Every app reads this variable; the harness sets it when a database scenario runs.
+#: Where the database is (the user's setting); the harness reads it.
 ENV_URL = "CELLO_BENCH_DATABASE_URL"
+#: What the apps read: set by the harness only for the servers of database scenarios, so
+#: the other scenarios' servers open no pool even when ENV_URL is set in the shell.
+APP_ENV_URL = "CELLO_BENCH_DB_URL"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WORLD_ROWS = 10_000
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .console import Log, loud
-from .database import ENV_URL, DatabaseUnavailable, database_url, ensure_database
+from .database import APP_ENV_URL, DatabaseUnavailable, database_url, ensure_database
 from .frameworks import Framework
 from .http_check import check_scenario
 from .idle_connections import hold_idle_connections
@@ -103,7 +103,7 @@ def _make_cells(run: Run) -> None:
 
 def _database_env(scenarios: tuple[Scenario, ...] | list[Scenario]) -> dict[str, str]:
     """The apps open a database pool only when this names one (benches/apps/*)."""
-    return {ENV_URL: database_url()} if any(s.database for s in scenarios) else {}
+    return {APP_ENV_URL: database_url()} if any(s.database for s in scenarios) else {}
 
 
 def _prepare_database(run: Run, log: Log) -> None:
@@ -305,7 +305,9 @@ def check_matrix(run: Run, log: Log) -> bool:
             started = time.monotonic()
             try:
                 log_path = _log_path(run, "check", framework.name, f"w{workers}")
-                server = prepared.start(workers, log_path, _database_env(run.plan.scenarios))
+                # No database: its scenarios are skipped and the apps start without a pool.
+                extra = {} if run.database_error else _database_env(run.plan.scenarios)
+                server = prepared.start(workers, log_path, extra)
             except ServerFailed as error:
                 log(f"[{framework.name} w={workers}] SERVER FAILED: {error}")
                 all_ok = False

@@ -65,7 +65,7 @@ class Scenario:
     """Position in reports and runs (ties sorted by name); new scenarios can leave it."""
     database: bool = False
     """Needs the TechEmpower tables in PostgreSQL: the harness fills them first
-    (harness/database.py) and starts the servers with ``CELLO_BENCH_DATABASE_URL`` set."""
+    (harness/database.py) and starts their servers with ``CELLO_BENCH_DB_URL`` set."""
     before_check: Callable[[], None] | None = None
     """Called just before the check's request (the updates check snapshots the table)."""
 
