@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness.database import DatabaseUnavailable, database_url, ensure_database  # noqa: E402
+from harness.database import DatabaseUnavailable, database_url, ensure_database
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
