@@ -105,12 +105,16 @@ BENCH_VENV ?= $(HOME)/.cache/cello-bench/venvs/cello-release
 BENCH_ARGS ?=
 
 .PHONY: bench-wheel
+# The wheel has the postgres feature for the TechEmpower database scenarios (benches/README.md);
+# BENCH_PROFILE=testing builds it without fat LTO, when minutes matter more than the last percent.
+BENCH_FEATURES ?= postgres
+BENCH_PROFILE ?= release
 bench-wheel: venv $(VENDORED) ## build the release wheel and install it into the 3.12 bench virtualenv
 	rm -rf $(CARGO_TARGET_DIR)/bench-wheels
-	$(VENV)/bin/maturin build --release -q -o $(CARGO_TARGET_DIR)/bench-wheels
+	$(VENV)/bin/maturin build --profile $(BENCH_PROFILE) -q $(if $(BENCH_FEATURES),--features $(BENCH_FEATURES)) -o $(CARGO_TARGET_DIR)/bench-wheels
 	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --force-reinstall $(CARGO_TARGET_DIR)/bench-wheels/*.whl
-	$(BENCH_VENV)/bin/pip install -q pydantic==2.14.4
+	$(BENCH_VENV)/bin/pip install -q pydantic==2.14.4 jinja2==3.1.6
 
 .PHONY: bench
 bench: bench-wheel ## the full comparison with peer frameworks (hours; see benches/README.md)

@@ -10,6 +10,8 @@ the two rows of the report is the framework, not the app.
 import argparse
 import asyncio
 import os
+import random
+from operator import itemgetter
 
 from cello import App, Response
 from pydantic import BaseModel
@@ -112,6 +114,64 @@ async def async_return(request):
 async def async_sleep(request):
     await asyncio.sleep(0)
     return {"message": "Hello, World!"}
+
+
+# The TechEmpower database scenarios (benches/scenarios/db.py and after), when the harness
+# names a database. Both frameworks: `enable_database(DatabaseConfig(url, pool_size))`,
+# `request.db.fetchrow/fetch/execute`, templates through `enable_templates`/`app.render`.
+# Rows go back to the framework as it returns them (Cello encodes its rows to JSON in
+# Rust; the original returns dicts); the SQL is the asyncpg apps' (apps/_tfb.py).
+DATABASE_URL = os.environ.get("CELLO_BENCH_DB_URL")
+if DATABASE_URL:
+    from cello import DatabaseConfig
+
+    app.enable_database(
+        DatabaseConfig(DATABASE_URL, pool_size=int(os.environ.get("CELLO_BENCH_DB_POOL", "10")))
+    )
+    app.enable_templates(os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"))
+    READ_WORLD = 'SELECT id, randomnumber AS "randomNumber" FROM world WHERE id = $1'
+    READ_NUMBER = "SELECT randomnumber FROM world WHERE id = $1"
+    WRITE_NUMBERS = (
+        "UPDATE world SET randomnumber = u.n FROM unnest($1::int[], $2::int[]) AS u(id, n)"
+        " WHERE world.id = u.id"
+    )
+    ADDED_FORTUNE = {"id": 0, "message": "Additional fortune added at request time."}
+    by_message = itemgetter("message")
+
+    def query_count(request):
+        """TechEmpower's `queries`: not an integer is 1, then clamped to 1..500."""
+        try:
+            count = int(request.query.get("queries", 1))
+        except ValueError:
+            return 1
+        return min(max(count, 1), 500)
+
+    @app.get("/db")
+    async def db(request):
+        return await request.db.fetchrow(READ_WORLD, random.randint(1, 10000))
+
+    @app.get("/queries")
+    async def queries(request):
+        database = request.db
+        ids = random.sample(range(1, 10001), query_count(request))
+        return [await database.fetchrow(READ_WORLD, row_id) for row_id in ids]
+
+    @app.get("/updates")
+    async def updates(request):
+        database = request.db
+        ids = sorted(random.sample(range(1, 10001), query_count(request)))
+        numbers = [random.randint(1, 10000) for _ in ids]
+        for row_id in ids:
+            await database.fetchval(READ_NUMBER, row_id)
+        await database.execute(WRITE_NUMBERS, ids, numbers)
+        return [{"id": i, "randomNumber": n} for i, n in zip(ids, numbers)]
+
+    @app.get("/fortunes")
+    async def fortunes(request):
+        rows = await request.db.fetch("SELECT id, message FROM fortune")
+        rows.append(ADDED_FORTUNE)
+        rows.sort(key=by_message)
+        return Response.html(app.render("fortunes.html", {"fortunes": rows}))
 
 
 if __name__ == "__main__":

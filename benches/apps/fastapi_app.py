@@ -4,13 +4,25 @@ Parameters are bound the FastAPI way, from type hints, with Pydantic validating 
 """
 
 import asyncio
+import contextlib
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+import _tfb
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel
 
-app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI):
+    # The TechEmpower database scenarios: a pool per worker when the harness names a database.
+    app.state.pool = await _tfb.open_pool() if _tfb.DATABASE_URL else None
+    yield
+    if app.state.pool is not None:
+        await app.state.pool.close()
+
+
+app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
 
 
 @app.get("/json")
@@ -58,6 +70,28 @@ async def async_return():
 async def async_sleep():
     await asyncio.sleep(0)
     return {"message": "Hello, World!"}
+
+
+# TechEmpower's `queries` is lenient (not a number is 1, then clamped to 1..500), so it is
+# bound as text: an int annotation would answer 422 where the rules want 1.
+@app.get("/db")
+async def db(request: Request):
+    return await _tfb.one_world(request.app.state.pool)
+
+
+@app.get("/queries")
+async def queries(request: Request, queries: str | None = None):
+    return await _tfb.many_worlds(request.app.state.pool, _tfb.query_count(queries))
+
+
+@app.get("/fortunes", response_class=HTMLResponse)
+async def fortunes(request: Request):
+    return await _tfb.fortunes_html(request.app.state.pool)
+
+
+@app.get("/updates")
+async def updates(request: Request, queries: str | None = None):
+    return await _tfb.update_worlds(request.app.state.pool, _tfb.query_count(queries))
 
 
 if __name__ == "__main__":

@@ -78,26 +78,41 @@ class Framework:
 _GRANIAN = "granian[uvloop]==2.8.7"
 # The typed-parameter scenarios validate with Pydantic on every row that runs them.
 _PYDANTIC = "pydantic==2.14.4"
+# The TechEmpower database scenarios (scenarios/db.py and the three after it): the ASGI
+# peers talk to PostgreSQL through asyncpg and render fortunes with Jinja2, as their
+# TechEmpower entries do.
+_ASYNCPG = "asyncpg==0.32.0"
+_JINJA2 = "jinja2==3.1.6"
 
 _ORIGINAL = Venv("cello-original", ("cello-framework==1.4.1", _PYDANTIC), ("cello", "pydantic"))
 _ROBYN = Venv("robyn", ("robyn==0.88.0",), ("robyn",))
 _GRANIAN_ONLY = Venv("granian", (_GRANIAN,), ("granian", "uvloop"))
 _BLACKSHEEP = Venv("blacksheep", ("blacksheep==2.6.4", _GRANIAN), ("blacksheep", "granian"))
-_STARLETTE = Venv("starlette", ("starlette==1.10.0", _GRANIAN), ("starlette", "granian"))
+_STARLETTE = Venv(
+    "starlette",
+    ("starlette==1.10.0", _GRANIAN, _ASYNCPG, _JINJA2),
+    ("starlette", "granian", "asyncpg", "jinja2"),
+)
 _FASTAPI = Venv(
     "fastapi",
-    ("fastapi==0.165.0", _GRANIAN, "uvicorn[standard]==0.54.0"),
-    ("fastapi", "granian", "uvicorn", "uvloop", "httptools"),
+    ("fastapi==0.165.0", _GRANIAN, "uvicorn[standard]==0.54.0", _ASYNCPG, _JINJA2),
+    ("fastapi", "granian", "uvicorn", "uvloop", "httptools", "asyncpg", "jinja2"),
 )
 _LITESTAR = Venv("litestar", ("litestar==2.25.0", _GRANIAN), ("litestar", "granian"))
 # socketify's wheel ships a prebuilt uWebSockets library linked against the system libuv.
 _SOCKETIFY = Venv("socketify", ("socketify==0.0.31",), ("socketify",), ("libuv1",))
 
+_DB_ONLY = "the database scenarios are written for Cello, the original, Starlette and FastAPI"
+_NO_DB = {name: _DB_ONLY for name in ("db", "queries", "fortunes", "updates")}
 _NO_TYPED = MappingProxyType(
     {
         "typed_body": "the typed-parameter scenarios are written for Cello, the original and FastAPI",
         "typed_body_manual": "the typed-parameter scenarios are written for Cello, the original and FastAPI",
+        **_NO_DB,
     }
+)
+_NO_TYPED_BUT_DB = MappingProxyType(
+    {name: why for name, why in _NO_TYPED.items() if name not in _NO_DB}
 )
 _NO_BODY_ECHO = MappingProxyType(
     {
@@ -166,7 +181,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         app="starlette_app.py",
         app_args=("--server", "granian"),
         venv=_STARLETTE,
-        unsupported=_NO_TYPED,
+        unsupported=_NO_TYPED_BUT_DB,
         distributions=("starlette", "granian"),
     ),
     Framework(
@@ -207,6 +222,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
         "python-app",
         app="socketify_app.py",
         venv=_SOCKETIFY,
+        unsupported=MappingProxyType(_NO_DB),
         distributions=("socketify",),
     ),
     Framework("nginx", "nginx (static ceiling)", "ceiling", "nginx", unsupported=_NO_BODY_ECHO),

@@ -107,6 +107,8 @@ def fetch(
 def check_scenario(port: int, scenario: Scenario) -> str | None:
     """None when the app answers ``scenario`` correctly, else what went wrong."""
     try:
+        if scenario.before_check is not None:
+            scenario.before_check()
         responses = fetch(
             port,
             scenario.method,
@@ -115,10 +117,13 @@ def check_scenario(port: int, scenario: Scenario) -> str | None:
             scenario.headers,
             repeat=max(1, scenario.pipeline_depth),
         )
-    except (HttpError, OSError) as error:
+    except (HttpError, OSError, RuntimeError) as error:
         return f"{scenario.method} {scenario.path}: {error}"
     for index, response in enumerate(responses):
-        problem = scenario.check(scenario, response)
+        try:
+            problem = scenario.check(scenario, response)
+        except RuntimeError as error:  # the database the check reads is gone
+            problem = f"check could not run: {error}"
         if problem is not None:
             where = f" (pipelined response {index + 1})" if len(responses) > 1 else ""
             return f"{scenario.method} {scenario.path}{where}: {problem}"

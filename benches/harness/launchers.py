@@ -12,6 +12,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,20 +42,25 @@ class Prepared:
     binary: Path | None = None
     binary_has_workers_flag: bool = False
 
-    def start(self, workers: int, log_path: Path) -> RunningServer:
+    def start(
+        self, workers: int, log_path: Path, extra_env: Mapping[str, str] | None = None
+    ) -> RunningServer:
+        """``extra_env`` reaches the Python apps (the database URL of the DB scenarios)."""
         port = free_port()
         launcher = self.framework.launcher
         if launcher in ("cello", "python-app"):
-            return self._start_python(port, workers, log_path)
+            return self._start_python(port, workers, log_path, extra_env or {})
         if launcher == "nginx":
             return self._start_nginx(port, workers, log_path)
         return self._start_binary(port, workers, log_path)
 
-    def _start_python(self, port: int, workers: int, log_path: Path) -> RunningServer:
+    def _start_python(
+        self, port: int, workers: int, log_path: Path, extra_env: Mapping[str, str]
+    ) -> RunningServer:
         assert self.python is not None and self.framework.app is not None
         argv = [str(self.python), str(APPS_DIR / self.framework.app)]
         argv += ["--port", str(port), "--workers", str(workers), *self.framework.app_args]
-        env = dict(os.environ)
+        env = {**os.environ, **extra_env}
         env["PYTHONUNBUFFERED"] = "1"
         # Granian and Uvicorn import the app by name in their worker processes.
         env["PYTHONPATH"] = str(APPS_DIR)

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .console import Log, loud
+from .database import APP_ENV_URL, DatabaseUnavailable, database_url, ensure_database
 from .frameworks import Framework
 from .http_check import check_scenario
 from .idle_connections import hold_idle_connections
@@ -61,6 +62,7 @@ class Run:
     finished_at: datetime | None = None
     interrupted: bool = False
     run_id: str = ""
+    database_error: str | None = None
 
     def cells_for(self, scenario: str) -> list[Cell]:
         return [cell for cell in self.cells.values() if cell.scenario == scenario]
@@ -95,9 +97,29 @@ def _make_cells(run: Run) -> None:
                         cell.skip(prepared.reason)
                     elif scenario.name in framework.unsupported:
                         cell.skip(framework.unsupported[scenario.name], "n/a")
+                    elif scenario.database and run.database_error:
+                        cell.skip(f"no database: {run.database_error}")
+
+
+def _database_env(scenarios: tuple[Scenario, ...] | list[Scenario]) -> dict[str, str]:
+    """The apps open a database pool only when this names one (benches/apps/*)."""
+    return {APP_ENV_URL: database_url()} if any(s.database for s in scenarios) else {}
+
+
+def _prepare_database(run: Run, log: Log) -> None:
+    """Fill the TechEmpower tables once; without a database its scenarios are skipped."""
+    if not any(s.database for s in run.plan.scenarios):
+        return
+    try:
+        for line in ensure_database().splitlines():
+            log(f"[database] {line}")
+    except DatabaseUnavailable as error:
+        log(loud(f"SKIPPING the database scenarios: {error}"))
+        run.database_error = str(error)
 
 
 def prepare_all(run: Run, log: Log) -> None:
+    _prepare_database(run, log)
     for framework in run.plan.frameworks:
         result = prepare(framework, run.plan.cello_python, log)
         run.prepared[framework.name] = result
@@ -215,7 +237,9 @@ def _run_group(
     log(f"  [{framework.name} w={workers}]")
     try:
         server = prepared.start(
-            workers, _log_path(run, scenario.name, framework.name, f"w{workers}", f"r{round_index}")
+            workers,
+            _log_path(run, scenario.name, framework.name, f"w{workers}", f"r{round_index}"),
+            _database_env([scenario]),
         )
     except ServerFailed as error:
         log(f"    server failed: {error}")
@@ -281,7 +305,9 @@ def check_matrix(run: Run, log: Log) -> bool:
             started = time.monotonic()
             try:
                 log_path = _log_path(run, "check", framework.name, f"w{workers}")
-                server = prepared.start(workers, log_path)
+                # No database: its scenarios are skipped and the apps start without a pool.
+                extra = {} if run.database_error else _database_env(run.plan.scenarios)
+                server = prepared.start(workers, log_path, extra)
             except ServerFailed as error:
                 log(f"[{framework.name} w={workers}] SERVER FAILED: {error}")
                 all_ok = False
@@ -295,6 +321,9 @@ def check_matrix(run: Run, log: Log) -> bool:
                 for scenario in run.plan.scenarios:
                     if scenario.name in framework.unsupported:
                         log(f"    {scenario.name:<13} n/a ({framework.unsupported[scenario.name]})")
+                        continue
+                    if scenario.database and run.database_error:
+                        log(f"    {scenario.name:<13} skipped (no database)")
                         continue
                     problem = check_scenario(server.port, scenario)
                     if problem is None:

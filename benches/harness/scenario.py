@@ -63,6 +63,11 @@ class Scenario:
     """Extra Lua for wrk (request generation); the harness adds its own ``done()`` hook."""
     order: int = 100
     """Position in reports and runs (ties sorted by name); new scenarios can leave it."""
+    database: bool = False
+    """Needs the TechEmpower tables in PostgreSQL: the harness fills them first
+    (harness/database.py) and starts their servers with ``CELLO_BENCH_DB_URL`` set."""
+    before_check: Callable[[], None] | None = None
+    """Called just before the check's request (the updates check snapshots the table)."""
 
 
 def _content_type_is(response: Response, prefix: str) -> str | None:
