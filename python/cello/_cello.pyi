@@ -564,6 +564,8 @@ class GraphQLEngine:
         query_string: str,
         body: bytes,
         context: Any,
+    ) -> None: ...
+
 # --- messaging (cello-py/src/messaging/; with the rabbitmq feature) -------------------------
 
 @final
