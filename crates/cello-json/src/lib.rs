@@ -82,8 +82,9 @@ pub fn decode<B: Builder>(builder: &mut B, input: &[u8]) -> Result<B::Value, B::
     // simd-json takes a NUL byte after a number for the end of the input and accepts
     // the document without reading the rest (`[1\x002]` would be `[1]`); JSON has no
     // raw NUL anywhere, so such a document is the fallback's to refuse.
-    // It also reads a number of 19 digits or more and skips whatever follows it up to
-    // the next separator (`[1234567890123456789x]` would be `[1234567890123456789]`).
+    // It also reads a number of 19 significant digits or more and skips whatever follows
+    // it up to the next separator (`[1234567890123456789x]` would be
+    // `[1234567890123456789]`, `[4164407340.00488147400--2]` a float).
     if !has_surrogate_escape(input) && !input.contains(&0) && !has_long_digit_run(input) {
         let mut scratch = input.to_vec();
         if let Ok(tape) = simd_json::to_tape(&mut scratch) {
@@ -242,18 +243,21 @@ pub fn lone_surrogate(input: &[u8]) -> Option<usize> {
     pending_high
 }
 
-/// Whether `input` has 19 or more digits in a row (in a number or in a string: the
-/// fallback is correct for both, and such documents are rare).
+/// Whether `input` has a run of number characters (digits, `.`, `e`, `E`, `+`, `-`)
+/// holding 19 digits or more: a number with that many significant digits, in a number
+/// or in a string (the fallback is correct for both, and such documents are rare).
 pub fn has_long_digit_run(input: &[u8]) -> bool {
-    let mut run = 0u32;
+    let mut digits = 0u32;
     for &byte in input {
-        if byte.is_ascii_digit() {
-            run += 1;
-            if run >= 19 {
-                return true;
+        match byte {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits >= 19 {
+                    return true;
+                }
             }
-        } else {
-            run = 0;
+            b'.' | b'e' | b'E' | b'+' | b'-' => {}
+            _ => digits = 0,
         }
     }
     false

@@ -162,6 +162,7 @@ fn junk_after_a_long_number_is_never_dropped() {
         b"[18446744073709551610Y]",
         b"[1.23456789012345678901Y]",
         b"[-1844674407370955161Y]",
+        b"[416440734000.488147400-------02, -0]",
     ] {
         assert_eq!(decode(&mut Trees, input), Ok(Tree::Fallback), "{input:?}");
     }
