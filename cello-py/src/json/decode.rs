@@ -81,10 +81,7 @@ impl<'py> Builder for PyObjects<'py> {
 
     fn push(&mut self, array: &mut Self::Value, item: Self::Value) -> Result<(), DecodeError> {
         // `array` is the list `array()` made: the downcast is a type check that holds.
-        Ok(array
-            .cast::<PyList>()
-            .map_err(PyErr::from)?
-            .append(item)?)
+        Ok(array.cast::<PyList>().map_err(PyErr::from)?.append(item)?)
     }
 
     fn object(&mut self, _len: usize) -> Result<Self::Value, DecodeError> {
