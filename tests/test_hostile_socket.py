@@ -45,13 +45,13 @@ def exchange(port: int, request: bytes) -> bytes:
         try:
             connection.sendall(request)
             connection.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:
             pass  # the server refused early and closed: what it answered is still readable
         received = b""
         while True:
             try:
                 chunk = connection.recv(65536)
-            except ConnectionResetError:
+            except OSError:
                 return received
             if not chunk:
                 return received
