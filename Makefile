@@ -64,7 +64,7 @@ test: build services test-rust test-instructions test-python ## build (with post
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
-CRATES := cello-router cello-http cello-middleware cello-observability cello-data cello-protocols
+CRATES := cello-router cello-http cello-middleware cello-observability cello-data cello-protocols cello-json
 
 .PHONY: test-rust
 test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features
@@ -154,3 +154,49 @@ bench-instructions-update: $(VENDORED) ## re-measure instruction counts and rewr
 .PHONY: clean
 clean: ## remove the virtualenv and build products of this checkout
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Fuzzing (docs/fuzzing.md): cargo-fuzz/libFuzzer targets in fuzz/, a workspace of its own.
+# Stable Rust, no -Z flags: --sanitizer none (AddressSanitizer needs nightly's
+# -Zsanitizer, and the crates have almost no unsafe code); debug assertions on; lints
+# capped, as for a dependency (the patched h2 in vendor/ is a path crate, and its own
+# `--cfg fuzzing` module does not pass its deny(missing_docs)). cargo-fuzz is installed
+# into $(FUZZ_TOOLS) on first use.
+FUZZ_SECONDS ?= 20
+FUZZ_LONG_SECONDS ?= 1800
+FUZZ_TOOLS ?= $(HOME)/.cache/cello-tools
+FUZZ_TARGET_DIR ?= $(HOME)/.cache/cello-fuzz-target
+FUZZ_TARGETS = $(shell sed -n 's/^name = "\(.*\)"$$/\1/p' fuzz/Cargo.toml | grep -v '^cello-fuzz$$')
+CARGO_FUZZ = PATH="$(FUZZ_TOOLS)/bin:$$PATH" CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) RUSTFLAGS="--cap-lints warn" \
+	cargo fuzz
+FUZZ_BUILD_FLAGS = --sanitizer none --debug-assertions --codegen-units 16
+
+.PHONY: fuzz-tools
+fuzz-tools:
+	test -x $(FUZZ_TOOLS)/bin/cargo-fuzz || cargo install cargo-fuzz --locked --root $(FUZZ_TOOLS)
+
+.PHONY: fuzz-build
+fuzz-build: fuzz-tools $(VENDORED) ## build every fuzz target (fuzz/)
+	$(CARGO_FUZZ) build $(FUZZ_BUILD_FLAGS)
+
+# Each target runs on a copy of its seed corpus (fuzz/corpus/<target>/ stays as
+# committed); a crash, a timeout or an out-of-memory fails the run and leaves its input
+# in fuzz/artifacts/<target>/.
+define run_fuzz
+	mkdir -p $(FUZZ_TARGET_DIR)/logs; for target in $(FUZZ_TARGETS); do \
+		work=$(FUZZ_TARGET_DIR)/corpus/$$target; log=$(FUZZ_TARGET_DIR)/logs/$$target.log; mkdir -p $$work; \
+		echo "fuzz: $$target for $(1) s (log: $$log)"; \
+		if ! $(CARGO_FUZZ) run $(FUZZ_BUILD_FLAGS) $$target $$work fuzz/corpus/$$target -- \
+			-max_total_time=$(1) -timeout=10 -rss_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
+			$$(test -f fuzz/dictionaries/$$target.dict && echo -dict=fuzz/dictionaries/$$target.dict) \
+			>$$log 2>&1; then tail -n 60 $$log; echo "fuzz: $$target FAILED (input in fuzz/artifacts/$$target/)"; exit 1; fi; \
+		grep -E '^(Done|stat::average_exec_per_sec|stat::peak_rss_mb)|DONE' $$log || true; \
+	done
+endef
+
+.PHONY: fuzz
+fuzz: fuzz-build ## run every fuzz target for FUZZ_SECONDS (20) each; fails on a crash
+	$(call run_fuzz,$(FUZZ_SECONDS))
+
+.PHONY: fuzz-long
+fuzz-long: fuzz-build ## run every fuzz target for FUZZ_LONG_SECONDS (30 minutes) each, one after the other
+	$(call run_fuzz,$(FUZZ_LONG_SECONDS))

@@ -71,3 +71,21 @@ def test_hostile_json_bodies_are_400s_never_500s() -> None:
 def test_whatever_decodes_encodes_back(value: object) -> None:
     encoded = cello.json_dumps(value)
     assert cello.json_loads(cello.json_dumps(cello.json_loads(encoded))) == cello.json_loads(encoded)
+
+
+def test_a_nul_byte_is_refused_not_read_as_the_end() -> None:
+    # Found by the `json` fuzz target (docs/reports/fuzzing.md): simd-json stopped at a
+    # NUL after a number and accepted `[12345678\x0012]` as [12345678].
+    # (b"1\x00" alone is not among them: json.loads reads those two bytes as UTF-16.)
+    for document in (b"[12345678\x0012]", b'{"a": 1\x00}', b"[1,\x00 2]"):
+        with pytest.raises(ValueError):
+            cello.json_loads(document)
+    app = App()
+
+    @app.post("/echo")
+    def echo(request):
+        return request.json()
+
+    with TestClient(app) as client:
+        response = client.post("/echo", content=b"[12345678\x0012]")
+        assert response.status_code == 400, response.text

@@ -415,13 +415,8 @@ impl PyRequest {
             let dict = PyDict::new(py);
             for header in self.headers.get_all(http::header::COOKIE) {
                 let Ok(text) = header.to_str() else { continue };
-                for pair in text.split(';') {
-                    let pair = pair.trim();
-                    if let Some((name, value)) = pair.split_once('=') {
-                        let value = value.trim().trim_matches('"');
-                        let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
-                        dict.set_item(name.trim(), value.as_ref())?;
-                    }
+                for (name, value) in cello_http::cookies::parse(text) {
+                    dict.set_item(name, value.as_ref())?;
                 }
             }
             Ok(dict)

@@ -4,8 +4,9 @@
 //! tree); decoding parses with simd-json's tape and builds Python objects from it.
 
 /// Deepest nesting either direction accepts, so that whatever `request.json()` returns
-/// a handler can send back (orjson draws the line at the same place).
-pub(crate) const MAX_DEPTH: u32 = 255;
+/// a handler can send back (orjson draws the line at the same place). The decoding
+/// side (and this limit) lives in the `cello-json` crate, which fuzzes without Python.
+pub(crate) const MAX_DEPTH: u32 = cello_json::MAX_DEPTH;
 
 mod decode;
 mod encode;

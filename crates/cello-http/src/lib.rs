@@ -13,8 +13,12 @@
 mod body;
 mod config;
 mod connection;
+pub mod cookies;
 mod error;
 mod file;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod head;
 #[cfg(feature = "http3")]
 pub mod http3;

@@ -303,12 +303,14 @@ fn inflate_message(
         let mut consumed = 0;
         loop {
             if out.len() == out.capacity() {
-                // Grow, but never far past the limit.
+                // Grow, but never past the limit plus the one byte that proves it was
+                // crossed: `reserve` may double the capacity (and zlib fills whatever
+                // capacity there is), `reserve_exact` allocates what is asked.
                 let room = out
                     .capacity()
                     .max(1024)
                     .min(max.saturating_sub(out.len()) + 1);
-                out.reserve(room);
+                out.reserve_exact(room);
             }
             let (in_before, out_before) = (decompressor.total_in(), out.len());
             let status = decompressor
@@ -316,6 +318,10 @@ fn inflate_message(
                 .map_err(|_| InflateError::Corrupt)?;
             consumed += usize::try_from(decompressor.total_in() - in_before)
                 .map_err(|_| InflateError::Corrupt)?;
+            debug_assert!(
+                out.len() <= max.saturating_add(1),
+                "inflated past the limit"
+            );
             if out.len() > max {
                 return Err(InflateError::TooBig);
             }

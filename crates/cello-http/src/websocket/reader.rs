@@ -399,4 +399,38 @@ mod tests {
             [Err("1009 message too big".into())]
         );
     }
+
+    #[test]
+    fn a_deflate_bomb_ends_in_1009_at_the_message_limit() {
+        use super::super::deflate::{DeflateParams, DeflateSettings};
+        let params = DeflateParams {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            server_max_window_bits: 15,
+        };
+        let settings = DeflateSettings {
+            threshold: 0,
+            ..DeflateSettings::default()
+        };
+        // 16 MiB of zeros deflate to about 16 KiB: a thousandfold bomb.
+        let bomb = Codec::new(params, &settings)
+            .compress(&vec![0u8; 16 << 20])
+            .unwrap();
+        assert!(bomb.len() < 32 * 1024, "{}", bomb.len());
+        let mut reader = Reader::new(64 * 1024, Some(Codec::new(params, &settings)));
+        // FIN + RSV1 + binary: one compressed message
+        assert_eq!(
+            feed(&mut reader, &client_frame(0xC2, &bomb)),
+            [Err("1009 message too big".into())]
+        );
+        // under the limit, the same reader's codec inflates fine
+        let small = Codec::new(params, &settings)
+            .compress(&[7u8; 1000])
+            .unwrap();
+        let mut reader = Reader::new(64 * 1024, Some(Codec::new(params, &settings)));
+        assert_eq!(
+            feed(&mut reader, &client_frame(0xC2, &small)),
+            [Ok(Event::Binary(Bytes::from(vec![7u8; 1000])))]
+        );
+    }
 }
