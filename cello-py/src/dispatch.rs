@@ -15,11 +15,11 @@ use http::header::HeaderValue;
 use http::StatusCode;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyList;
 use tokio::sync::oneshot;
 
 use crate::app::{HandlerKind, Route};
+use crate::current::{with_current_request, with_request_context};
 use crate::driver::LoopShared;
 use crate::request::PyRequest;
 use crate::response::{to_response, ResponseContext};
@@ -538,53 +538,6 @@ impl Drop for HeldRequest {
             Python::attach(|_| drop(request));
         }
     }
-}
-
-static CURRENT_REQUEST: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-thread_local! {
-    /// The request a sync handler on this thread is handling (`BackgroundTasks()`
-    /// finds it through `_cello.current_request()`; no Python call per request).
-    static HANDLING: std::cell::RefCell<Option<Py<PyRequest>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// The request whose sync handler is running on this thread, if any.
-#[pyfunction]
-pub fn current_request(py: Python<'_>) -> Option<Py<PyRequest>> {
-    HANDLING.with(|slot| slot.borrow().as_ref().map(|request| request.clone_ref(py)))
-}
-
-/// Runs a sync handler `call` with `request` registered as this thread's current one.
-pub(crate) fn with_current_request<T>(
-    py: Python<'_>,
-    request: &Py<PyRequest>,
-    call: impl FnOnce() -> PyResult<T>,
-) -> PyResult<T> {
-    let previous = HANDLING.with(|slot| slot.replace(Some(request.clone_ref(py))));
-    let result = call();
-    let finished = HANDLING.with(|slot| slot.replace(previous));
-    drop(finished);
-    result
-}
-
-/// Runs `call` (which starts an async handler's task) with the context variable
-/// `cello.background.current_request` set, so the task, which copies the context,
-/// still knows its request after it suspends.
-fn with_request_context<T>(
-    py: Python<'_>,
-    request: &Py<PyRequest>,
-    call: impl FnOnce() -> PyResult<T>,
-) -> PyResult<T> {
-    let variable = CURRENT_REQUEST.get_or_try_init(py, || {
-        py.import(intern!(py, "cello.background"))?
-            .getattr(intern!(py, "current_request"))
-            .map(Bound::unbind)
-    })?;
-    let variable = variable.bind(py);
-    let token = variable.call_method1(intern!(py, "set"), (request,))?;
-    let result = call();
-    variable.call_method1(intern!(py, "reset"), (token,))?;
-    result
 }
 
 fn task_outcome(task: &Bound<'_, PyAny>) -> Step {

@@ -5,6 +5,7 @@
 //! Users import from `cello`, never from here.
 
 mod app;
+mod current;
 #[cfg(feature = "_data")]
 mod data;
 mod datastructures;
@@ -109,7 +110,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_response_type, m)?)?;
     m.add_function(wrap_pyfunction!(features, m)?)?;
     m.add_function(wrap_pyfunction!(forms::read_chunk, m)?)?;
-    m.add_function(wrap_pyfunction!(dispatch::current_request, m)?)?;
+    m.add_function(wrap_pyfunction!(current::current_request, m)?)?;
     m.add_function(wrap_pyfunction!(forms::read_form, m)?)?;
     middleware::register(m)?;
     observability::register(m)?;
