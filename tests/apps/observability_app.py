@@ -19,9 +19,25 @@ import time
 
 from cello import App, HealthCheckConfig, LoggingConfig, Response, ServerConfig
 from cello.observability import Counter, Gauge
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+
+
+
+class ScrapingWorker:
+    """A ``prometheus_client`` collector: which worker answered the scrape (the
+    ``x-worker-pid`` header of the other routes is set by an ``after_request`` hook,
+    which ``/metrics`` skips)."""
+
+    def collect(self):
+        yield GaugeMetricFamily("scraping_worker_pid", "The worker that rendered this scrape.", value=os.getpid())
+
+
+scrape_registry = CollectorRegistry()
+scrape_registry.register(ScrapingWorker())
 
 app = App()
-app.enable_prometheus()
+app.enable_prometheus(registry=scrape_registry)
 app.enable_health_checks(
     HealthCheckConfig(shutdown_delay_secs=float(os.environ.get("CELLO_OBS_SHUTDOWN_DELAY", "0")))
 )
