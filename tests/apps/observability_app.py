@@ -23,7 +23,6 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 
 
-
 class ScrapingWorker:
     """A ``prometheus_client`` collector: which worker answered the scrape (the
     ``x-worker-pid`` header of the other routes is set by an ``after_request`` hook,
