@@ -38,7 +38,7 @@ $(PY):
 
 .PHONY: venv
 venv: $(PY) ## create .venv with the build and test tools
-	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator "openapi-ui-bundles==0.3.0" prometheus_client opentelemetry-api opentelemetry-sdk opentelemetry-proto grpcio "gql[httpx]>=3.5" "graphql-core>=3.2"
+	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator "openapi-ui-bundles==0.3.0" prometheus_client opentelemetry-api opentelemetry-sdk opentelemetry-proto grpcio "gql[httpx]>=3.5" "graphql-core>=3.2" "moto[server]"
 
 .PHONY: build
 build: venv $(VENDORED) ## compile the native module into .venv (profile: $(PROFILE))
@@ -53,7 +53,7 @@ run: build ## build and serve examples/hello.py on http://127.0.0.1:8000
 	$(PY) examples/hello.py --host 127.0.0.1 --port 8000
 
 .PHONY: services
-services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB, RabbitMQ), installing them if missing
+services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB, RabbitMQ, moto for SQS), installing them if missing
 	scripts/services.sh
 
 .PHONY: test
@@ -74,6 +74,7 @@ test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed
 	cargo test -q -p cello-observability --features otel
 	cargo test -q -p cello-data --all-features
 	cargo test -q -p cello-protocols --features rabbitmq
+	CELLO_SQS_ENDPOINT=http://127.0.0.1:4566 cargo test -q -p cello-protocols --features sqs
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 
 .PHONY: test-python

@@ -96,8 +96,20 @@ rabbitmq() {
     wait_for rabbitmq sh -c 'rabbitmqctl -q await_startup && (exec 3<>/dev/tcp/127.0.0.1/5672)'
 }
 
+# An SQS-compatible server on 127.0.0.1:4566 (moto, pip package moto[server], installed
+# into .venv by `make venv`), for cello-protocols' SQS tests.
+sqs() {
+    if curl -s -o /dev/null http://127.0.0.1:4566/ 2>/dev/null; then return 0; fi
+    local moto=.venv/bin/moto_server
+    [ -x "$moto" ] || { .venv/bin/pip install -q "moto[server]" >/dev/null; }
+    log "starting moto (SQS) on 127.0.0.1:4566"
+    mkdir -p .venv/log
+    (nohup "$moto" -H 127.0.0.1 -p 4566 >.venv/log/moto.log 2>&1 &)
+    wait_for sqs curl -s -o /dev/null http://127.0.0.1:4566/
+}
+
 services=("$@")
-((${#services[@]})) || services=(redis postgres mysql rabbitmq)
+((${#services[@]})) || services=(redis postgres mysql rabbitmq sqs)
 for service in "${services[@]}"; do
     "$service"
 done

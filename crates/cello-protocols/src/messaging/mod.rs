@@ -12,6 +12,8 @@ pub mod retry;
 
 #[cfg(feature = "rabbitmq")]
 pub mod rabbitmq;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 
 use std::future::Future;
 
