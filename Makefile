@@ -64,7 +64,7 @@ test: build services test-rust test-instructions test-python ## build (with post
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
-CRATES := cello-router cello-http cello-middleware cello-observability cello-data cello-protocols cello-json
+CRATES := cello-router cello-http cello-middleware cello-observability cello-data cello-protocols cello-json cello-patterns
 
 .PHONY: test-rust
 test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed), default and no-default features
@@ -75,6 +75,7 @@ test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed
 	cargo test -q -p cello-data --all-features
 	cargo test -q -p cello-protocols --features rabbitmq
 	CELLO_SQS_ENDPOINT=http://127.0.0.1:4566 cargo test -q -p cello-protocols --features sqs
+	cargo test -q -p cello-patterns --features postgres
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 
 .PHONY: test-python
