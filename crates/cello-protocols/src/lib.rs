@@ -8,5 +8,7 @@
 
 #[cfg(feature = "graphql")]
 pub mod graphql;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "_messaging")]
 pub mod messaging;
