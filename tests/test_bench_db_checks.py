@@ -39,6 +39,7 @@ def check(scenario: Scenario, body: object, headers: dict[str, str] = JSON) -> s
 
 
 def test_setup_is_idempotent() -> None:
+    ensure_database()  # creates the tables on a fresh server
     assert "already there" in ensure_database()
     assert query_rows("SELECT count(*) FROM world") == [["10000"]]
 
