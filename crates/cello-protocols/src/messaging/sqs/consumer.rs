@@ -34,7 +34,16 @@ impl SqsSettler {
     }
 
     async fn release(&self) -> Result<(), MessagingError> {
-        give_back(&self.shared, &self.queue_url, &self.receipt_handle).await
+        let input = json!({
+            "QueueUrl": self.queue_url,
+            "ReceiptHandle": self.receipt_handle,
+            "VisibilityTimeout": 0,
+        });
+        self.shared
+            .call("ChangeMessageVisibility", &input, Duration::ZERO)
+            .await
+            .map(drop)
+            .map_err(|error| error.into_messaging("giving a message back to its queue".to_owned()))
     }
 
     async fn dead_letter(&self) -> Result<(), MessagingError> {
@@ -70,20 +79,6 @@ impl Settle for SqsSettler {
             }
         })
     }
-}
-
-async fn give_back(
-    shared: &Shared,
-    queue_url: &str,
-    receipt_handle: &str,
-) -> Result<(), MessagingError> {
-    let input =
-        json!({"QueueUrl": queue_url, "ReceiptHandle": receipt_handle, "VisibilityTimeout": 0});
-    shared
-        .call("ChangeMessageVisibility", &input, Duration::ZERO)
-        .await
-        .map(drop)
-        .map_err(|error| error.into_messaging("giving a message back to its queue".to_owned()))
 }
 
 /// Deliveries from one queue (`SqsBroker::subscribe`).
