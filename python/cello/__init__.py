@@ -17,6 +17,7 @@ from cello.app import App
 from cello.background import BackgroundTask, BackgroundTasks
 from cello.blueprint import Blueprint
 from cello.config import ServerConfig, TlsConfig
+from cello.cqrs import CqrsConfig
 from cello.data import (
     CheckViolation,
     Database,
@@ -47,6 +48,7 @@ from cello.exceptions import (
     RouteConflictError,
     TlsError,
 )
+from cello.eventsourcing.config import EventSourcingConfig
 from cello.forms import FormData, UploadFile
 from cello.graphql.config import GraphQLConfig
 from cello.guards import (
@@ -81,6 +83,7 @@ from cello.middleware import (
 from cello.observability import HealthCheckConfig, LoggingConfig, OpenTelemetryConfig
 from cello.params import Body, Cookie, Depends, File, Form, Header, Path, Query
 from cello.responses import FileResponse, Response
+from cello.saga import SagaConfig
 from cello.streaming import ServerSentEvent, SseStream, StreamingResponse
 from cello.templating import (
     MiniJinjaEngine,
@@ -123,7 +126,9 @@ __all__ = [
     "CsrfConfig",
     "DataError",
     "Database",
+    "CqrsConfig",
     "DatabaseConfig",
+    "EventSourcingConfig",
     "DatabaseError",
     "Depends",
     "File",
@@ -163,6 +168,7 @@ __all__ = [
     "RabbitMQConfig",
     "RateLimitConfig",
     "RedisConfig",
+    "SagaConfig",
     "RedisStore",
     "Request",
     "RequestValidationError",

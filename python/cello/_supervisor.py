@@ -134,6 +134,8 @@ class Supervisor:
         code = 0
         try:
             signal.set_wakeup_fd(-1)
+            # A worker's slot survives its restarts (durable sagas lease by it).
+            os.environ["CELLO_WORKER_SLOT"] = str(slot)
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP):
                 signal.signal(signum, signal.SIG_DFL)
             for index, listener in enumerate(self.listeners):

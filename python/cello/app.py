@@ -18,6 +18,7 @@ from cello._handlers import (
     with_guards,
 )
 from cello._params import compile_route
+from cello._patterns import PatternsMixin
 from cello._routing import Guard, RouteRecord, RouteRegistrar
 from cello.asgi import AsgiMixin
 from cello.blueprint import Blueprint
@@ -72,6 +73,7 @@ class App(
     ObservabilityMixin,
     MiddlewareRegistrar,
     OpenApiMixin,
+    PatternsMixin,
     TemplatesMixin,
     AsgiMixin,
     RouteRegistrar,

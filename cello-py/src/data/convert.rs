@@ -162,10 +162,20 @@ fn bad(value: &Bound<'_, PyAny>, index: usize) -> PyErr {
     ))
 }
 
-fn json_of(value: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
+pub(crate) fn json_of(value: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
     let bytes = crate::json::encode(value)?;
     serde_json::from_slice(&bytes)
         .map_err(|error| PyTypeError::new_err(format!("not JSON: {error}")))
+}
+
+/// A JSON value as Python objects (dict, list, str, int, float, bool, None).
+pub(crate) fn json_to_python<'py>(
+    py: Python<'py>,
+    value: &serde_json::Value,
+) -> PyResult<Bound<'py, PyAny>> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|error| PyTypeError::new_err(format!("not JSON: {error}")))?;
+    crate::json::decode(py, &bytes)
 }
 
 fn date_of(value: &Bound<'_, PyAny>, index: usize) -> PyResult<NaiveDate> {

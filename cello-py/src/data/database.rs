@@ -81,6 +81,13 @@ pub struct PyDatabase {
     driver: Py<PyDriver>,
 }
 
+impl PyDatabase {
+    /// The pool and the driver its statements run on (for the other bindings on it).
+    pub(super) fn handle(&self) -> (&Database, &Py<PyDriver>) {
+        (&self.db, &self.driver)
+    }
+}
+
 #[pymethods]
 impl PyDatabase {
     /// Opens a pool on the worker's runtime and resolves `future` with it.

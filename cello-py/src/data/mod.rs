@@ -7,6 +7,8 @@ mod convert;
 #[cfg(feature = "_sql")]
 mod database;
 mod errors;
+#[cfg(feature = "_sql")]
+mod patterns;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "_sql")]
@@ -25,6 +27,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_class::<database::PyTransaction>()?;
         m.add_class::<database::PyRowStream>()?;
         m.add_class::<row::PyRow>()?;
+        m.add_class::<patterns::PyEventStore>()?;
+        m.add_class::<patterns::PySagaStore>()?;
     }
     #[cfg(feature = "redis")]
     {

@@ -9,6 +9,17 @@ use pyo3::prelude::*;
 use super::errors::to_py;
 use crate::driver::PyDriver;
 
+/// An error a task can settle its future with: its Python exception.
+pub trait IntoPyException {
+    fn to_exception(&self, py: Python<'_>) -> PyErr;
+}
+
+impl IntoPyException for DataError {
+    fn to_exception(&self, py: Python<'_>) -> PyErr {
+        to_py(py, self)
+    }
+}
+
 /// Runs `work` on the driver's runtime and settles `future` with `convert`'s result or
 /// the mapped error. A future cancelled meanwhile is left alone (the work still ends,
 /// and whatever it holds, such as a connection, is released).
@@ -16,6 +27,16 @@ pub fn spawn<T: 'static>(
     driver: &Py<PyDriver>,
     future: Py<PyAny>,
     work: impl Future<Output = Result<T, DataError>> + 'static,
+    convert: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + 'static,
+) -> PyResult<()> {
+    spawn_fallible(driver, future, work, convert)
+}
+
+/// [`spawn`] for work failing with any error that has a Python exception.
+pub fn spawn_fallible<T: 'static, E: IntoPyException + 'static>(
+    driver: &Py<PyDriver>,
+    future: Py<PyAny>,
+    work: impl Future<Output = Result<T, E>> + 'static,
     convert: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + 'static,
 ) -> PyResult<()> {
     let state = driver.get().state()?;
@@ -28,7 +49,7 @@ pub fn spawn<T: 'static>(
                 py,
                 &future,
                 result
-                    .map_err(|error| to_py(py, &error))
+                    .map_err(|error| error.to_exception(py))
                     .and_then(|value| convert(py, value)),
             );
             if let Err(error) = settled {

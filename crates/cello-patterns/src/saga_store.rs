@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::error::PatternsError;
 use crate::event_store::EventStore;
-use crate::sql::{int, json, now, optional_text, text};
+use crate::sql::{int, json, now, optional_text, stamp, text};
 
 /// One step of an instance as checkpointed.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +68,15 @@ impl SagaInstance {
     }
 }
 
+fn lease_end(lease: std::time::Duration) -> String {
+    let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    stamp(
+        chrono::Utc::now()
+            .checked_add_signed(lease)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+    )
+}
+
 /// Statuses of an instance that a restarted worker must resume.
 pub const UNFINISHED: [&str; 2] = ["running", "compensating"];
 
@@ -88,21 +97,24 @@ impl SagaStore {
         self.store.database()
     }
 
-    /// Records a new instance, status `running`, with every step `pending`.
+    /// Records a new instance, status `running`, with every step `pending`, leased to
+    /// `owner` for `lease` (see [`SagaStore::claim`]).
     pub async fn start(
         &self,
         id: &str,
         saga_name: &str,
         context: &serde_json::Value,
         steps: &[String],
+        owner: &str,
+        lease: std::time::Duration,
     ) -> Result<(), PatternsError> {
         self.store.ensure_schema().await?;
         let stamp = now();
         let mut tx = self.db().begin(TransactionOptions::default()).await?;
         tx.execute(
             &self.store.sql(
-                "INSERT INTO {p}saga_instances (id, saga_name, status, context, error, created_at, updated_at) \
-                 VALUES (?, ?, 'running', ?, NULL, ?, ?)",
+                "INSERT INTO {p}saga_instances (id, saga_name, status, context, error, created_at, updated_at, lease_owner, lease_until) \
+                 VALUES (?, ?, 'running', ?, NULL, ?, ?, ?, ?)",
             ),
             vec![
                 Value::Text(id.to_owned()),
@@ -110,6 +122,8 @@ impl SagaStore {
                 Value::Text(context.to_string()),
                 Value::Text(stamp.clone()),
                 Value::Text(stamp.clone()),
+                Value::Text(owner.to_owned()),
+                Value::Text(lease_end(lease)),
             ],
         )
         .await?;
@@ -131,6 +145,37 @@ impl SagaStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Takes (or renews) the lease on instance `id` for `owner`: true when no other
+    /// owner holds an unexpired lease on it. A runner renews it before each step, so two
+    /// workers never drive one instance at once; `owner` is stable across a restart (a
+    /// worker slot), so a restarted worker takes its own instances back at once, and
+    /// another one takes them once the lease has run out.
+    pub async fn claim(
+        &self,
+        id: &str,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, PatternsError> {
+        self.store.ensure_schema().await?;
+        let changed = self
+            .db()
+            .execute(
+                &self.store.sql(
+                    "UPDATE {p}saga_instances SET lease_owner = ?, lease_until = ? \
+                     WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)",
+                ),
+                vec![
+                    Value::Text(owner.to_owned()),
+                    Value::Text(lease_end(lease)),
+                    Value::Text(id.to_owned()),
+                    Value::Text(owner.to_owned()),
+                    Value::Text(now()),
+                ],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     /// Checkpoints one step: its status, attempts, result and error, and the instance's

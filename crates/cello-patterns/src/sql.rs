@@ -52,7 +52,8 @@ pub(crate) fn schema(backend: BackendKind) -> Vec<String> {
         format!(
             "CREATE TABLE IF NOT EXISTS {{p}}saga_instances (id {text_key} NOT NULL PRIMARY KEY, \
              saga_name {text_key} NOT NULL, status {text_key} NOT NULL, context TEXT NOT NULL, \
-             error TEXT, created_at {text_key} NOT NULL, updated_at {text_key} NOT NULL)"
+             error TEXT, created_at {text_key} NOT NULL, updated_at {text_key} NOT NULL, \
+             lease_owner {text_key}, lease_until {text_key})"
         ),
         format!(
             "CREATE TABLE IF NOT EXISTS {{p}}saga_steps (instance_id {text_key} NOT NULL, \
@@ -64,7 +65,12 @@ pub(crate) fn schema(backend: BackendKind) -> Vec<String> {
 }
 
 pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    stamp(chrono::Utc::now())
+}
+
+/// RFC 3339 in UTC with microseconds: a fixed width, so stamps compare as text.
+pub(crate) fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 pub(crate) fn int(row: &Row, index: usize, what: &'static str) -> Result<i64, PatternsError> {
