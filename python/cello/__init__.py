@@ -38,6 +38,7 @@ from cello.data import (
     transactional,
 )
 from cello.datastructures import Headers, QueryParams, State
+from cello.eventsourcing.config import EventSourcingConfig
 from cello.exceptions import (
     BodyNotRead,
     CelloError,
@@ -48,7 +49,6 @@ from cello.exceptions import (
     RouteConflictError,
     TlsError,
 )
-from cello.eventsourcing.config import EventSourcingConfig
 from cello.forms import FormData, UploadFile
 from cello.graphql.config import GraphQLConfig
 from cello.guards import (
@@ -123,14 +123,14 @@ __all__ = [
     "CelloError",
     "CheckViolation",
     "Cookie",
+    "CqrsConfig",
     "CsrfConfig",
     "DataError",
     "Database",
-    "CqrsConfig",
     "DatabaseConfig",
-    "EventSourcingConfig",
     "DatabaseError",
     "Depends",
+    "EventSourcingConfig",
     "File",
     "FileResponse",
     "ForbiddenError",
@@ -168,7 +168,6 @@ __all__ = [
     "RabbitMQConfig",
     "RateLimitConfig",
     "RedisConfig",
-    "SagaConfig",
     "RedisStore",
     "Request",
     "RequestValidationError",
@@ -176,6 +175,7 @@ __all__ = [
     "RoleGuard",
     "RouteConflictError",
     "Row",
+    "SagaConfig",
     "SecurityHeadersConfig",
     "ServerConfig",
     "ServerSentEvent",

@@ -83,7 +83,7 @@ class _Message:
         super().__init_subclass__(**kwargs)
         fields: dict[str, Any] = {}
         for klass in reversed(cls.__mro__):
-            for name in klass.__dict__.get("__annotations__", {}):
+            for name in inspect.get_annotations(klass):
                 if not name.startswith("_"):
                     fields[name] = klass.__dict__.get(name, _MISSING)
         cls.__fields__ = fields
@@ -93,7 +93,7 @@ class _Message:
         if missing:
             raise TypeError(f"{type(self).__name__}() is missing the fields {missing}")
         self.id = str(uuid.uuid4())
-        self.timestamp = _dt.datetime.now(_dt.timezone.utc)
+        self.timestamp = _dt.datetime.now(_dt.UTC)
         for name, default in type(self).__fields__.items():
             if name not in kwargs:
                 setattr(self, name, default)
@@ -235,6 +235,8 @@ class _Bus:
             default = parameter.default
             if isinstance(default, Depends):
                 dependency = default.dependency
+                if dependency is None:
+                    raise TypeError(f"{handler.__qualname__}: Depends() in a command or query handler needs the callable")
                 if isinstance(dependency, str):
                     value = (self.app._singletons if self.app is not None else {})[dependency]
                 else:

@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,7 +142,7 @@ class SagaStep:
 class Saga:
     """A named list of steps: a class attribute ``steps = [...]``, or `add_step`."""
 
-    steps: list[SagaStep] = []
+    steps: Sequence[SagaStep] = ()
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or getattr(type(self), "name", None) or type(self).__name__
@@ -151,7 +151,7 @@ class Saga:
     def add_step(self, step: SagaStep) -> Saga:
         if any(existing.name == step.name for existing in self.steps):
             raise ValueError(f"saga {self.name!r} has a step named {step.name!r} already")
-        self.steps.append(step)
+        self.steps = [*self.steps, step]
         return self
 
 
@@ -225,7 +225,7 @@ class SagaOrchestrator:
         each attempt)."""
         config = self.config
         delays = config.retry_delay_ms / 1000 * (2 ** config.max_retries)
-        return config.timeout_ms / 1000 * (config.max_retries + 1) + delays + 30
+        return float(config.timeout_ms / 1000 * (config.max_retries + 1) + delays + 30)
 
     def register(self, saga: Saga | type[Saga]) -> Saga:
         if isinstance(saga, type):

@@ -24,7 +24,7 @@ async def append(url: str, prefix: str, name: str, count: int) -> None:
 
 
 def saga(url: str, prefix: str, log: Path) -> SagaOrchestrator:
-    def step(name: str, kill: bool = False):  # noqa: ANN202
+    def step(name: str, kill: bool = False):
         async def action(context: dict) -> str:
             with log.open("a") as out:
                 out.write(f"{name} {context.idempotency_key}\n")  # type: ignore[attr-defined]
@@ -37,7 +37,7 @@ def saga(url: str, prefix: str, log: Path) -> SagaOrchestrator:
         return action
 
     class Shipping(Saga):
-        steps = [SagaStep("reserve", step("reserve")), SagaStep("charge", step("charge", kill=True)), SagaStep("ship", step("ship"))]
+        steps = (SagaStep("reserve", step("reserve")), SagaStep("charge", step("charge", kill=True)), SagaStep("ship", step("ship")))
 
     orchestrator = SagaOrchestrator(SagaConfig(storage=url, table_prefix=prefix, executor_id="test-executor", retry_delay_ms=10))
     orchestrator.register(Shipping)

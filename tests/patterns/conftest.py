@@ -9,10 +9,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import cello
 import pytest
 from support.loop import run
-
-import cello
 
 POSTGRES_URL = os.environ.get("CELLO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.loop import run
-
 from cello import App
 from cello.eventsourcing import (
     Aggregate,
@@ -24,6 +22,7 @@ from cello.eventsourcing import (
     upcaster,
 )
 from cello.testing import TestClient
+from support.loop import run
 
 
 class ItemAdded(Event):

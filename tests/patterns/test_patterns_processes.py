@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cello.eventsourcing import EventSourcingConfig, EventStore
 from support.loop import run
 from support.processes import PROCESS_TIMEOUT, REPO
-
-from cello.eventsourcing import EventSourcingConfig, EventStore
 
 WORKER = REPO / "tests" / "apps" / "patterns_worker.py"
 

@@ -8,13 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.loop import run
-
 from cello import App, CqrsConfig, Depends, EventSourcingConfig, SagaConfig
-from cello.cqrs import Command, CommandBus, CommandResult, Query, QueryBus, QueryResult, command_handler, query_handler
+from cello.cqrs import (
+    Command,
+    CommandBus,
+    CommandResult,
+    Query,
+    QueryBus,
+    QueryResult,
+    command_handler,
+    query_handler,
+)
 from cello.eventsourcing import AggregateRoot, ConcurrencyError, Event, EventStore, Projection
 from cello.saga import Saga, SagaError, SagaOrchestrator, SagaStep
 from cello.testing import TestClient
+from support.loop import run
 
 
 def orchestrator_for(backend: dict[str, str], **options: Any) -> SagaOrchestrator:
@@ -42,11 +50,11 @@ def test_failure_compensates_in_reverse_order(backend: dict[str, str]) -> None:
     log: list[str] = []
 
     class Order(Saga):
-        steps = [
+        steps = (
             SagaStep("reserve", recorder(log, "reserve"), compensate=recorder(log, "release")),
             SagaStep("charge", recorder(log, "charge"), compensate=recorder(log, "refund")),
             SagaStep("ship", recorder(log, "ship", fail_times=99)),
-        ]
+        )
 
     async def main() -> None:
         orchestrator = orchestrator_for(backend, max_retries=1)
@@ -69,10 +77,10 @@ def test_retries_then_success_and_timeouts(backend: dict[str, str]) -> None:
     log: list[str] = []
 
     class Flaky(Saga):
-        steps = [SagaStep("flaky", recorder(log, "flaky", fail_times=2)), SagaStep("done", recorder(log, "done"))]
+        steps = (SagaStep("flaky", recorder(log, "flaky", fail_times=2)), SagaStep("done", recorder(log, "done")))
 
     class Slow(Saga):
-        steps = [SagaStep("slow", recorder(log, "slow", sleep=5), timeout=0.05)]
+        steps = (SagaStep("slow", recorder(log, "slow", sleep=5), timeout=0.05),)
 
     async def main() -> None:
         orchestrator = orchestrator_for(backend, max_retries=2)
@@ -100,7 +108,7 @@ def test_a_lease_keeps_a_second_executor_off(backend: dict[str, str]) -> None:
         await release.wait()
 
     class Long(Saga):
-        steps = [SagaStep("wait", wait), SagaStep("after", recorder(log, "after"))]
+        steps = (SagaStep("wait", wait), SagaStep("after", recorder(log, "after")))
 
     async def main() -> None:
         first = orchestrator_for(backend, executor_id="one")
@@ -124,7 +132,7 @@ def test_enable_saga_resumes_at_startup(tmp_path: Path) -> None:
     url = f"sqlite://{tmp_path / 'sagas.db'}"
 
     class Pay(Saga):
-        steps = [SagaStep("one", recorder(log, "one")), SagaStep("two", recorder(log, "two"))]
+        steps = (SagaStep("one", recorder(log, "one")), SagaStep("two", recorder(log, "two")))
 
     async def interrupted() -> None:
         # As a crashed worker leaves it: started, step "one" running.

@@ -44,7 +44,10 @@ fn json_out(py: Python<'_>, value: &serde_json::Value) -> PyResult<Py<PyAny>> {
     Ok(json_to_python(py, value)?.unbind())
 }
 
-fn json_list(py: Python<'_>, values: impl Iterator<Item = serde_json::Value>) -> PyResult<Py<PyAny>> {
+fn json_list(
+    py: Python<'_>,
+    values: impl Iterator<Item = serde_json::Value>,
+) -> PyResult<Py<PyAny>> {
     let list = PyList::empty(py);
     for value in values {
         list.append(json_to_python(py, &value)?)?;
@@ -79,8 +82,11 @@ fn expected_of(value: &Bound<'_, PyAny>) -> PyResult<Expected> {
 }
 
 fn lease_of(seconds: f64) -> PyResult<std::time::Duration> {
-    std::time::Duration::try_from_secs_f64(seconds)
-        .map_err(|_| crate::errors::invalid(format!("a lease must be a positive number of seconds, got {seconds}")))
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| {
+        crate::errors::invalid(format!(
+            "a lease must be a positive number of seconds, got {seconds}"
+        ))
+    })
 }
 
 fn new_event(item: &Bound<'_, PyAny>) -> PyResult<NewEvent> {
@@ -124,7 +130,10 @@ impl PyEventStore {
     #[pyo3(signature = (database, prefix = "cello_".to_owned()))]
     fn new(py: Python<'_>, database: &PyDatabase, prefix: String) -> PyResult<Self> {
         let (db, driver) = database.handle();
-        if !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             return Err(crate::errors::invalid(format!(
                 "the table prefix {prefix:?} may hold only letters, digits and underscores"
             )));

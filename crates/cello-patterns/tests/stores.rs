@@ -2,10 +2,10 @@
 //! with the `postgres` feature, the local PostgreSQL (`CELLO_TEST_POSTGRES_URL`, by default
 //! the loopback server `scripts/services.sh` starts). Each test has its own table prefix.
 
-use std::time::Duration;
 use cello_data::{Database, PoolConfig};
 use cello_patterns::{EventStore, Expected, NewEvent, PatternsError, SagaStore};
 use serde_json::json;
+use std::time::Duration;
 
 struct Target {
     db: Database,
@@ -210,12 +210,27 @@ async fn saga_checkpoints(target: Target, name: &str) {
         .unwrap();
     // The lease: its owner renews it, another owner cannot take it while it runs, and
     // anyone may once it has run out.
-    assert!(sagas.claim("s-1", "worker-a", Duration::from_secs(60)).await.unwrap());
-    assert!(!sagas.claim("s-1", "worker-b", Duration::from_secs(60)).await.unwrap());
-    assert!(sagas.claim("s-1", "worker-a", Duration::ZERO).await.unwrap());
+    assert!(sagas
+        .claim("s-1", "worker-a", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(!sagas
+        .claim("s-1", "worker-b", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(sagas
+        .claim("s-1", "worker-a", Duration::ZERO)
+        .await
+        .unwrap());
     tokio::time::sleep(Duration::from_millis(5)).await;
-    assert!(sagas.claim("s-1", "worker-b", Duration::from_secs(60)).await.unwrap());
-    assert!(!sagas.claim("missing", "worker-b", Duration::from_secs(60)).await.unwrap());
+    assert!(sagas
+        .claim("s-1", "worker-b", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(!sagas
+        .claim("missing", "worker-b", Duration::from_secs(60))
+        .await
+        .unwrap());
     sagas
         .record_step(
             "s-1",

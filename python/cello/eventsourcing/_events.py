@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import inspect
 import typing
 import uuid
 from collections.abc import Callable
@@ -75,7 +76,7 @@ class Event:
         super().__init_subclass__(**kwargs)
         fields: dict[str, Any] = {}
         for klass in reversed(cls.__mro__):
-            for name in klass.__dict__.get("__annotations__", {}):
+            for name in inspect.get_annotations(klass):
                 if name.startswith("_") or name in _RESERVED:
                     if name in _RESERVED:
                         raise TypeError(
@@ -103,8 +104,9 @@ class Event:
         self.metadata = dict(metadata or {})
         self.version = 0
         self.position: int | None = None
-        self.timestamp = _dt.datetime.now(_dt.timezone.utc)
+        self.timestamp = _dt.datetime.now(_dt.UTC)
         self.schema_version = cls.__schema_version__
+        self._data: dict[str, Any] | None = None
         if cls is Event:
             if event_type is None:
                 raise TypeError("Event() needs an event_type: Event('OrderCreated', {'total': 10})")
@@ -127,7 +129,6 @@ class Event:
             raise TypeError(f"{cls.__name__}() is missing the fields {missing}")
         for name, default in cls.__fields__.items():
             setattr(self, name, fields.get(name, default))
-        self._data = None
 
     @property
     def data(self) -> dict[str, Any]:
@@ -262,7 +263,7 @@ def _from_record(record: dict[str, Any]) -> Event:
         if hints is None:
             hints = {}
             for klass in reversed(cls.__mro__):
-                hints.update(klass.__dict__.get("__annotations__", {}))
+                hints.update(inspect.get_annotations(klass))
             cls.__annotations_cache__ = hints  # type: ignore[attr-defined]
         known = {name: _revive(hints.get(name), value) for name, value in data.items() if name in cls.__fields__}
         event = cls(**known)
@@ -273,5 +274,5 @@ def _from_record(record: dict[str, Any]) -> Event:
     event.schema_version = version
     event.metadata = metadata
     if stamp:
-        event.timestamp = _dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+        event.timestamp = _dt.datetime.fromisoformat(str(stamp))
     return event
