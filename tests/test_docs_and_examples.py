@@ -364,3 +364,30 @@ def test_graphql_example_serves() -> None:
         ]}}
     finally:
         assert stop_example(process) == 0
+
+
+def test_orders_example_serves(tmp_path: Path) -> None:
+    database = tmp_path / "orders.db"
+    process, url = serve_example(ROOT / "examples" / "orders.py", env={"CELLO_ORDERS_URL": f"sqlite://{database}"})
+    try:
+        first = httpx.post(url + "/orders", json={"customer": "ada", "total": 12.5}).json()["order_id"]
+        httpx.post(url + "/orders", json={"customer": "ada", "total": 2.5})
+        second = httpx.post(url + "/orders", json={"customer": "bob", "total": 4.0}).json()["order_id"]
+        refused = httpx.post(url + "/orders", json={"customer": "eve", "total": -1})
+        assert refused.status_code == 422 and "total must be positive" in refused.json()["detail"]
+        assert httpx.get(url + "/orders/" + first).json() == {
+            "id": first, "customer": "ada", "total": 12.5, "paid": False, "version": 1,
+        }
+        assert httpx.get(url + "/orders/nope").status_code == 404
+        # The projection ran after each command.
+        assert httpx.get(url + "/totals").json() == {"ada": 15.0, "bob": 4.0}
+        paid = httpx.post(url + f"/orders/{first}/checkout", json={"card": "ok"}).json()
+        assert paid == {"status": "completed", "reserved": 1}
+        order = httpx.get(url + "/orders/" + first).json()
+        assert order["paid"] is True and order["version"] == 2
+        declined = httpx.post(url + f"/orders/{second}/checkout", json={"card": "bad"}).json()
+        # The charge failed (after its retries): the reservation was released.
+        assert declined == {"status": "compensated", "error": "card declined", "reserved": 0}
+        assert httpx.get(url + "/orders/" + second).json()["paid"] is False
+    finally:
+        assert stop_example(process) == 0
