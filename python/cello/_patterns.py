@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from cello.cqrs import CommandBus, CqrsConfig, QueryBus
-    from cello.eventsourcing import EventSourcingConfig, EventStore
+    from cello.eventsourcing import EventSourcingConfig, EventStore, Outbox
     from cello.saga import SagaConfig, SagaOrchestrator
 
 __all__ = ["PatternsMixin"]
+
+logger = logging.getLogger("cello.outbox")
 
 
 class PatternsMixin:
@@ -50,7 +55,45 @@ class PatternsMixin:
         self.__dict__["_event_store"] = store
         self.state.event_store = store
         self._hooks["shutdown"].append(store.close)
+        if config.outbox is not None:
+            self._relay_outbox(store)
         return self
+
+    def _relay_outbox(self, store: EventStore) -> None:
+        """Each worker runs the outbox relay while it serves (with a broker)."""
+        from cello.eventsourcing import Outbox
+
+        outbox = Outbox(store, publish=self._outbox_publish)
+        self.__dict__["_outbox"] = outbox
+        tasks: list[asyncio.Task[None]] = []
+
+        async def start() -> None:
+            await outbox.pending()  # creates the tables before any handler writes a row
+            if "_rabbitmq_config" not in self.__dict__:
+                logger.warning("the outbox has no broker: its rows wait until the app calls enable_rabbitmq()")
+                return
+            tasks.append(asyncio.ensure_future(outbox.run()))
+
+        async def stop() -> None:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            tasks.clear()
+
+        self._hooks["startup"].append(start)
+        self._hooks["shutdown"].insert(0, stop)
+
+    async def _outbox_publish(self, message: Any, destination: str, **options: Any) -> None:
+        await self.publish(message, destination, **options)  # type: ignore[attr-defined]
+
+    @property
+    def outbox(self) -> Outbox:
+        """The outbox of ``EventSourcingConfig(outbox=...)``."""
+        outbox: Outbox | None = self.__dict__.get("_outbox")
+        if outbox is None:
+            raise RuntimeError("app.outbox needs app.enable_event_sourcing(EventSourcingConfig(outbox='queue')) first")
+        return outbox
 
     @property
     def event_store(self) -> EventStore:

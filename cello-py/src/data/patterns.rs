@@ -125,10 +125,16 @@ pub struct PyEventStore {
 
 #[pymethods]
 impl PyEventStore {
-    /// A store on `database`'s pool, its tables named `<prefix>events`, ...
+    /// A store on `database`'s pool, its tables named `<prefix>events`, ...; with
+    /// `outbox`, each append also writes its events to the outbox for that destination.
     #[new]
-    #[pyo3(signature = (database, prefix = "cello_".to_owned()))]
-    fn new(py: Python<'_>, database: &PyDatabase, prefix: String) -> PyResult<Self> {
+    #[pyo3(signature = (database, prefix = "cello_".to_owned(), outbox = None))]
+    fn new(
+        py: Python<'_>,
+        database: &PyDatabase,
+        prefix: String,
+        outbox: Option<String>,
+    ) -> PyResult<Self> {
         let (db, driver) = database.handle();
         if !prefix
             .chars()
@@ -138,8 +144,12 @@ impl PyEventStore {
                 "the table prefix {prefix:?} may hold only letters, digits and underscores"
             )));
         }
+        let mut store = EventStore::new(db.clone(), prefix);
+        if let Some(destination) = outbox {
+            store = store.with_outbox(destination);
+        }
         Ok(Self {
-            store: EventStore::new(db.clone(), prefix),
+            store,
             driver: driver.clone_ref(py),
         })
     }

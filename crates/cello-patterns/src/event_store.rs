@@ -138,6 +138,7 @@ pub struct EventStore {
     db: Database,
     prefix: String,
     ready: std::sync::Arc<OnceCell<()>>,
+    outbox: Option<String>,
 }
 
 impl EventStore {
@@ -148,7 +149,17 @@ impl EventStore {
             db,
             prefix: prefix.into(),
             ready: std::sync::Arc::default(),
+            outbox: None,
         }
+    }
+
+    /// The same store, also writing each appended event to the outbox table (in the
+    /// append's transaction) for publishing to `destination`: a relay publishes the
+    /// rows and marks them, so an event is published if and only if it was committed.
+    #[must_use]
+    pub fn with_outbox(mut self, destination: impl Into<String>) -> Self {
+        self.outbox = Some(destination.into());
+        self
     }
 
     pub fn database(&self) -> &Database {
@@ -266,6 +277,25 @@ impl EventStore {
                     });
                 }
                 return Err(error.into());
+            }
+            if let Some(destination) = &self.outbox {
+                let headers = json!({"event-id": record.event_id, "event-type": record.event_type});
+                tx.execute(
+                    &self.sql(
+                        "INSERT INTO {p}outbox (id, destination, message_key, payload, headers, seq, created_at, published_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                    ),
+                    vec![
+                        Value::Text(record.event_id.clone()),
+                        Value::Text(destination.clone()),
+                        Value::Text(record.stream_id.clone()),
+                        Value::Text(record.to_json().to_string()),
+                        Value::Text(headers.to_string()),
+                        Value::Int(record.position),
+                        Value::Text(record.recorded_at.clone()),
+                    ],
+                )
+                .await?;
             }
             recorded.push(record);
         }

@@ -56,6 +56,12 @@ pub(crate) fn schema(backend: BackendKind) -> Vec<String> {
              lease_owner {text_key}, lease_until {text_key})"
         ),
         format!(
+            "CREATE TABLE IF NOT EXISTS {{p}}outbox (id {text_key} NOT NULL PRIMARY KEY, \
+             destination {text_key} NOT NULL, message_key {text_key}, payload TEXT NOT NULL, \
+             headers TEXT NOT NULL, seq BIGINT NOT NULL, created_at {text_key} NOT NULL, \
+             published_at {text_key})"
+        ),
+        format!(
             "CREATE TABLE IF NOT EXISTS {{p}}saga_steps (instance_id {text_key} NOT NULL, \
              step_index INTEGER NOT NULL, name {text_key} NOT NULL, status {text_key} NOT NULL, \
              attempts INTEGER NOT NULL, result TEXT, error TEXT, updated_at {text_key} NOT NULL, \

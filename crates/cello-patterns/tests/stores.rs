@@ -43,6 +43,7 @@ async fn fresh(db: &Database, name: &str) -> String {
         "projections",
         "saga_instances",
         "saga_steps",
+        "outbox",
     ] {
         db.execute(&format!("DROP TABLE IF EXISTS {prefix}{table}"), vec![])
             .await
@@ -269,6 +270,60 @@ async fn saga_checkpoints(target: Target, name: &str) {
         .await
         .unwrap_err();
     assert!(matches!(error, PatternsError::Invalid(_)));
+}
+
+async fn outbox_rows(target: Target, name: &str) {
+    let prefix = fresh(&target.db, name).await;
+    let store = EventStore::new(target.db.clone(), prefix.clone()).with_outbox("orders");
+    store
+        .append(
+            "o-1",
+            Expected::NoStream,
+            vec![event("A", 1), event("B", 2)],
+        )
+        .await
+        .unwrap();
+    // A losing append writes no outbox row either.
+    let lost = store
+        .append("o-1", Expected::NoStream, vec![event("C", 3)])
+        .await;
+    assert!(matches!(lost, Err(PatternsError::Concurrency { .. })));
+    let rows = target
+        .db
+        .fetch_all(
+            &format!(
+                "SELECT destination, message_key, payload, seq FROM {prefix}outbox ORDER BY seq"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let payload = |index: usize| match rows[index].get(2) {
+        Some(cello_data::Value::Text(text)) => {
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        }
+        other => panic!("payload {other:?}"),
+    };
+    assert_eq!(payload(0)["event_type"], "A");
+    assert_eq!(payload(1)["data"], json!({"n": 2}));
+    assert_eq!(payload(1)["version"], 2);
+    assert_eq!(
+        rows[0].get(0),
+        Some(&cello_data::Value::Text("orders".into()))
+    );
+    assert_eq!(rows[0].get(1), Some(&cello_data::Value::Text("o-1".into())));
+}
+
+#[tokio::test]
+async fn sqlite_outbox_rows() {
+    outbox_rows(sqlite().await, "outbox").await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_outbox_rows() {
+    outbox_rows(postgres().await, "outbox").await;
 }
 
 #[tokio::test]

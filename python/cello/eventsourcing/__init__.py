@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from cello.eventsourcing._aggregate import Aggregate, AggregateRoot, Snapshot, event_handler
 from cello.eventsourcing._events import ConcurrencyError, Event, event_class, upcaster
+from cello.eventsourcing._outbox import Inbox, Outbox
 from cello.eventsourcing._projection import Projection, rebuild, run_projection, subscribe
 from cello.eventsourcing._store import EventStore
 from cello.eventsourcing.config import EventSourcingConfig
@@ -34,6 +35,8 @@ __all__ = [
     "Event",
     "EventSourcingConfig",
     "EventStore",
+    "Inbox",
+    "Outbox",
     "Projection",
     "Snapshot",
     "event_class",

@@ -78,7 +78,7 @@ class EventStore:
         cached = self._native
         if cached is not None and cached[0] is database and cached[1] is current:
             return cached[2]
-        native = _cello.EventStoreCore(database._native, self.config.table_prefix)
+        native = _cello.EventStoreCore(database._native, self.config.table_prefix, self.config.outbox)
         self._native = (database, current, native)
         return native
 

@@ -29,6 +29,10 @@ class EventSourcingConfig:
         connection_url: the database URL (``storage`` is accepted as its alias).
         enable_replay: False forbids `EventStore.read_all` and projections' catch-up.
         table_prefix: the tables are ``<prefix>events``, ``<prefix>snapshots``, ...
+        outbox: a destination (a RabbitMQ queue, through the default exchange): each
+            saved event is also written to the outbox table in the same transaction,
+            and published there by a relay in every worker (``app.enable_rabbitmq``),
+            with the aggregate id as the key and the event id as the message id.
 
     Example:
         >>> from cello.eventsourcing import EventSourcingConfig
@@ -45,6 +49,7 @@ class EventSourcingConfig:
     storage: str | None = None
     enable_replay: bool = True
     table_prefix: str = "cello_"
+    outbox: str | None = None
 
     def __post_init__(self) -> None:
         if self.store_type not in _STORE_TYPES:
