@@ -131,6 +131,10 @@ bench-json: build ## JSON encode/decode micro-benchmark: Cello vs json, orjson, 
 	$(VENV)/bin/pip install -q orjson msgspec
 	$(PY) benches/jsonbench.py
 
+bench-eventstore: build ## event store vs the eventsourcing library on the local PostgreSQL (build with FEATURES=postgres)
+	$(VENV)/bin/pip install -q "eventsourcing[postgres]"
+	$(PY) benches/eventstore_bench.py
+
 # criterion's baselines live in this checkout (target/ is ignored), not in the shared cargo cache.
 CRITERION_HOME ?= $(CURDIR)/target/criterion
 BENCH_BASELINE ?= main

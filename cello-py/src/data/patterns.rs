@@ -2,8 +2,11 @@
 //! worker's pool (`cello.eventsourcing` and `cello.saga` wrap them). Records cross as
 //! dicts; payloads are JSON values converted by the crate's encoder and decoder.
 
-use cello_patterns::{EventStore, Expected, NewEvent, PatternsError, SagaStore};
+use cello_patterns::{
+    EventStore, Expected, NewEvent, PatternsError, RawEvent, RecordedEvent, SagaStore,
+};
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyModule};
@@ -51,6 +54,57 @@ fn json_list(
     let list = PyList::empty(py);
     for value in values {
         list.append(json_to_python(py, &value)?)?;
+    }
+    Ok(list.into_any().unbind())
+}
+
+/// A recorded event as a dict, built field by field (a 10,000-event replay makes 10,000).
+fn record_to_py(py: Python<'_>, event: &RecordedEvent) -> PyResult<Py<PyAny>> {
+    let dict = PyDict::new(py);
+    dict.set_item(intern!(py, "position"), event.position)?;
+    dict.set_item(intern!(py, "stream_id"), &event.stream_id)?;
+    dict.set_item(intern!(py, "version"), event.version)?;
+    dict.set_item(intern!(py, "event_id"), &event.event_id)?;
+    dict.set_item(intern!(py, "event_type"), &event.event_type)?;
+    dict.set_item(intern!(py, "schema_version"), event.schema_version)?;
+    dict.set_item(intern!(py, "data"), json_to_python(py, &event.data)?)?;
+    dict.set_item(
+        intern!(py, "metadata"),
+        json_to_python(py, &event.metadata)?,
+    )?;
+    dict.set_item(intern!(py, "recorded_at"), &event.recorded_at)?;
+    Ok(dict.into_any().unbind())
+}
+
+fn records(py: Python<'_>, events: &[RecordedEvent]) -> PyResult<Py<PyAny>> {
+    let list = PyList::empty(py);
+    for event in events {
+        list.append(record_to_py(py, event)?)?;
+    }
+    Ok(list.into_any().unbind())
+}
+
+/// Stored events as dicts, their JSON decoded straight into Python objects.
+fn raw_records(py: Python<'_>, events: &[RawEvent]) -> PyResult<Py<PyAny>> {
+    let list = PyList::empty(py);
+    for event in events {
+        let dict = PyDict::new(py);
+        dict.set_item(intern!(py, "position"), event.position)?;
+        dict.set_item(intern!(py, "stream_id"), &event.stream_id)?;
+        dict.set_item(intern!(py, "version"), event.version)?;
+        dict.set_item(intern!(py, "event_id"), &event.event_id)?;
+        dict.set_item(intern!(py, "event_type"), &event.event_type)?;
+        dict.set_item(intern!(py, "schema_version"), event.schema_version)?;
+        dict.set_item(
+            intern!(py, "data"),
+            crate::json::decode(py, event.data.as_bytes())?,
+        )?;
+        dict.set_item(
+            intern!(py, "metadata"),
+            crate::json::decode(py, event.metadata.as_bytes())?,
+        )?;
+        dict.set_item(intern!(py, "recorded_at"), &event.recorded_at)?;
+        list.append(dict)?;
     }
     Ok(list.into_any().unbind())
 }
@@ -174,7 +228,7 @@ impl PyEventStore {
             &self.driver,
             future,
             async move { store.append(&stream, expected, events).await },
-            |py, recorded| json_list(py, recorded.iter().map(|event| event.to_json())),
+            |py, recorded| records(py, &recorded),
         )
     }
 
@@ -185,8 +239,8 @@ impl PyEventStore {
         spawn(
             &self.driver,
             future,
-            async move { store.read_stream(&stream, from_version).await },
-            |py, events| json_list(py, events.iter().map(|event| event.to_json())),
+            async move { store.read_stream_raw(&stream, from_version).await },
+            |py, events| raw_records(py, &events),
         )
     }
 
@@ -197,8 +251,8 @@ impl PyEventStore {
         spawn(
             &self.driver,
             future,
-            async move { store.read_all(from_position, limit).await },
-            |py, events| json_list(py, events.iter().map(|event| event.to_json())),
+            async move { store.read_all_raw(from_position, limit).await },
+            |py, events| raw_records(py, &events),
         )
     }
 

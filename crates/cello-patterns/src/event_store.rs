@@ -104,7 +104,26 @@ impl RecordedEvent {
             "recorded_at": self.recorded_at,
         })
     }
+}
 
+/// A stored event with its payload and metadata still JSON text, for a caller that
+/// decodes them itself (the Python binding decodes straight into Python objects).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawEvent {
+    pub position: i64,
+    pub stream_id: String,
+    pub version: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub schema_version: i64,
+    /// JSON text.
+    pub data: String,
+    /// JSON text.
+    pub metadata: String,
+    pub recorded_at: String,
+}
+
+impl RawEvent {
     fn from_row(row: &Row) -> Result<Self, PatternsError> {
         Ok(Self {
             position: int(row, 0, "event position")?,
@@ -113,9 +132,30 @@ impl RecordedEvent {
             event_id: text(row, 3, "event id")?,
             event_type: text(row, 4, "event type")?,
             schema_version: int(row, 5, "event schema version")?,
-            data: json(row, 6, "event data")?,
-            metadata: json(row, 7, "event metadata")?,
+            data: text(row, 6, "event data")?,
+            metadata: text(row, 7, "event metadata")?,
             recorded_at: text(row, 8, "event timestamp")?,
+        })
+    }
+
+    /// The event with its JSON parsed.
+    pub fn parse(self) -> Result<RecordedEvent, PatternsError> {
+        let parse = |raw: &str, what: &'static str| {
+            serde_json::from_str(raw).map_err(|error| PatternsError::Corrupt {
+                what,
+                message: error.to_string(),
+            })
+        };
+        Ok(RecordedEvent {
+            data: parse(&self.data, "event data")?,
+            metadata: parse(&self.metadata, "event metadata")?,
+            position: self.position,
+            stream_id: self.stream_id,
+            version: self.version,
+            event_id: self.event_id,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            recorded_at: self.recorded_at,
         })
     }
 }
@@ -201,21 +241,26 @@ impl EventStore {
         // The lock that orders the global position: the counter row stays locked until
         // this transaction ends, so appends commit one after another in position order
         // (SQLite: BEGIN IMMEDIATE already serialises writers).
-        tx.execute(
-            &self.sql("UPDATE {p}event_position SET position = position + ? WHERE id = 1"),
-            vec![Value::Int(count)],
-        )
-        .await?;
-        let row = tx
-            .fetch_optional(
+        let bump = "UPDATE {p}event_position SET position = position + ? WHERE id = 1";
+        let row = if self.db.backend() == BackendKind::MySql {
+            tx.execute(&self.sql(bump), vec![Value::Int(count)]).await?;
+            tx.fetch_optional(
                 &self.sql("SELECT position FROM {p}event_position WHERE id = 1"),
                 vec![],
             )
             .await?
-            .ok_or_else(|| PatternsError::Corrupt {
-                what: "position counter",
-                message: "its row is missing".into(),
-            })?;
+        } else {
+            // One round trip instead of two where the backend has RETURNING.
+            tx.fetch_optional(
+                &self.sql(&format!("{bump} RETURNING position")),
+                vec![Value::Int(count)],
+            )
+            .await?
+        }
+        .ok_or_else(|| PatternsError::Corrupt {
+            what: "position counter",
+            message: "its row is missing".into(),
+        })?;
         let last_position = int(&row, 0, "position counter")?;
         let current = match tx
             .fetch_optional(
@@ -309,6 +354,19 @@ impl EventStore {
         stream: &str,
         from_version: i64,
     ) -> Result<Vec<RecordedEvent>, PatternsError> {
+        self.read_stream_raw(stream, from_version)
+            .await?
+            .into_iter()
+            .map(RawEvent::parse)
+            .collect()
+    }
+
+    /// [`EventStore::read_stream`] with the JSON left as text.
+    pub async fn read_stream_raw(
+        &self,
+        stream: &str,
+        from_version: i64,
+    ) -> Result<Vec<RawEvent>, PatternsError> {
         self.ensure_schema().await?;
         let rows = self
             .db
@@ -319,7 +377,7 @@ impl EventStore {
                 vec![Value::Text(stream.to_owned()), Value::Int(from_version)],
             )
             .await?;
-        rows.iter().map(RecordedEvent::from_row).collect()
+        rows.iter().map(RawEvent::from_row).collect()
     }
 
     /// Up to `limit` events after global position `from_position` (0: from the start).
@@ -328,6 +386,19 @@ impl EventStore {
         from_position: i64,
         limit: i64,
     ) -> Result<Vec<RecordedEvent>, PatternsError> {
+        self.read_all_raw(from_position, limit)
+            .await?
+            .into_iter()
+            .map(RawEvent::parse)
+            .collect()
+    }
+
+    /// [`EventStore::read_all`] with the JSON left as text.
+    pub async fn read_all_raw(
+        &self,
+        from_position: i64,
+        limit: i64,
+    ) -> Result<Vec<RawEvent>, PatternsError> {
         if limit < 1 {
             return Err(PatternsError::Invalid(format!(
                 "read_all's limit must be at least 1, got {limit}"
@@ -343,7 +414,7 @@ impl EventStore {
                 vec![Value::Int(from_position), Value::Int(limit)],
             )
             .await?;
-        rows.iter().map(RecordedEvent::from_row).collect()
+        rows.iter().map(RawEvent::from_row).collect()
     }
 
     /// The current version of `stream` (0 when it has no events).

@@ -27,5 +27,5 @@ mod saga_store;
 mod sql;
 
 pub use error::PatternsError;
-pub use event_store::{EventStore, Expected, NewEvent, RecordedEvent, Snapshot};
+pub use event_store::{EventStore, Expected, NewEvent, RawEvent, RecordedEvent, Snapshot};
 pub use saga_store::{SagaInstance, SagaStep, SagaStore};

@@ -14,6 +14,7 @@ __all__ = ["Aggregate", "AggregateRoot", "Snapshot", "event_handler"]
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 
+_UNRESOLVED: Any = object()
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 # What an aggregate keeps for itself; everything else in its __dict__ is its state.
 _INTERNAL = frozenset({"id", "version", "state", "uncommitted_events", "_loaded_version"})
@@ -110,14 +111,21 @@ class Aggregate:
         self.uncommitted_events.append(event)
 
     def _mutate(self, event: Event) -> None:
-        name = type(self).__handlers__.get(event.event_type)
-        handler = getattr(self, name) if name else None
-        if handler is None:
-            handler = getattr(self, f"on_{_snake(event.event_type)}", None)
-        if handler is None:
-            handler = getattr(self, f"_handle_{event.event_type}", None)
-        if handler is not None:
-            handler(event)
+        cls = type(self)
+        names = cls.__dict__.get("__resolved__")
+        if names is None:
+            names = {}
+            cls.__resolved__ = names  # type: ignore[attr-defined]
+        name = names.get(event.event_type, _UNRESOLVED)
+        if name is _UNRESOLVED:
+            # The handler's method name, found once per event type.
+            name = cls.__handlers__.get(event.event_type)
+            for candidate in (f"on_{_snake(event.event_type)}", f"_handle_{event.event_type}"):
+                if name is None and callable(getattr(cls, candidate, None)):
+                    name = candidate
+            names[event.event_type] = name
+        if name is not None:
+            getattr(self, name)(event)
 
     def load_from_events(self, events: Iterable[Event]) -> None:
         """Replays stored events (versions must follow the current one without a gap)."""

@@ -211,6 +211,26 @@ def event_class(event_type: str) -> type[Event] | None:
     return _registry.get(event_type)
 
 
+_REVIVED = ("datetime", "date", "UUID", "Decimal")
+
+
+def _revivers(cls: type[Event]) -> dict[str, Any]:
+    """The fields of `cls` whose annotation is a type JSON does not keep (computed once)."""
+    found: dict[str, Any] | None = cls.__dict__.get("__revivers__")
+    if found is None:
+        hints: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            hints.update(inspect.get_annotations(klass))
+        found = {}
+        for name in cls.__fields__:
+            hint = hints.get(name)
+            text = hint if isinstance(hint, str) else getattr(hint, "__name__", repr(hint))
+            if any(kind in text for kind in _REVIVED) or hint in (_dt.datetime, _dt.date, uuid.UUID, decimal.Decimal):
+                found[name] = hint
+        cls.__revivers__ = found  # type: ignore[attr-defined]
+    return found
+
+
 def _revive(annotation: Any, value: Any) -> Any:
     """A stored JSON value back as the field's annotated type, where JSON lost it."""
     if value is None or not isinstance(value, str | int | float):
@@ -258,21 +278,34 @@ def _from_record(record: dict[str, Any]) -> Event:
     stamp = metadata.pop("timestamp", None) or record.get("recorded_at")
     if cls is None:
         event = Event(event_type, data)
+        event.id = record["event_id"]
+        event.aggregate_id = record["stream_id"]
+        event.version = record["version"]
+        event.position = record["position"]
+        event.schema_version = version
+        event.metadata = metadata
     else:
-        hints = getattr(cls, "__annotations_cache__", None)
-        if hints is None:
-            hints = {}
-            for klass in reversed(cls.__mro__):
-                hints.update(inspect.get_annotations(klass))
-            cls.__annotations_cache__ = hints  # type: ignore[attr-defined]
-        known = {name: _revive(hints.get(name), value) for name, value in data.items() if name in cls.__fields__}
-        event = cls(**known)
-    event.id = record["event_id"]
-    event.aggregate_id = record["stream_id"]
-    event.version = record["version"]
-    event.position = record["position"]
-    event.schema_version = version
-    event.metadata = metadata
-    if stamp:
-        event.timestamp = _dt.datetime.fromisoformat(str(stamp))
+        # Replays build many events: no __init__ (no fresh id or clock read to throw
+        # away), and only the fields whose type JSON lost are converted.
+        fields = cls.__fields__
+        event = cls.__new__(cls)
+        values = event.__dict__
+        values.update(
+            id=record["event_id"], aggregate_id=record["stream_id"], metadata=metadata, version=record["version"],
+            position=record["position"], schema_version=version, event_type=event_type, _data=None,
+        )
+        for name, target in _revivers(cls).items():
+            if name in data:
+                data[name] = _revive(target, data[name])
+        for name, default in fields.items():
+            if name in data:
+                values[name] = data[name]
+            elif default is _MISSING:
+                raise TypeError(f"stored {event_type} event {record['event_id']} lacks the field {name!r}; "
+                                "add a default, or an upcaster that fills it")
+            else:
+                values[name] = default
+    event.timestamp = (
+        _dt.datetime.fromisoformat(str(stamp)) if stamp else _dt.datetime.now(_dt.timezone.utc)
+    )
     return event
