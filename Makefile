@@ -131,7 +131,10 @@ bench-json: build ## JSON encode/decode micro-benchmark: Cello vs json, orjson, 
 	$(VENV)/bin/pip install -q orjson msgspec
 	$(PY) benches/jsonbench.py
 
-bench-eventstore: build ## event store vs the eventsourcing library on the local PostgreSQL (build with FEATURES=postgres)
+
+.PHONY: bench-eventstore
+bench-eventstore: FEATURES = postgres
+bench-eventstore: build ## event store vs the eventsourcing library on the local PostgreSQL
 	$(VENV)/bin/pip install -q "eventsourcing[postgres]"
 	$(PY) benches/eventstore_bench.py
 
