@@ -59,8 +59,8 @@ services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB,
 .PHONY: test
 # The tests build the native module with the optional features whose tests need a build
 # that has them (OpenTelemetry export), so none of them is skipped in CI.
-test: FEATURES = postgres,mysql,otel,graphql,rabbitmq
-test: build services test-rust test-instructions test-python ## build (with postgres, mysql, otel, graphql, rabbitmq), then run every Rust and Python test and the instruction-count gate
+test: FEATURES = postgres,mysql,otel,graphql,rabbitmq,sqs
+test: build services test-rust test-instructions test-python ## build (with postgres, mysql, otel, graphql, rabbitmq, sqs), then run every Rust and Python test and the instruction-count gate
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).

@@ -76,6 +76,7 @@ fn features() -> Vec<&'static str> {
         (cfg!(feature = "postgres"), "postgres"),
         (cfg!(feature = "mysql"), "mysql"),
         (cfg!(feature = "rabbitmq"), "rabbitmq"),
+        (cfg!(feature = "sqs"), "sqs"),
     ] {
         if enabled {
             features.push(name);

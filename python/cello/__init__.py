@@ -67,7 +67,7 @@ from cello.guards import (
     TimeBasedGuard,
     UnauthorizedError,
 )
-from cello.messaging import RabbitMQConfig
+from cello.messaging import RabbitMQConfig, SqsConfig
 from cello.middleware import (
     CSP,
     CsrfConfig,
@@ -180,6 +180,7 @@ __all__ = [
     "ServerConfig",
     "ServerSentEvent",
     "SessionConfig",
+    "SqsConfig",
     "SseStream",
     "State",
     "StaticFilesConfig",

@@ -31,6 +31,8 @@ __all__ = [
     "SagaStoreCore",
     "Server",
     "Session",
+    "SqsBroker",
+    "SqsSubscription",
     "Subscription",
     "TlsError",
     "Transaction",
@@ -652,7 +654,7 @@ class Delivery:
     def retry(
         self,
         future: Any,
-        broker: RabbitBroker,
+        broker: RabbitBroker | SqsBroker,
         max_retries: int,
         initial_delay_secs: float,
         multiplier: float,
@@ -685,3 +687,42 @@ class SagaStoreCore:
     def get(self, future: Any, id: str) -> None: ...
     def list(self, future: Any, status: str | None = None, saga_name: str | None = None) -> None: ...
     def unfinished(self, future: Any) -> None: ...
+
+@final
+class SqsBroker:
+    @staticmethod
+    def connect(
+        driver: Driver,
+        future: Any,
+        region: str,
+        endpoint_url: str | None,
+        queue_url: str | None,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+        session_token: str | None,
+        max_messages: int,
+        wait_time_secs: float,
+        visibility_timeout_secs: float,
+    ) -> None: ...
+    @property
+    def address(self) -> str: ...
+    def declare_queue(self, future: Any, name: str, dead_letter_queue: str | None = None) -> None: ...
+    def publish(
+        self,
+        future: Any,
+        queue: str,
+        body: bytes,
+        headers: dict[str, Any] | None = None,
+        key: str | None = None,
+        content_type: str | None = None,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+    ) -> None: ...
+    def subscribe(self, future: Any, queue: str) -> None: ...
+    def close(self, future: Any) -> None: ...
+
+@final
+class SqsSubscription:
+    def next(self, future: Any) -> None: ...
+    def stop(self, future: Any) -> None: ...

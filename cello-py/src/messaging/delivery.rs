@@ -6,10 +6,14 @@ use std::time::Duration;
 
 use cello_protocols::messaging::retry::{retry_or_dead_letter, RetryOutcome, RetryPolicy};
 use cello_protocols::messaging::{Delivery, HeaderValue, Headers, Settlement};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
 
+#[cfg(feature = "rabbitmq")]
 use super::rabbitmq::PyRabbitBroker;
+#[cfg(feature = "sqs")]
+use super::sqs::PySqsBroker;
 use super::tasks::resolve;
 use crate::driver::PyDriver;
 
@@ -41,6 +45,38 @@ pub fn headers_to_python<'py>(py: Python<'py>, headers: &Headers) -> PyResult<Bo
         }
     }
     Ok(dict)
+}
+
+fn header(name: &str, value: &Bound<'_, PyAny>) -> PyResult<HeaderValue> {
+    // bool before int: Python's bool is an int.
+    if value.is_instance_of::<PyBool>() {
+        Ok(HeaderValue::Bool(value.extract()?))
+    } else if value.is_instance_of::<PyInt>() {
+        Ok(HeaderValue::Int(value.extract()?))
+    } else if value.is_instance_of::<PyFloat>() {
+        Ok(HeaderValue::Float(value.extract()?))
+    } else if value.is_instance_of::<PyString>() {
+        Ok(HeaderValue::Str(value.extract()?))
+    } else if let Ok(bytes) = value.cast::<PyBytes>() {
+        Ok(HeaderValue::Bytes(bytes.as_bytes().to_vec()))
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "header {name:?} is a {}; headers take str, int, float, bool or bytes values",
+            value.get_type().name()?
+        )))
+    }
+}
+
+pub fn headers(values: Option<&Bound<'_, PyDict>>) -> PyResult<Headers> {
+    let mut headers = Headers::new();
+    if let Some(values) = values {
+        for (name, value) in values.iter() {
+            let name: String = name.extract()?;
+            let value = header(&name, &value)?;
+            headers.insert(name, value);
+        }
+    }
+    Ok(headers)
 }
 
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
@@ -145,7 +181,7 @@ impl PyDelivery {
     fn retry(
         &self,
         future: Py<PyAny>,
-        broker: &PyRabbitBroker,
+        broker: &Bound<'_, PyAny>,
         max_retries: u32,
         initial_delay_secs: f64,
         multiplier: f64,
@@ -158,18 +194,37 @@ impl PyDelivery {
             max_delay: seconds(max_delay_secs, "max_retry_delay")?,
         };
         let delivery = Arc::clone(&self.delivery);
-        let broker = broker.broker.clone();
-        resolve(
-            &self.driver,
-            future,
-            async move { retry_or_dead_letter(&broker, &delivery, &policy).await },
-            |py, outcome| {
-                let name = match outcome {
-                    RetryOutcome::Retried(_) => "retried",
-                    RetryOutcome::DeadLettered(_) => "dead_lettered",
-                };
-                Ok(name.into_pyobject(py)?.into_any().unbind())
-            },
-        )
+        let done = |py: Python<'_>, outcome: RetryOutcome| {
+            let name = match outcome {
+                RetryOutcome::Retried(_) => "retried",
+                RetryOutcome::DeadLettered(_) => "dead_lettered",
+            };
+            Ok(name.into_pyobject(py)?.into_any().unbind())
+        };
+        #[cfg(feature = "rabbitmq")]
+        if let Ok(rabbit) = broker.cast::<PyRabbitBroker>() {
+            let broker = rabbit.get().broker.clone();
+            return resolve(
+                &self.driver,
+                future,
+                async move { retry_or_dead_letter(&broker, &delivery, &policy).await },
+                done,
+            );
+        }
+        #[cfg(feature = "sqs")]
+        if let Ok(sqs) = broker.cast::<PySqsBroker>() {
+            let broker = sqs.get().broker.clone();
+            return resolve(
+                &self.driver,
+                future,
+                async move { retry_or_dead_letter(&broker, &delivery, &policy).await },
+                done,
+            );
+        }
+        let _ = (future, delivery, done);
+        Err(PyTypeError::new_err(format!(
+            "retry() takes the broker the message came from, got {}",
+            broker.get_type().name()?
+        )))
     }
 }

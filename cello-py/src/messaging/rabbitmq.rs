@@ -8,12 +8,11 @@ use cello_protocols::messaging::rabbitmq::{
     BindingSpec, Declaration, ExchangeKind, ExchangeSpec, QueueSpec, RabbitBroker, RabbitConfig,
     RabbitSubscription,
 };
-use cello_protocols::messaging::{Broker, HeaderValue, Headers, Outgoing, Subscription};
-use pyo3::exceptions::PyTypeError;
+use cello_protocols::messaging::{Broker, Outgoing, Subscription};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
+use pyo3::types::PyDict;
 
-use super::delivery::PyDelivery;
+use super::delivery::{headers, PyDelivery};
 use super::tasks::resolve;
 use crate::driver::PyDriver;
 
@@ -24,38 +23,6 @@ fn seconds(value: f64, name: &str) -> PyResult<Duration> {
         .ok_or_else(|| {
             crate::errors::invalid(format!("{name} must be a positive number of seconds"))
         })
-}
-
-fn header(name: &str, value: &Bound<'_, PyAny>) -> PyResult<HeaderValue> {
-    // bool before int: Python's bool is an int.
-    if value.is_instance_of::<PyBool>() {
-        Ok(HeaderValue::Bool(value.extract()?))
-    } else if value.is_instance_of::<PyInt>() {
-        Ok(HeaderValue::Int(value.extract()?))
-    } else if value.is_instance_of::<PyFloat>() {
-        Ok(HeaderValue::Float(value.extract()?))
-    } else if value.is_instance_of::<PyString>() {
-        Ok(HeaderValue::Str(value.extract()?))
-    } else if let Ok(bytes) = value.cast::<PyBytes>() {
-        Ok(HeaderValue::Bytes(bytes.as_bytes().to_vec()))
-    } else {
-        Err(PyTypeError::new_err(format!(
-            "header {name:?} is a {}; headers take str, int, float, bool or bytes values",
-            value.get_type().name()?
-        )))
-    }
-}
-
-fn headers(values: Option<&Bound<'_, PyDict>>) -> PyResult<Headers> {
-    let mut headers = Headers::new();
-    if let Some(values) = values {
-        for (name, value) in values.iter() {
-            let name: String = name.extract()?;
-            let value = header(&name, &value)?;
-            headers.insert(name, value);
-        }
-    }
-    Ok(headers)
 }
 
 /// A worker's RabbitMQ connection (`cello.messaging.RabbitMQ` wraps it).

@@ -306,6 +306,6 @@ def _from_record(record: dict[str, Any]) -> Event:
             else:
                 values[name] = default
     event.timestamp = (
-        _dt.datetime.fromisoformat(str(stamp)) if stamp else _dt.datetime.now(_dt.timezone.utc)
+        _dt.datetime.fromisoformat(str(stamp)) if stamp else _dt.datetime.now(_dt.UTC)
     )
     return event

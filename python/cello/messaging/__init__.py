@@ -9,7 +9,7 @@ See docs/messaging.md.
 from __future__ import annotations
 
 from cello.messaging._registrar import MessagingMixin
-from cello.messaging.config import RabbitMQConfig, Retry
+from cello.messaging.config import RabbitMQConfig, Retry, SqsConfig
 from cello.messaging.errors import (
     BrokerConnectionError,
     BrokerError,
@@ -18,6 +18,7 @@ from cello.messaging.errors import (
 )
 from cello.messaging.message import Message, MessageResult
 from cello.messaging.rabbitmq import RabbitMQ
+from cello.messaging.sqs import Sqs
 from cello.messaging.subscriber import ACK_POLICIES
 
 __all__ = [
@@ -32,4 +33,6 @@ __all__ = [
     "RabbitMQ",
     "RabbitMQConfig",
     "Retry",
+    "Sqs",
+    "SqsConfig",
 ]

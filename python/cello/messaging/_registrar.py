@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from cello._features import require_feature
-from cello.messaging.config import RabbitMQConfig, Retry
+from cello.messaging.config import RabbitMQConfig, Retry, SqsConfig
 from cello.messaging.rabbitmq import RabbitMQ
+from cello.messaging.sqs import Sqs
 from cello.messaging.subscriber import ACK_POLICIES, Subscriber
 
 __all__ = ["MessagingMixin"]
@@ -50,9 +51,38 @@ class MessagingMixin:
         self._hooks["startup"].insert(0, self._open_rabbitmq)
         self._hooks["shutdown"].insert(0, self._close_rabbitmq)
 
-    def _subscribers(self) -> list[Subscriber]:
+    def enable_sqs(self, config: SqsConfig | None = None) -> None:
+        """Gives every worker an SQS client, checked when the worker starts, and runs the
+        app's SQS subscribers in each worker (``@app.subscriber(queue, broker="sqs")``,
+        or every subscriber when RabbitMQ is not enabled).
+
+        Example:
+            >>> from cello import App, SqsConfig
+            >>> app = App()
+            >>> app.enable_sqs(SqsConfig(
+            ...     region="us-west-2",
+            ...     queue_url="https://sqs.us-west-2.amazonaws.com/123/queue"
+            ... ))
+        """
+        if config is None:
+            config = SqsConfig()
+        if not isinstance(config, SqsConfig):
+            raise TypeError(f"enable_sqs() takes a SqsConfig, got {config!r}")
+        if "_sqs_config" in self.__dict__:
+            raise ValueError("enable_sqs() was called already: call it once, with the config to use")
+        require_feature("sqs", "SQS (app.enable_sqs)")
+        self.__dict__["_sqs_config"] = config
+        self._hooks["startup"].insert(0, self._open_sqs)
+        self._hooks["shutdown"].insert(0, self._close_sqs)
+
+    def _subscribers(self, broker: str | None = None) -> list[Subscriber]:
+        """Every registration; with `broker`, those that consume from it (a subscriber
+        without ``broker=`` uses RabbitMQ when it is enabled, else SQS)."""
         found: list[Subscriber] = self.__dict__.setdefault("_message_subscribers", [])
-        return found
+        if broker is None:
+            return found
+        default = "rabbitmq" if "_rabbitmq_config" in self.__dict__ else "sqs"
+        return [registration for registration in found if (registration.broker or default) == broker]
 
     def subscriber(
         self,
@@ -67,6 +97,7 @@ class MessagingMixin:
         ack_policy: str = "retry",
         retry: Retry | None = None,
         concurrency: int = 1,
+        broker: str | None = None,
     ) -> Callable[[F], F]:
         """Consumes `queue` in every worker with the decorated handler (sync or async).
 
@@ -102,12 +133,14 @@ class MessagingMixin:
             raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
         if not queue:
             raise ValueError("subscriber() needs a queue name")
+        if broker not in (None, "rabbitmq", "sqs"):
+            raise ValueError(f"broker must be 'rabbitmq' or 'sqs', got {broker!r}")
 
         def decorator(handler: F) -> F:
             owner = f"subscriber {queue!r} ({getattr(handler, '__qualname__', handler)})"
             registration = Subscriber(
                 queue, handler, exchange, routing_key, exchange_type, durable, auto_delete,
-                dead_letter, ack_policy, retry or Retry(), concurrency,
+                dead_letter, ack_policy, retry or Retry(), concurrency, broker=broker,
             )
             registration.run = compile_subscriber(handler, self, owner)
             self._subscribers().append(registration)
@@ -149,15 +182,50 @@ class MessagingMixin:
 
         return decorator
 
-    async def publish(self, message: Any, routing_key: str, **options: Any) -> None:
-        """Publishes `message` through this worker's connection (`RabbitMQ.publish`):
-        bytes and text as they are, anything else as JSON; waits for the broker's confirm.
+    async def publish(self, message: Any, routing_key: str, *, broker: str | None = None, **options: Any) -> None:
+        """Publishes `message` through this worker's connection (`RabbitMQ.publish`, or
+        `Sqs.publish` with ``broker="sqs"`` or when only SQS is enabled): bytes and text as
+        they are, anything else as JSON; waits for the broker's confirm.
 
         Example:
             >>> async def handler(request):
             ...     await request.app.publish({"id": 1}, "orders", key="customer-7")
         """
+        if broker == "sqs" or (broker is None and "_rabbitmq_config" not in self.__dict__
+                               and "_sqs_config" in self.__dict__):
+            await self.sqs.publish(message, routing_key, **options)
+            return
         await self.rabbitmq.publish(message, routing_key, **options)
+
+    @property
+    def sqs(self) -> Sqs:
+        """This worker's SQS client (`cello.messaging.Sqs`)."""
+        client: Sqs | None = self.__dict__.get("_sqs")
+        if client is not None:
+            return client
+        if "_sqs_config" not in self.__dict__:
+            raise RuntimeError("no SQS client: call app.enable_sqs(SqsConfig(...)) first")
+        raise RuntimeError("SQS connects when a worker starts; publish from handlers and startup hooks")
+
+    async def _open_sqs(self) -> None:
+        client = await Sqs.connect(self.__dict__["_sqs_config"])
+        self.__dict__["_sqs"] = client
+        try:
+            for registration in self._subscribers("sqs"):
+                await registration.declare(client)
+            for registration in self._subscribers("sqs"):
+                await registration.start(client)
+        except BaseException:
+            await self._close_sqs()
+            raise
+
+    async def _close_sqs(self) -> None:
+        client: Sqs | None = self.__dict__.pop("_sqs", None)
+        if client is None:
+            return
+        for registration in self._subscribers("sqs"):
+            await registration.stop(client.config.shutdown_timeout_secs)
+        await client.close()
 
     @property
     def rabbitmq(self) -> RabbitMQ:
@@ -173,9 +241,9 @@ class MessagingMixin:
         broker = await RabbitMQ.connect(self.__dict__["_rabbitmq_config"])
         self.__dict__["_rabbitmq"] = broker
         try:
-            for registration in self._subscribers():
+            for registration in self._subscribers("rabbitmq"):
                 await registration.declare(broker)
-            for registration in self._subscribers():
+            for registration in self._subscribers("rabbitmq"):
                 await registration.start(broker)
         except BaseException:
             await self._close_rabbitmq()
@@ -186,6 +254,6 @@ class MessagingMixin:
         if broker is None:
             return
         timeout = broker.config.shutdown_timeout_secs
-        for registration in self._subscribers():
+        for registration in self._subscribers("rabbitmq"):
             await registration.stop(timeout)
         await broker.close()

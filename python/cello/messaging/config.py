@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RabbitMQConfig", "Retry"]
+__all__ = ["RabbitMQConfig", "Retry", "SqsConfig"]
 
 
 @dataclass
@@ -68,6 +68,75 @@ class RabbitMQConfig:
             "connection_timeout_secs": float(self.connection_timeout_secs),
             "publish_timeout_secs": float(self.publish_timeout_secs),
             "connection_name": self.connection_name,
+        }
+
+
+@dataclass
+class SqsConfig:
+    """How each worker reaches SQS (the original's fields and defaults).
+
+    Args:
+        region: the AWS region; part of every request's signature.
+        queue_url: a queue checked when the worker connects ("" : none).
+        endpoint_url: another endpoint than AWS's (``http://localhost:4566`` for
+            LocalStack or moto); None: ``https://sqs.<region>.amazonaws.com``.
+        max_messages: messages one receive asks for (1 to 10).
+        wait_time_secs: long polling: how long one receive waits (0 to 20).
+        visibility_timeout_secs: how long a received message stays hidden from other
+            consumers before SQS delivers it again (unless deleted).
+        aws_access_key_id, aws_secret_access_key, aws_session_token: the credentials;
+            None: ``AWS_ACCESS_KEY_ID`` etc. from the environment, or ``test``/``test``
+            with an `endpoint_url` (what local servers accept).
+        shutdown_timeout_secs: how long a stopping worker waits for its handlers.
+
+    Example:
+        >>> from cello import App, SqsConfig
+        >>> app = App()
+        >>> app.enable_sqs(SqsConfig(
+        ...     region="us-west-2",
+        ...     queue_url="https://sqs.us-west-2.amazonaws.com/123/queue"
+        ... ))
+    """
+
+    region: str = "us-east-1"
+    queue_url: str = ""
+    endpoint_url: str | None = None
+    max_messages: int = 10
+    wait_time_secs: int = 20
+    visibility_timeout_secs: int = 30
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
+    shutdown_timeout_secs: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.region:
+            raise ValueError("SqsConfig needs a region, such as 'us-east-1'")
+        if not 1 <= self.max_messages <= 10:
+            raise ValueError(f"max_messages must be between 1 and 10 (SQS's limit), got {self.max_messages}")
+        if not 0 <= self.wait_time_secs <= 20:
+            raise ValueError(f"wait_time_secs must be between 0 and 20 (SQS's limit), got {self.wait_time_secs}")
+        if not 0 <= self.visibility_timeout_secs <= 43200:
+            raise ValueError(f"visibility_timeout_secs must be between 0 and 43200, got {self.visibility_timeout_secs}")
+        if self.endpoint_url is not None and not self.endpoint_url.startswith(("http://", "https://")):
+            raise ValueError(f"endpoint_url must be an http:// or https:// URL, got {self.endpoint_url!r}")
+
+    @classmethod
+    def local(cls, queue_url: str = "") -> SqsConfig:
+        """LocalStack (or moto) on this machine: ``http://localhost:4566``."""
+        return cls(queue_url=queue_url, endpoint_url="http://localhost:4566")
+
+    def _native_args(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "endpoint_url": self.endpoint_url,
+            "queue_url": self.queue_url or None,
+            "access_key_id": self.aws_access_key_id,
+            "secret_access_key": self.aws_secret_access_key,
+            "session_token": self.aws_session_token,
+            "max_messages": self.max_messages,
+            "wait_time_secs": float(self.wait_time_secs),
+            "visibility_timeout_secs": float(self.visibility_timeout_secs),
         }
 
 

@@ -56,8 +56,9 @@ class Subscriber:
     ack_policy: str
     retry: Retry
     concurrency: int
+    broker: str | None = None
     run: Callable[[Incoming], Any] | None = None
-    _subscription: _cello.RabbitSubscription | None = None
+    _subscription: Any = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def declare(self, broker: Any) -> None:
