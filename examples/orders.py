@@ -9,7 +9,10 @@ reserved (docs/patterns.md). SQLite, no server needed.
     curl -X POST localhost:8000/orders/<id>/checkout -d '{"card": "ok"}'    # saga: completed
     curl -X POST localhost:8000/orders/<id>/checkout -d '{"card": "bad"}'   # saga: compensated
 
-CELLO_ORDERS_URL chooses another database (``postgresql://...``).
+CELLO_ORDERS_URL chooses another database (``postgresql://...``). With CELLO_ORDERS_AMQP
+(``amqp://guest:guest@localhost:5672``) every event also goes to the RabbitMQ queue
+``order-events`` through the transactional outbox (CELLO_ORDERS_QUEUE renames it), and a
+subscriber on that queue counts them (``GET /published``).
 """
 
 from __future__ import annotations
@@ -17,14 +20,38 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cello import App, CqrsConfig, DatabaseConfig, HTTPException, SagaConfig
+from cello import (
+    App,
+    CqrsConfig,
+    DatabaseConfig,
+    EventSourcingConfig,
+    HTTPException,
+    RabbitMQConfig,
+    SagaConfig,
+)
 from cello.cqrs import Command, CommandResult, command_handler
 from cello.eventsourcing import AggregateRoot, Event, EventStore, Projection
 from cello.saga import Saga, SagaError, SagaStep
 
 app = App()
 app.enable_database(DatabaseConfig(os.environ.get("CELLO_ORDERS_URL", "sqlite://orders.db"), pool_size=4))
-app.enable_event_sourcing().enable_cqrs(CqrsConfig(max_retries=3)).enable_saga(SagaConfig(retry_delay_ms=50))
+AMQP = os.environ.get("CELLO_ORDERS_AMQP")
+QUEUE = os.environ.get("CELLO_ORDERS_QUEUE", "order-events")
+if AMQP:
+    app.enable_rabbitmq(RabbitMQConfig(url=AMQP))
+(
+    app.enable_event_sourcing(EventSourcingConfig(store_type="database", outbox=QUEUE if AMQP else None))
+    .enable_cqrs(CqrsConfig(max_retries=3))
+    .enable_saga(SagaConfig(retry_delay_ms=50))
+)
+published: list[str] = []
+
+if AMQP:
+
+    @app.subscriber(QUEUE)
+    def on_order_event(event: dict) -> None:
+        """What the outbox relay published (in a real system: another service)."""
+        published.append(event["event_type"])
 
 
 class OrderPlaced(Event):
@@ -149,6 +176,11 @@ async def read_order(request):
 async def totals(request):
     rows = await app.database.fetch("SELECT customer, total FROM totals ORDER BY customer")
     return {row["customer"]: row["total"] for row in rows}
+
+
+@app.get("/published")
+async def get_published(request):
+    return {"published": published}
 
 
 @app.post("/orders/{order_id}/checkout")

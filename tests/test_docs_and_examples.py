@@ -367,8 +367,15 @@ def test_graphql_example_serves() -> None:
 
 
 def test_orders_example_serves(tmp_path: Path) -> None:
+    import uuid
+
     database = tmp_path / "orders.db"
-    process, url = serve_example(ROOT / "examples" / "orders.py", env={"CELLO_ORDERS_URL": f"sqlite://{database}"})
+    subprocess.run([str(ROOT / "scripts" / "services.sh"), "rabbitmq"], check=True, timeout=300)
+    process, url = serve_example(ROOT / "examples" / "orders.py", env={
+        "CELLO_ORDERS_URL": f"sqlite://{database}",
+        "CELLO_ORDERS_AMQP": "amqp://guest:guest@127.0.0.1:5672",
+        "CELLO_ORDERS_QUEUE": f"cello-it-orders-{uuid.uuid4().hex[:8]}",
+    })
     try:
         first = httpx.post(url + "/orders", json={"customer": "ada", "total": 12.5}).json()["order_id"]
         httpx.post(url + "/orders", json={"customer": "ada", "total": 2.5})
@@ -389,5 +396,9 @@ def test_orders_example_serves(tmp_path: Path) -> None:
         # The charge failed (after its retries): the reservation was released.
         assert declined == {"status": "compensated", "error": "card declined", "reserved": 0}
         assert httpx.get(url + "/orders/" + second).json()["paid"] is False
+        # Every event went through the outbox to RabbitMQ: three placed, one paid.
+        wait_until(lambda: len(httpx.get(url + "/published").json()["published"]) == 4, PROCESS_TIMEOUT,
+                   "the four events published")
+        assert sorted(httpx.get(url + "/published").json()["published"]) == ["OrderPaid"] + ["OrderPlaced"] * 3
     finally:
         assert stop_example(process) == 0
