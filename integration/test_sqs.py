@@ -60,6 +60,19 @@ def test_publish_from_a_route_reaches_a_typed_subscriber_then_retries_and_dead_l
     assert seen["dead"] == [{"id": 2, "name": "broken"}]
 
 
+def test_the_outbox_relays_events_to_sqs(tmp_path: Path) -> None:
+    queue = f"cello-it-{uuid.uuid4().hex[:10]}"
+    process = ServerProcess([sys.executable, str(APP), "--port", "0"],
+                            env={"CELLO_TEST_QUEUE": queue, "CELLO_TEST_DB": f"sqlite://{tmp_path / 'o.db'}"})
+    try:
+        port, _ = process.wait_ready()
+        first = call(port, "POST", "/notes/hello")["id"]
+        events = wait_until(lambda: call(port, "GET", "/seen")["events"], DEADLINE, "the event relayed to SQS")
+    finally:
+        process.kill()
+    assert events == [[first, "Noted", {"text": "hello"}]]
+
+
 def call(port: int, method: str, path: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,

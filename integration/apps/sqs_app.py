@@ -14,7 +14,28 @@ from cello.messaging import Message, Retry
 QUEUE = os.environ["CELLO_TEST_QUEUE"]
 app = App()
 app.enable_sqs(SqsConfig(endpoint_url=os.environ.get("CELLO_TEST_SQS", "http://127.0.0.1:4566"), wait_time_secs=1))
-seen: dict[str, list[Any]] = {"jobs": [], "attempts": [], "dead": []}
+seen: dict[str, list[Any]] = {"jobs": [], "attempts": [], "dead": [], "events": []}
+if os.environ.get("CELLO_TEST_DB"):
+    # The outbox to SQS: events saved by POST /notes reach QUEUE-events.
+    from cello import DatabaseConfig, EventSourcingConfig
+    from cello.eventsourcing import AggregateRoot, Event
+
+    app.enable_database(DatabaseConfig(os.environ["CELLO_TEST_DB"]))
+    app.enable_event_sourcing(EventSourcingConfig(store_type="database", outbox=f"{QUEUE}-events"))
+
+    class Noted(Event):
+        text: str
+
+    @app.subscriber(f"{QUEUE}-events")
+    def on_event(message: Message) -> None:
+        seen["events"].append([message.key, message.headers.get("event-type"), message.json()["data"]])
+
+    @app.post("/notes/{text}")
+    async def note(request):
+        aggregate = AggregateRoot()
+        aggregate.apply(Noted(text=request.params["text"]))
+        await app.event_store.save(aggregate)
+        return {"id": aggregate.id}
 
 
 @dataclass
