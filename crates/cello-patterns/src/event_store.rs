@@ -262,17 +262,23 @@ impl EventStore {
             message: "its row is missing".into(),
         })?;
         let last_position = int(&row, 0, "position counter")?;
-        let current = match tx
-            .fetch_optional(
-                &self.sql("SELECT MAX(version) FROM {p}events WHERE stream_id = ?"),
-                vec![Value::Text(stream.to_owned())],
-            )
-            .await?
-        {
-            Some(row) if !matches!(row.get(0), None | Some(Value::Null)) => {
-                int(&row, 0, "stream version")?
-            }
-            _ => 0,
+        // A new stream needs no look at its version: its first event's primary key
+        // (stream, 1) collides if the stream exists, which is a round trip saved on
+        // every aggregate's creation.
+        let current = match expected {
+            Expected::NoStream => 0,
+            _ => match tx
+                .fetch_optional(
+                    &self.sql("SELECT MAX(version) FROM {p}events WHERE stream_id = ?"),
+                    vec![Value::Text(stream.to_owned())],
+                )
+                .await?
+            {
+                Some(row) if !matches!(row.get(0), None | Some(Value::Null)) => {
+                    int(&row, 0, "stream version")?
+                }
+                _ => 0,
+            },
         };
         if !expected.admits(current) {
             tx.rollback().await?;
@@ -315,10 +321,14 @@ impl EventStore {
                 // The primary key (stream_id, version) is the last guard.
                 if error.class() == ErrorClass::UniqueViolation {
                     tx.rollback().await?;
+                    let actual = match expected {
+                        Expected::NoStream => self.stream_version(stream).await?,
+                        _ => current + offset + 1,
+                    };
                     return Err(PatternsError::Concurrency {
                         stream: stream.to_owned(),
                         expected: expected.describe(),
-                        actual: current + offset + 1,
+                        actual,
                     });
                 }
                 return Err(error.into());
