@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from cello.eventsourcing._events import ConcurrencyError
+from cello.eventsourcing._events import MISSING, ConcurrencyError, annotated_fields
 from cello.params import Depends
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_MISSING: Any = object()
 
 
 @dataclass
@@ -81,15 +80,10 @@ class _Message:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        fields: dict[str, Any] = {}
-        for klass in reversed(cls.__mro__):
-            for name in inspect.get_annotations(klass):
-                if not name.startswith("_"):
-                    fields[name] = klass.__dict__.get(name, _MISSING)
-        cls.__fields__ = fields
+        cls.__fields__ = annotated_fields(cls)
 
     def __init__(self, **kwargs: Any) -> None:
-        missing = [name for name, default in type(self).__fields__.items() if default is _MISSING and name not in kwargs]
+        missing = [name for name, default in type(self).__fields__.items() if default is MISSING and name not in kwargs]
         if missing:
             raise TypeError(f"{type(self).__name__}() is missing the fields {missing}")
         self.id = str(uuid.uuid4())
@@ -246,7 +240,7 @@ class _Bus:
                 arguments[parameter.name] = value
                 continue
             value = self._named(parameter.name)
-            if value is not _MISSING:
+            if value is not MISSING:
                 arguments[parameter.name] = value
         return arguments
 
@@ -257,10 +251,10 @@ class _Bus:
         if name in ("db", "database") and app is not None:
             return app.database
         if name in ("store", "event_store"):
-            return self.event_store if self.event_store is not None else getattr(app, "event_store", _MISSING)
+            return self.event_store if self.event_store is not None else getattr(app, "event_store", MISSING)
         if name in ("command_bus", "query_bus") and app is not None:
-            return getattr(app, name, _MISSING)
-        return _MISSING
+            return getattr(app, name, MISSING)
+        return MISSING
 
     async def _run(self, handler: Callable[..., Any], message: Any, timeout_ms: int) -> Any:
         arguments = await self._arguments(handler)

@@ -32,7 +32,7 @@ async def _drop(url: str, prefix: str) -> None:
     from cello.data import Database, DatabaseConfig
 
     database = await Database.connect(DatabaseConfig(url))
-    for table in ("events", "event_position", "snapshots", "projections", "saga_instances", "saga_steps", "outbox"):
+    for table in ("events", "event_position", "snapshots", "projections", "saga_instances", "saga_steps", "outbox", "inbox"):
         await database.execute(f"DROP TABLE IF EXISTS {prefix}{table}")
     await database.execute(f"DROP TABLE IF EXISTS {prefix}totals")
     await database.close()

@@ -16,6 +16,7 @@ from cello.eventsourcing import (
     Event,
     EventSourcingConfig,
     EventStore,
+    Inbox,
     Projection,
     Snapshot,
     event_handler,
@@ -348,5 +349,29 @@ def test_catch_up_subscription_reads_in_order(backend: dict[str, str]) -> None:
         await asyncio.wait_for(reader, 10)
         assert seen == [1, 2, 3, 4, 5]
         await store.close()
+
+    run(main())
+
+
+def test_inbox_records_each_message_id_once(backend: dict[str, str]) -> None:
+    from cello.data import Database, DatabaseConfig
+
+    async def main() -> None:
+        database = await Database.connect(DatabaseConfig(backend["url"]))
+        inbox = Inbox(f"{backend['prefix']}inbox")
+        async with database.transaction() as tx:
+            assert await inbox.seen("m-1", tx) is False
+            assert await inbox.seen("m-1", tx) is True
+        # A handler whose transaction rolled back did not consume its message.
+        with pytest.raises(RuntimeError, match="handler failed"):
+            async with database.transaction() as tx:
+                assert await inbox.seen("m-2", tx) is False
+                raise RuntimeError("handler failed")
+        async with database.transaction() as tx:
+            assert await inbox.seen("m-2", tx) is False
+            assert await inbox.seen("m-1", tx) is True
+            with pytest.raises(ValueError, match="is not an id"):
+                await inbox.seen("x'; DROP TABLE y; --", tx)
+        await database.close()
 
     run(main())

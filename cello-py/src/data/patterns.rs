@@ -58,30 +58,24 @@ fn json_list(
     Ok(list.into_any().unbind())
 }
 
-/// A recorded event as a dict, built field by field (a 10,000-event replay makes 10,000).
-fn record_to_py(py: Python<'_>, event: &RecordedEvent) -> PyResult<Py<PyAny>> {
-    let dict = PyDict::new(py);
-    dict.set_item(intern!(py, "position"), event.position)?;
-    dict.set_item(intern!(py, "stream_id"), &event.stream_id)?;
-    dict.set_item(intern!(py, "version"), event.version)?;
-    dict.set_item(intern!(py, "event_id"), &event.event_id)?;
-    dict.set_item(intern!(py, "event_type"), &event.event_type)?;
-    dict.set_item(intern!(py, "schema_version"), event.schema_version)?;
-    dict.set_item(intern!(py, "data"), json_to_python(py, &event.data)?)?;
-    dict.set_item(
-        intern!(py, "metadata"),
-        json_to_python(py, &event.metadata)?,
-    )?;
-    dict.set_item(intern!(py, "recorded_at"), &event.recorded_at)?;
-    Ok(dict.into_any().unbind())
-}
-
+/// Appended events as dicts, like stored ones (their JSON written out again: an append
+/// holds a few events, a replay thousands).
 fn records(py: Python<'_>, events: &[RecordedEvent]) -> PyResult<Py<PyAny>> {
-    let list = PyList::empty(py);
-    for event in events {
-        list.append(record_to_py(py, event)?)?;
-    }
-    Ok(list.into_any().unbind())
+    let raw: Vec<RawEvent> = events
+        .iter()
+        .map(|event| RawEvent {
+            position: event.position,
+            stream_id: event.stream_id.clone(),
+            version: event.version,
+            event_id: event.event_id.clone(),
+            event_type: event.event_type.clone(),
+            schema_version: event.schema_version,
+            data: event.data.to_string(),
+            metadata: event.metadata.to_string(),
+            recorded_at: event.recorded_at.clone(),
+        })
+        .collect();
+    raw_records(py, &raw)
 }
 
 /// Stored events as dicts, their JSON decoded straight into Python objects.

@@ -17,7 +17,7 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 _UNRESOLVED: Any = object()
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 # What an aggregate keeps for itself; everything else in its __dict__ is its state.
-_INTERNAL = frozenset({"id", "version", "state", "uncommitted_events", "_loaded_version"})
+_INTERNAL = frozenset({"id", "version", "state", "uncommitted_events"})
 
 
 def _snake(name: str) -> str:
@@ -97,7 +97,6 @@ class Aggregate:
         self.version = 0
         self.state: dict[str, Any] = {}
         self.uncommitted_events: list[Event] = []
-        self._loaded_version = 0
 
     def apply(self, event: Event) -> None:
         """Records a new event: runs its handler, bumps the version, keeps it to save."""
@@ -137,12 +136,10 @@ class Aggregate:
                 )
             self._mutate(event)
             self.version = event.version
-        self._loaded_version = self.version
 
     def clear_uncommitted(self) -> None:
         """Forgets the uncommitted events (the store calls it after saving them)."""
         self.uncommitted_events.clear()
-        self._loaded_version = self.version
 
     def get_version(self) -> int:
         return self.version

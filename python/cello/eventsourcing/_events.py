@@ -37,12 +37,32 @@ class ConcurrencyError(HTTPException):
         return self.message
 
 
-_MISSING: Any = object()
+MISSING: Any = object()
 _RESERVED = frozenset(
     {"id", "event_type", "data", "aggregate_id", "metadata", "version", "timestamp", "position", "schema_version"}
 )
 _registry: dict[str, type[Event]] = {}
 _upcasters: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The annotations of `cls` and its bases, the nearest winning."""
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        hints.update(inspect.get_annotations(klass))
+    return hints
+
+
+def annotated_fields(cls: type) -> dict[str, Any]:
+    """``{name: default}`` of the public annotated attributes of `cls` and its bases
+    (`MISSING` for a field without a default): the fields of typed events, commands and
+    queries."""
+    fields: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        for name in inspect.get_annotations(klass):
+            if not name.startswith("_"):
+                fields[name] = klass.__dict__.get(name, MISSING)
+    return fields
 
 
 class Event:
@@ -74,17 +94,11 @@ class Event:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        fields: dict[str, Any] = {}
-        for klass in reversed(cls.__mro__):
-            for name in inspect.get_annotations(klass):
-                if name.startswith("_") or name in _RESERVED:
-                    if name in _RESERVED:
-                        raise TypeError(
-                            f"{cls.__name__}.{name}: {name!r} is an attribute every Event has; "
-                            "name the field differently"
-                        )
-                    continue
-                fields[name] = klass.__dict__.get(name, _MISSING)
+        fields = annotated_fields(cls)
+        for name in fields.keys() & _RESERVED:
+            raise TypeError(
+                f"{cls.__name__}.{name}: {name!r} is an attribute every Event has; name the field differently"
+            )
         cls.__fields__ = fields
         if "__event_type__" not in cls.__dict__:
             cls.__event_type__ = cls.__name__
@@ -124,7 +138,7 @@ class Event:
         unknown = sorted(set(fields) - set(cls.__fields__))
         if unknown:
             raise TypeError(f"{cls.__name__}() got unexpected fields {unknown}; its fields: {list(cls.__fields__)}")
-        missing = [name for name, default in cls.__fields__.items() if default is _MISSING and name not in fields]
+        missing = [name for name, default in cls.__fields__.items() if default is MISSING and name not in fields]
         if missing:
             raise TypeError(f"{cls.__name__}() is missing the fields {missing}")
         for name, default in cls.__fields__.items():
@@ -218,9 +232,7 @@ def _revivers(cls: type[Event]) -> dict[str, Any]:
     """The fields of `cls` whose annotation is a type JSON does not keep (computed once)."""
     found: dict[str, Any] | None = cls.__dict__.get("__revivers__")
     if found is None:
-        hints: dict[str, Any] = {}
-        for klass in reversed(cls.__mro__):
-            hints.update(inspect.get_annotations(klass))
+        hints = _hints(cls)
         found = {}
         for name in cls.__fields__:
             hint = hints.get(name)
@@ -300,7 +312,7 @@ def _from_record(record: dict[str, Any]) -> Event:
         for name, default in fields.items():
             if name in data:
                 values[name] = data[name]
-            elif default is _MISSING:
+            elif default is MISSING:
                 raise TypeError(f"stored {event_type} event {record['event_id']} lacks the field {name!r}; "
                                 "add a default, or an upcaster that fills it")
             else:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from cello.data.transaction import current_transaction
 
 if TYPE_CHECKING:
-    from cello.data.database import Database
     from cello.data.transaction import Transaction
     from cello.eventsourcing._store import EventStore
 
@@ -28,19 +27,6 @@ logger = logging.getLogger("cello.outbox")
 
 Publish = Callable[..., Awaitable[Any]]
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9._:-]{1,255}")
-
-
-def _sql(database: Database, sql: str) -> str:
-    if database.backend != "postgres":
-        return sql
-    count = 0
-
-    def number(_: re.Match[str]) -> str:
-        nonlocal count
-        count += 1
-        return f"${count}"
-
-    return re.sub(r"\?", number, sql)
 
 
 def _now() -> str:
@@ -64,18 +50,6 @@ class Outbox:
         self.publish = publish
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self._table = f"{store.config.table_prefix}outbox"
-
-    async def _database(self, *, schema: bool = True) -> Database:
-        if schema:
-            await self.store._call("ensure_schema")
-        else:
-            # Inside the caller's transaction: creating tables now would wait for that
-            # transaction's own lock on SQLite (the relay's start-up created them).
-            await self.store._core()
-        database = self.store.database
-        assert database is not None
-        return database
 
     async def add(self, destination: str, message: Any, *, key: str | None = None,
                   headers: dict[str, Any] | None = None, tx: Transaction | None = None) -> str:
@@ -88,19 +62,19 @@ class Outbox:
                 "outbox.add() belongs inside a database transaction: "
                 "async with app.database.transaction() as tx: await app.outbox.add(..., tx=tx)"
             )
-        database = await self._database(schema=False)
+        database = await self.store._tables_database(create=False)
         message_id = str(uuid.uuid4())
         await tx.execute(
-            _sql(database, f"INSERT INTO {self._table} (id, destination, message_key, payload, headers, seq, "
-                           "created_at, published_at) VALUES (?, ?, ?, ?, ?, 0, ?, NULL)"),
+            self.store.sql(database, "INSERT INTO {p}outbox (id, destination, message_key, payload, headers, seq, "
+                                     "created_at, published_at) VALUES (?, ?, ?, ?, ?, 0, ?, NULL)"),
             message_id, destination, key, json.dumps(message), json.dumps(headers or {}), _now(),
         )
         return message_id
 
     async def pending(self) -> int:
         """How many rows wait to be published."""
-        database = await self._database()
-        count: int = await database.fetchval(f"SELECT COUNT(*) FROM {self._table} WHERE published_at IS NULL")
+        database = await self.store._tables_database()
+        count: int = await database.fetchval(self.store.sql(database, "SELECT COUNT(*) FROM {p}outbox WHERE published_at IS NULL"))
         return count
 
     async def relay_once(self) -> int:
@@ -110,17 +84,18 @@ class Outbox:
         the batch back: it is tried again later."""
         if self.publish is None:
             raise RuntimeError("the outbox has no broker to publish to: app.enable_rabbitmq(...) first")
-        database = await self._database()
+        database = await self.store._tables_database()
+        sql = self.store.sql
         lock = "" if database.backend == "sqlite" else " FOR UPDATE SKIP LOCKED"
         # A look without a lock first: an idle relay takes no write lock (SQLite has one
         # for the whole database).
-        waiting = await database.fetchval(f"SELECT id FROM {self._table} WHERE published_at IS NULL LIMIT 1")
+        waiting = await database.fetchval(sql(database, "SELECT id FROM {p}outbox WHERE published_at IS NULL LIMIT 1"))
         if waiting is None:
             return 0
         async with database.transaction() as tx:
             rows = await tx.fetch(
-                _sql(database, f"SELECT id, destination, message_key, payload, headers FROM {self._table} "
-                               f"WHERE published_at IS NULL ORDER BY created_at, seq, id LIMIT ?{lock}"),
+                sql(database, "SELECT id, destination, message_key, payload, headers FROM {p}outbox "
+                              f"WHERE published_at IS NULL ORDER BY created_at, seq, id LIMIT ?{lock}"),
                 self.batch_size,
             )
             for row in rows:
@@ -131,7 +106,7 @@ class Outbox:
             stamp = _now()
             for row in rows:
                 await tx.execute(
-                    _sql(database, f"UPDATE {self._table} SET published_at = ? WHERE id = ?"), stamp, row["id"]
+                    sql(database, "UPDATE {p}outbox SET published_at = ? WHERE id = ?"), stamp, row["id"]
                 )
         return len(rows)
 
@@ -171,6 +146,7 @@ class Inbox:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
             raise ValueError(f"the inbox table name {table!r} may hold only letters, digits and underscores")
         self.table = table
+        self._created = False
 
     async def seen(self, message_id: str, tx: Transaction) -> bool:
         from cello.data.errors import IntegrityError
@@ -178,9 +154,11 @@ class Inbox:
         if not _MESSAGE_ID.fullmatch(message_id):
             raise ValueError(f"message id {message_id[:80]!r} is not an id: letters, digits and ._:- only, up to 255")
 
-        await tx.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.table} (id VARCHAR(255) NOT NULL PRIMARY KEY, seen_at VARCHAR(64) NOT NULL)"
-        )
+        if not self._created:  # once per process (an inbox belongs to one database)
+            await tx.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} (id VARCHAR(255) NOT NULL PRIMARY KEY, seen_at VARCHAR(64) NOT NULL)"
+            )
+            self._created = True
         try:
             async with tx.transaction() as savepoint:
                 await savepoint.execute(f"INSERT INTO {self.table} (id, seen_at) VALUES ('{message_id}', '{_now()}')")

@@ -14,7 +14,6 @@ from cello.data.errors import IntegrityError
 from cello.eventsourcing._events import Event
 
 if TYPE_CHECKING:
-    from cello.data.database import Database
     from cello.data.transaction import Transaction
     from cello.eventsourcing._store import EventStore
 
@@ -61,37 +60,14 @@ class Projection:
             await result
 
 
-def _sql(database: Database, prefix: str, sql: str) -> str:
-    sql = sql.replace("{p}", prefix)
-    if database.backend == "postgres":
-        count = 0
-
-        def number(_: re.Match[str]) -> str:
-            nonlocal count
-            count += 1
-            return f"${count}"
-
-        sql = re.sub(r"\?", number, sql)
-    return sql
-
-
-async def _database(store: EventStore) -> Database:
-    await store._call("ensure_schema")
-    database = store.database
-    assert database is not None
-    return database
-
-
 async def run_projection(store: EventStore, projection: Projection) -> int:
     """Feeds `projection` every event after its position; the number processed."""
     if not store.config.enable_replay:
         raise RuntimeError("replay is off (EventSourcingConfig(enable_replay=False))")
-    database = await _database(store)
-    prefix = store.config.table_prefix
+    database = await store._tables_database()
     try:
-        await database.execute(
-            _sql(database, prefix, "INSERT INTO {p}projections (name, position) VALUES (?, 0)"), projection.name
-        )
+        await database.execute(store.sql(database, "INSERT INTO {p}projections (name, position) VALUES (?, 0)"),
+                               projection.name)
     except IntegrityError:
         pass  # it has a row already
     lock = "" if database.backend == "sqlite" else " FOR UPDATE"
@@ -99,14 +75,14 @@ async def run_projection(store: EventStore, projection: Projection) -> int:
     while True:
         async with database.transaction() as tx:
             position = await tx.fetchval(
-                _sql(database, prefix, "SELECT position FROM {p}projections WHERE name = ?" + lock), projection.name
+                store.sql(database, "SELECT position FROM {p}projections WHERE name = ?" + lock), projection.name
             )
             events = await store.read_all(int(position), projection.batch_size)
             for event in events:
                 await projection.handle(event, tx)
             if events:
                 await tx.execute(
-                    _sql(database, prefix, "UPDATE {p}projections SET position = ? WHERE name = ?"),
+                    store.sql(database, "UPDATE {p}projections SET position = ? WHERE name = ?"),
                     events[-1].position,
                     projection.name,
                 )
@@ -118,11 +94,10 @@ async def run_projection(store: EventStore, projection: Projection) -> int:
 async def rebuild(store: EventStore, projection: Projection) -> int:
     """Resets `projection` (its `reset` and its position, in one transaction), then
     feeds it every event from the start; the number processed."""
-    database = await _database(store)
-    prefix = store.config.table_prefix
+    database = await store._tables_database()
     async with database.transaction() as tx:
         await projection.reset(tx)
-        await tx.execute(_sql(database, prefix, "DELETE FROM {p}projections WHERE name = ?"), projection.name)
+        await tx.execute(store.sql(database, "DELETE FROM {p}projections WHERE name = ?"), projection.name)
     return await run_projection(store, projection)
 
 

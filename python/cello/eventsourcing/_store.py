@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -122,6 +123,26 @@ class EventStore:
                 url = self.config.database_url() or "sqlite://cello.db"
                 own = self._own = (current, await Database.connect(DatabaseConfig(url)))
         return own[1]
+
+    async def _tables_database(self, *, create: bool = True) -> Database:
+        """This worker's database with the store's tables created (`create=False` inside
+        a caller's transaction: creating tables then would wait for that transaction's
+        own lock on SQLite)."""
+        if create:
+            await self._call("ensure_schema")
+        else:
+            await self._core()
+        assert self._native is not None
+        return self._native[0]  # type: ignore[no-any-return]
+
+    def sql(self, database: Database, sql: str) -> str:
+        """`sql` with ``{p}`` as the table prefix and ``?`` placeholders as `database`'s
+        own (``$1, $2`` on PostgreSQL), for the Python parts that query the tables."""
+        sql = sql.replace("{p}", self.config.table_prefix)
+        if database.backend != "postgres":
+            return sql
+        numbers = iter(range(1, sql.count("?") + 1))
+        return re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
 
     async def _call(self, method: str, *args: Any) -> Any:
         native = await self._core()
