@@ -22,6 +22,7 @@ import argparse
 import http.client
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -65,8 +66,9 @@ def control(*arguments: str) -> None:
     subprocess.run(["callgrind_control", *arguments], check=True, capture_output=True)
 
 
-def measure(python: str, mode: str, requests: int, warmup: int, path: str) -> float:
-    """Instructions per request of `mode`."""
+def measure(python: str, mode: str, requests: int, warmup: int, path: str, keep: Path | None = None) -> float:
+    """Instructions per request of `mode`; its dump copied into `keep` if given (for
+    ``callgrind_annotate``)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "callgrind.out"
@@ -99,8 +101,11 @@ def measure(python: str, mode: str, requests: int, warmup: int, path: str) -> fl
             if "Trigger:" not in text or "Program termination" in text:
                 continue
             match = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
-            if match:
-                totals = max(totals, int(match.group(1)))
+            if match and int(match.group(1)) > totals:
+                totals = int(match.group(1))
+                if keep is not None:
+                    keep.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(dump, keep / f"callgrind.{mode.replace(':', '-')}.out")
         if not totals:
             raise SystemExit(f"{mode}: no callgrind dump with a total was written")
         return totals / requests
@@ -113,8 +118,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--path", default="/json")
+    parser.add_argument("--keep", type=Path, help="copy each mode's dump here (callgrind_annotate reads them)")
     args = parser.parse_args()
-    results = {mode: measure(args.python, mode, args.requests, args.warmup, args.path) for mode in args.modes.split(",")}
+    results = {
+        mode: measure(args.python, mode, args.requests, args.warmup, args.path, args.keep) for mode in args.modes.split(",")
+    }
     base = results.get("off")
     print("| mode | instructions/request | vs off |\n| --- | ---: | ---: |")
     for mode, count in results.items():

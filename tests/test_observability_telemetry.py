@@ -132,6 +132,22 @@ def test_a_python_span_in_a_handler_is_a_child_of_the_request_span(
     assert spans[0].parent_span_id == PARENT_ID
 
 
+@pytest.mark.parametrize("sampling", ["0", "1"])
+def test_python_spans_follow_the_requests_sampling_and_trace(
+    spawn: Callable[..., ServerProcess], grpc_receiver: object, sampling: str
+) -> None:
+    receiver = grpc_receiver
+    port = start(spawn, receiver.endpoint, CELLO_OTEL_SAMPLING=sampling)  # type: ignore[attr-defined]
+    for path in ("/maybe", "/async-maybe"):
+        status, headers, body = request(port, path)
+        assert status == 200
+        trace_id, _, flags = headers["traceparent"].split("-")[1:]
+        # The request's real trace, sampled or not, is the Python span's trace.
+        assert body["trace_id"] == body["request_trace_id"] == trace_id, path
+        assert body["recorded"] is (sampling == "1"), path
+        assert flags == ("01" if sampling == "1" else "00")
+
+
 def test_cellos_steps_are_children_of_a_sampled_request_span(
     spawn: Callable[..., ServerProcess], grpc_receiver: object
 ) -> None:
@@ -166,6 +182,30 @@ def test_cellos_steps_are_children_of_a_sampled_request_span(
     sampled_get = receiver.received.named("GET /users/{id}")[0]  # type: ignore[attr-defined]
     assert len(handlers) == before + 1
     assert handlers[-1].parent_span_id == sampled_get.span_id
+
+
+def test_a_streamed_body_is_inside_its_span(spawn: Callable[..., ServerProcess], grpc_receiver: object) -> None:
+    receiver = grpc_receiver
+    port = start(spawn, receiver.endpoint)  # type: ignore[attr-defined]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=PROCESS_TIMEOUT)
+    try:
+        connection.request("GET", "/stream")
+        response = connection.getresponse()
+        assert response.read() == b"chunk 0\nchunk 1\nchunk 2\n"
+    finally:
+        connection.close()
+
+    def exported() -> bool:
+        return bool(receiver.received.named("GET /stream") and receiver.received.named("cello.write_body"))  # type: ignore[attr-defined]
+
+    wait_until(exported, PROCESS_TIMEOUT, "the streamed request's span and its cello.write_body step")
+    server = receiver.received.named("GET /stream")[0]  # type: ignore[attr-defined]
+    write = receiver.received.named("cello.write_body")[0]  # type: ignore[attr-defined]
+    assert write.parent_span_id == server.span_id
+    assert server.start_ns <= write.start_ns <= write.end_ns <= server.end_ns
+    # The three chunks are 50 ms apart, inside the body: the span covers them.
+    assert server.end_ns - server.start_ns >= 150_000_000
+    assert server.attributes["http.response.status_code"] == 200
 
 
 def test_sampling_follows_the_parent_and_the_ratio(
@@ -207,3 +247,68 @@ def test_log_records_carry_the_trace_and_span_ids(caplog: pytest.LogCaptureFixtu
     assert record.trace_id == TRACE_ID
     assert record.span_id == response.json()["span_id"]
     assert record.request_id
+
+
+def _current_span_app() -> cello.App:
+    from cello import App, OpenTelemetryConfig
+    from opentelemetry import trace
+
+    app = App()
+    app.enable_telemetry(OpenTelemetryConfig(service_name="context", sampling_rate=0.0))
+
+    def ids() -> dict[str, object]:
+        context = trace.get_current_span().get_span_context()
+        return {"trace_id": format(context.trace_id, "032x"), "valid": context.is_valid}
+
+    @app.get("/sync")
+    def sync_ids(request):
+        return {**ids(), "request": request.trace_id}
+
+    @app.get("/async")
+    async def async_ids(request):
+        return {**ids(), "request": request.trace_id}
+
+    @app.get("/blocking", blocking=True)
+    def blocking_ids(request):
+        return {**ids(), "request": request.trace_id}
+
+    return app
+
+
+def test_the_current_python_span_is_the_requests_and_only_inside_it() -> None:
+    from cello.observability.telemetry import RequestRuntimeContext
+    from cello.testing import TestClient
+    from opentelemetry import context, trace
+
+    with TestClient(_current_span_app()) as client:
+        assert isinstance(context._RUNTIME_CONTEXT, RequestRuntimeContext)
+        for path in ("/sync", "/async", "/blocking"):
+            body = client.get(path).json()
+            assert body["valid"] and body["trace_id"] == body["request"], path
+        # Outside a request nothing is current, and what is attached stays attached.
+        assert not trace.get_current_span().get_span_context().is_valid
+        mine = trace.NonRecordingSpan(trace.SpanContext(7, 9, is_remote=False))
+        token = context.attach(trace.set_span_in_context(mine))
+        try:
+            assert trace.get_current_span() is mine
+        finally:
+            context.detach(token)
+        assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_another_runtime_context_gets_the_span_attached_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cello.observability.telemetry import python_context
+    from cello.testing import TestClient
+    from opentelemetry import context
+    from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+
+    class Other(ContextVarsRuntimeContext):
+        """A runtime context Cello does not replace (not exactly the default)."""
+
+    monkeypatch.setattr(context, "_RUNTIME_CONTEXT", Other())
+    assert python_context() is not None
+    with TestClient(_current_span_app()) as client:
+        assert type(context._RUNTIME_CONTEXT) is Other
+        for path in ("/sync", "/async", "/blocking"):
+            body = client.get(path).json()
+            assert body["valid"] and body["trace_id"] == body["request"], path

@@ -30,6 +30,13 @@ pub struct WebSocketRoute {
     pub check: Option<Py<PyAny>>,
 }
 
+impl Route {
+    /// The path template, `"/users/{id}"`.
+    pub fn template(&self) -> &str {
+        self.label.get(self.template_at..).unwrap_or_default()
+    }
+}
+
 /// One registered route, as the dispatcher needs it.
 pub struct Route {
     pub handler: Py<PyAny>,
@@ -38,6 +45,8 @@ pub struct Route {
     pub takes_request: bool,
     /// `"GET /users/{id}"`, for messages.
     pub label: String,
+    /// Where the path template starts in `label` (for metrics and spans).
+    template_at: usize,
     /// Set for WebSocket endpoints.
     pub websocket: Option<WebSocketRoute>,
     /// `body_limit=` of the route: lowers the server's `max_body_size` for it.
@@ -253,6 +262,7 @@ impl PyAppCore {
                 handler: spec.handler.clone_ref(py),
                 kind: spec.kind,
                 takes_request: spec.takes_request,
+                template_at: label.find(' ').map_or(0, |space| space + 1),
                 label,
                 websocket,
                 body_limit: spec.body_limit,

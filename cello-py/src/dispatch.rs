@@ -154,14 +154,21 @@ impl Dispatcher {
     /// Answers one request through the middleware chain, if any (the listeners and
     /// the in-process test client both come here).
     pub async fn serve(&self, mut request: Request, conn: Option<ConnInfo>) -> Response {
-        let observed = match &self.observability {
-            None => None,
-            Some(observability) => match observability.begin(&self.router, &mut request, conn) {
+        let mut observed = None;
+        if let Some(observability) = &self.observability {
+            let answers_early = self.middleware.is_some();
+            match observability.begin(
+                &self.router,
+                &mut request,
+                conn,
+                answers_early,
+                &mut observed,
+            ) {
                 crate::observability::Begin::Bypass => return self.respond(request, conn).await,
                 crate::observability::Begin::Refuse(response) => return response,
-                crate::observability::Begin::Observe(observed) => Some(observed),
-            },
-        };
+                crate::observability::Begin::Observe => {}
+            }
+        }
         let logged = self.hooks.request_logger.as_ref().map(|_| {
             let target = request
                 .uri()
@@ -183,13 +190,16 @@ impl Dispatcher {
                 version: request.version(),
             }
         });
+        let seen = observed.as_ref().map(crate::observability::Observed::seen);
         let mut response = match &self.middleware {
+            // Boxed, as in `respond_traced`: this future stays small.
             Some(chain) => {
-                chain
-                    .run(request, conn, |request| self.respond(request, conn))
-                    .await
+                Box::pin(chain.run(request, conn, |request| {
+                    self.respond_traced(request, conn, seen)
+                }))
+                .await
             }
-            None => self.respond(request, conn).await,
+            None => self.respond_traced(request, conn, seen).await,
         };
         if let (Some(logger), Some(logged)) = (&self.hooks.request_logger, logged) {
             self.log_request(logger, &response, &logged, conn);

@@ -34,6 +34,7 @@ impl Dispatcher {
         mut parts: http::request::Parts,
         params: Vec<(Box<str>, OwnedParam)>,
         conn: Option<ConnInfo>,
+        trace: Option<&cello_observability::TraceIds>,
     ) -> Response {
         use cello_http::websocket;
         if !websocket::is_upgrade(&parts.method, &parts.headers) {
@@ -74,6 +75,7 @@ impl Dispatcher {
                 None,
             );
             request.app = Some(self.hooks.app.clone_ref(py));
+            request.trace = trace.copied();
             let request = Py::new(py, request)?;
             if let Some(check) = &websocket.check {
                 let verdict = check.call1(py, (request.clone_ref(py),));

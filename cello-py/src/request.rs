@@ -93,6 +93,8 @@ struct RequestCache {
     state: OnceLock<Py<PyAny>>,
     user: OnceLock<Py<PyAny>>,
     context: OnceLock<Py<PyDict>>,
+    /// The `opentelemetry` context of the request's span, built on first use.
+    otel_context: OnceLock<Py<PyAny>>,
 }
 
 impl PyRequest {
@@ -119,24 +121,30 @@ impl PyRequest {
         secure: bool,
         app: Option<Py<PyAny>>,
     ) -> Self {
-        let request_id = parts
-            .extensions
-            .remove::<cello_middleware::RequestIdValue>()
-            .map(|id| id.0);
-        let trace = parts.extensions.remove::<cello_observability::TraceIds>();
-        let phases = parts.extensions.remove::<cello_observability::Phases>();
-        let auth_claims = parts
-            .extensions
-            .remove::<cello_middleware::AuthClaims>()
-            .map(|claims| claims.0);
-        let session = parts.extensions.remove::<cello_middleware::SessionHandle>();
-        let csrf_token = parts
-            .extensions
-            .remove::<cello_middleware::CsrfToken>()
-            .map(|token| token.0);
+        let extensions = &mut parts.extensions;
+        // What the middleware and a sampled span left (most requests: nothing, and
+        // then nothing is looked up).
+        let (request_id, phases, auth_claims, session, csrf_token) = if extensions.is_empty() {
+            (None, None, None, None, None)
+        } else {
+            (
+                extensions
+                    .remove::<cello_middleware::RequestIdValue>()
+                    .map(|id| id.0),
+                extensions.remove::<cello_observability::Phases>(),
+                extensions
+                    .remove::<cello_middleware::AuthClaims>()
+                    .map(|claims| claims.0),
+                extensions.remove::<cello_middleware::SessionHandle>(),
+                extensions
+                    .remove::<cello_middleware::CsrfToken>()
+                    .map(|token| token.0),
+            )
+        };
         Self {
             request_id,
-            trace,
+            // Set by the dispatcher, which has the server span.
+            trace: None,
             phases,
             auth_claims,
             session,
@@ -314,6 +322,31 @@ impl PyRequest {
         self.trace
             .as_ref()
             .map(cello_observability::TraceIds::span_hex)
+    }
+
+    /// The Python `opentelemetry` context of the request's server span:
+    /// `build(trace_id, span_id, sampled)` on the first call, the same object after;
+    /// `None` without a span. For `RequestRuntimeContext`, not for applications.
+    fn _otel_context(
+        &self,
+        py: Python<'_>,
+        build: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let Some(ids) = self.trace else {
+            return Ok(None);
+        };
+        if let Some(context) = self.cache.otel_context.get() {
+            return Ok(Some(context.clone_ref(py)));
+        }
+        let context = build
+            .call1((ids.trace_id, ids.span_id, ids.sampled))?
+            .unbind();
+        Ok(Some(
+            self.cache
+                .otel_context
+                .get_or_init(|| context)
+                .clone_ref(py),
+        ))
     }
 
     /// The HTTP method, upper case (`"GET"`).

@@ -14,6 +14,7 @@ use http::StatusCode;
 
 use crate::app::Route;
 use crate::dispatch::{header_value, Dispatcher};
+use crate::observability::Seen;
 use crate::request::{OwnedParam, PyRequest};
 
 type Params = Vec<(Box<str>, OwnedParam)>;
@@ -21,6 +22,17 @@ type Params = Vec<(Box<str>, OwnedParam)>;
 impl Dispatcher {
     /// Answers one request (also used in-process by the test client).
     pub async fn respond(&self, request: Request, conn: Option<ConnInfo>) -> Response {
+        self.respond_traced(request, conn, None).await
+    }
+
+    /// [`Self::respond`] for an observed request: `seen` has its span's ids, and
+    /// learns its route.
+    pub async fn respond_traced<'r>(
+        &'r self,
+        request: Request,
+        conn: Option<ConnInfo>,
+        seen: Option<&Seen<'r>>,
+    ) -> Response {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().to_owned();
         match self.router.lookup(&parts.method, &path) {
@@ -29,23 +41,28 @@ impl Dispatcher {
                 params,
                 head_fallback,
             } => {
+                if let Some(seen) = seen {
+                    seen.reached(route);
+                }
                 let params: Params = params
                     .iter()
                     .map(|(name, value)| (Box::from(name), OwnedParam::from_router(value)))
                     .collect();
                 match &route.middleware {
                     // A blueprint's own middleware runs around its routes only.
+                    // The futures of the route and of a chain are boxed: this one, and
+                    // the request futures around it, stay small, and are copied (as
+                    // futures are when they move) for a few bytes, not kilobytes.
                     Some(chain) => {
                         let request = Request::from_parts(parts, body);
-                        chain
-                            .run(request, conn, |request| {
-                                let (parts, body) = request.into_parts();
-                                self.found(route, parts, body, params, head_fallback, conn)
-                            })
-                            .await
+                        Box::pin(chain.run(request, conn, |request| {
+                            let (parts, body) = request.into_parts();
+                            self.found(route, parts, body, params, head_fallback, conn, seen)
+                        }))
+                        .await
                     }
                     None => {
-                        self.found(route, parts, body, params, head_fallback, conn)
+                        Box::pin(self.found(route, parts, body, params, head_fallback, conn, seen))
                             .await
                     }
                 }
@@ -59,7 +76,7 @@ impl Dispatcher {
                 match self.preflight_chain(&parts, &path) {
                     Some(chain) => {
                         let request = Request::from_parts(parts, body);
-                        chain.run(request, conn, |_| async { response }).await
+                        Box::pin(chain.run(request, conn, |_| async { response })).await
                     }
                     None => response,
                 }
@@ -106,22 +123,25 @@ impl Dispatcher {
     }
 
     /// Reads what the route's handler needs of the body, then calls it.
-    async fn found(
-        &self,
-        route: &Route,
+    #[allow(clippy::too_many_arguments)]
+    async fn found<'r>(
+        &'r self,
+        route: &'r Route,
         parts: http::request::Parts,
         body: RequestBody,
         params: Params,
         head_fallback: bool,
         conn: Option<ConnInfo>,
+        seen: Option<&Seen<'r>>,
     ) -> Response {
+        let trace = seen.and_then(Seen::trace);
         if let Some(websocket) = &route.websocket {
-            return self.open_websocket(route, websocket, parts, params, conn);
+            return self.open_websocket(route, websocket, parts, params, conn, trace);
         }
         if let Some(upgrade) = &route.upgrade {
             if cello_http::websocket::is_upgrade(&parts.method, &parts.headers) {
                 if let Some(websocket) = &upgrade.websocket {
-                    return self.open_websocket(upgrade, websocket, parts, params, conn);
+                    return self.open_websocket(upgrade, websocket, parts, params, conn, trace);
                 }
             }
         }
@@ -158,6 +178,7 @@ impl Dispatcher {
             conn.is_some_and(|c| c.secure),
             None,
         );
+        request.trace = trace.copied();
         request.set_pending(pending);
         let mut response = self.run_route(route, request).await;
         // With middleware, the body stays until the chain is done (the ETag layer

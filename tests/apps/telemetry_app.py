@@ -8,9 +8,10 @@ Environment:
 
 from __future__ import annotations
 
+import asyncio
 import os
 
-from cello import App, OpenTelemetryConfig
+from cello import App, OpenTelemetryConfig, StreamingResponse
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -63,6 +64,36 @@ def blocking_child(request):
     with tracer.start_as_current_span("blocking-child-work") as span:
         parent = span.parent
     return {"parent_span_id": format(parent.span_id, "016x") if parent else None}
+
+
+def _maybe_span(request):
+    with tracer.start_as_current_span("maybe-recorded") as span:
+        context = span.get_span_context()
+        return {
+            "recorded": span.is_recording(),
+            "trace_id": format(context.trace_id, "032x"),
+            "request_trace_id": request.trace_id,
+        }
+
+
+@app.get("/maybe")
+def maybe(request):
+    return _maybe_span(request)
+
+
+@app.get("/async-maybe")
+async def async_maybe(request):
+    return _maybe_span(request)
+
+
+@app.get("/stream")
+async def stream(request):
+    async def chunks():
+        for index in range(3):
+            await asyncio.sleep(0.05)
+            yield f"chunk {index}\n"
+
+    return StreamingResponse(chunks(), media_type="text/plain")
 
 
 @app.post("/echo")

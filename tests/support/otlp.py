@@ -29,6 +29,8 @@ class ReceivedSpan:
     attributes: dict[str, Any]
     resource: dict[str, Any]
     status_code: int
+    start_ns: int = 0
+    end_ns: int = 0
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Received:
                             attributes={kv.key: _value(kv.value) for kv in span.attributes},
                             resource=resource,
                             status_code=span.status.code,
+                            start_ns=span.start_time_unix_nano,
+                            end_ns=span.end_time_unix_nano,
                         ))
 
     def add_metrics(self, request: metrics_service_pb2.ExportMetricsServiceRequest) -> None:

@@ -3,7 +3,7 @@
 //! other requests are answered 503 while the worker starts (with a startup probe),
 //! counted and timed, and traced.
 
-use std::collections::HashSet;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 #[cfg(feature = "otel")]
@@ -46,9 +46,8 @@ impl PyObservability {
     /// gate. `gate_startup`: answer 503 to every other path until `set_started()`.
     /// `telemetry`: an `OpenTelemetryConfig` (needs the `otel` feature);
     /// `python_context`: `(attach(trace_id: int, span_id: int, sampled) -> token,
-    /// detach(token), set_unsampled() -> token, reset(token))`: the last two (C
-    /// methods of the API's `ContextVar`, or `None`) serve unsampled requests without a
-    /// Python frame.
+    /// detach(token))`, called around every handler, or `None` when Python finds the
+    /// request's span itself (`cello.observability.telemetry.RequestRuntimeContext`).
     #[new]
     #[pyo3(signature = (metrics = None, bypass = Vec::new(), gate_startup = false, telemetry = None, python_context = None))]
     fn new(
@@ -66,13 +65,7 @@ impl PyObservability {
             bypass,
             started: Arc::new(AtomicBool::new(!gate_startup)),
             telemetry,
-            python_context: python_context.map(|(attach, detach, set_unsampled, reset)| {
-                PythonContext {
-                    attach,
-                    detach,
-                    direct: set_unsampled.zip(reset),
-                }
-            }),
+            python_context: python_context.map(|(attach, detach)| PythonContext { attach, detach }),
             #[cfg(feature = "otel")]
             built: Mutex::new(Vec::new()),
         }
@@ -206,7 +199,8 @@ impl PyObservability {
 /// One worker's observability state.
 pub struct Observability {
     metrics: Option<HttpMetrics>,
-    bypass: HashSet<Box<str>>,
+    /// A handful of paths: a scan (lengths first) is cheaper than hashing the path.
+    bypass: Box<[Box<str>]>,
     started: Arc<AtomicBool>,
     #[cfg(feature = "otel")]
     telemetry: Option<Arc<Telemetry>>,
@@ -214,45 +208,94 @@ pub struct Observability {
 }
 
 /// What to do with a request.
-pub enum Begin<'a> {
+pub enum Begin {
     /// An operational path: answer it plainly.
     Bypass,
     /// The worker is still starting: this answer.
     Refuse(Response),
-    /// Serve it; [`Observed::finish`] records it.
-    Observe(Observed<'a>),
+    /// Serve it; the [`Observed`] written into the caller's slot records it
+    /// ([`Observed::finish`]).
+    Observe,
+}
+
+/// What the dispatcher hands down while it answers an observed request (by
+/// reference, not in the request's extensions, which would allocate a map per
+/// request), and what it learns there.
+pub struct Seen<'a> {
+    /// The server span (its ids are what handlers see), until the request ends.
+    #[cfg(feature = "otel")]
+    span: Option<TracedSpan<'a>>,
+    route: Cell<Option<&'a Route>>,
+}
+
+#[cfg(feature = "otel")]
+type TracedSpan<'a> = (
+    &'a Arc<Telemetry>,
+    cello_observability::telemetry::ServerSpan,
+    Option<cello_observability::Phases>,
+);
+
+impl<'a> Seen<'a> {
+    /// The server span's ids, for the request handlers see (none without tracing).
+    pub fn trace(&self) -> Option<&cello_observability::TraceIds> {
+        #[cfg(feature = "otel")]
+        if let Some((_, span, _)) = &self.span {
+            return Some(span.ids());
+        }
+        None
+    }
+
+    /// The request reached this route: the metrics need not look it up again.
+    pub fn reached(&self, route: &'a Route) {
+        self.route.set(Some(route));
+    }
+}
+
+/// The template of the route `path` resolves to for `method`.
+fn route_template<'a>(
+    router: &'a Router<Route>,
+    method: &http::Method,
+    path: &str,
+) -> Option<&'a str> {
+    match router.lookup(method, path) {
+        Lookup::Found { value, .. } => Some(value.template()),
+        _ => None,
+    }
 }
 
 /// A request being measured and traced.
 pub struct Observed<'a> {
+    seen: Seen<'a>,
     metrics: Option<Measured<'a>>,
-    #[cfg(feature = "otel")]
-    // Boxed: the SDK's span is large, and the span allocates anyway.
-    span: Option<(
-        &'a Telemetry,
-        Box<cello_observability::telemetry::ServerSpan>,
-        Option<cello_observability::Phases>,
-    )>,
 }
 
 struct Measured<'a> {
     metrics: &'a HttpMetrics,
+    router: &'a Router<Route>,
     _in_flight: cello_observability::http::InFlight<'a>,
     started: Instant,
     method: http::Method,
-    route: Option<&'a str>,
+    /// The target, for the route of a request answered before it reached one (by
+    /// middleware; `None` without any); most reach one and tell [`Seen::reached`].
+    uri: Option<http::Uri>,
     request_size: Option<u64>,
 }
 
 impl Observability {
+    /// Starts observing `request`, into `slot` (written in place: it is a few hundred
+    /// bytes, which a return value would copy twice). `answers_early`: middleware may
+    /// answer before the request reaches a route, which the metrics then look up
+    /// themselves at the end.
     pub fn begin<'a>(
         &'a self,
         router: &'a Router<Route>,
         request: &mut Request,
         conn: Option<ConnInfo>,
-    ) -> Begin<'a> {
+        answers_early: bool,
+        slot: &mut Option<Observed<'a>>,
+    ) -> Begin {
         let path = request.uri().path();
-        if self.bypass.contains(path) {
+        if self.bypass.iter().any(|bypassed| **bypassed == *path) {
             return Begin::Bypass;
         }
         if !self.started.load(Ordering::Acquire) {
@@ -266,59 +309,59 @@ impl Observability {
             );
             return Begin::Refuse(response);
         }
-        let route = |request: &Request| match router.lookup(request.method(), request.uri().path())
-        {
-            // The label is "METHODS /template".
-            Lookup::Found { value, .. } => value.label.split_once(' ').map(|(_, path)| path),
-            _ => None,
-        };
-        // Looked up once, and only when something reports it: the metrics always,
-        // tracing for sampled requests (or with the duration metric exported).
-        let known = self.metrics.as_ref().map(|_| route(request));
+        // Looked up here only when a sampled span (or the OTLP duration metric) reports
+        // it; the metrics learn it from the dispatcher (`Seen::reached`).
         let metrics = self.metrics.as_ref().map(|metrics| Measured {
             metrics,
+            router,
             _in_flight: metrics.start(),
             started: Instant::now(),
             method: request.method().clone(),
-            route: known.flatten(),
-            request_size: request
-                .headers()
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.parse().ok())
-                .or_else(|| request.body().is_end_stream().then_some(0)),
+            uri: answers_early.then(|| request.uri().clone()),
+            // No body (most requests): 0, without looking for a header.
+            request_size: if request.body().is_end_stream() {
+                Some(0)
+            } else {
+                request
+                    .headers()
+                    .get(http::header::CONTENT_LENGTH)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.parse().ok())
+            },
         });
         #[cfg(feature = "otel")]
         let span = match &self.telemetry {
             Some(telemetry) if telemetry.traces(path) => {
-                let endpoints = cello_observability::telemetry::Endpoints {
-                    peer: conn.map(|c| c.peer),
-                    local: conn.map(|c| c.local),
-                    secure: conn.is_some_and(|c| c.secure),
-                };
                 let span = telemetry.start_with(
                     request,
-                    || known.unwrap_or_else(|| route(request)),
-                    endpoints,
+                    || route_template(router, request.method(), request.uri().path()),
+                    || cello_observability::telemetry::Endpoints {
+                        peer: conn.map(|c| c.peer),
+                        local: conn.map(|c| c.local),
+                        secure: conn.is_some_and(|c| c.secure),
+                    },
                 );
-                request.extensions_mut().insert(*span.ids());
                 // Sampled: the engine notes its steps for child spans.
                 let phases = span.is_recording().then(|| {
                     let phases = cello_observability::Phases::default();
                     request.extensions_mut().insert(phases.clone());
                     phases
                 });
-                Some((&**telemetry, Box::new(span), phases))
+                Some((telemetry, span, phases))
             }
             _ => None,
         };
         #[cfg(not(feature = "otel"))]
         let _ = conn;
-        Begin::Observe(Observed {
+        *slot = Some(Observed {
+            seen: Seen {
+                #[cfg(feature = "otel")]
+                span,
+                route: Cell::new(None),
+            },
             metrics,
-            #[cfg(feature = "otel")]
-            span,
-        })
+        });
+        Begin::Observe
     }
 
     /// Makes the request's span current for Python's `opentelemetry` while a handler
@@ -339,65 +382,60 @@ impl Observability {
     }
 }
 
-/// Python's `opentelemetry` context, set around a handler call
-/// (`cello.observability.telemetry.python_context`).
+/// Python's `opentelemetry` context, set around a handler call under a runtime
+/// context Cello does not replace (`cello.observability.telemetry.python_context`).
 pub struct PythonContext {
     attach: Py<PyAny>,
     detach: Py<PyAny>,
-    /// `(set_unsampled, reset)` of the API's `ContextVar` (its default runtime
-    /// context), or `None`.
-    direct: Option<(Py<PyAny>, Py<PyAny>)>,
 }
 
 /// `python_context` as `cello.observability.telemetry.python_context()` returns it.
-type PythonContextArguments = (Py<PyAny>, Py<PyAny>, Option<Py<PyAny>>, Option<Py<PyAny>>);
+type PythonContextArguments = (Py<PyAny>, Py<PyAny>);
 
 impl PythonContext {
     fn clone_ref(&self, py: Python<'_>) -> Self {
         Self {
             attach: self.attach.clone_ref(py),
             detach: self.detach.clone_ref(py),
-            direct: self
-                .direct
-                .as_ref()
-                .map(|(set, reset)| (set.clone_ref(py), reset.clone_ref(py))),
         }
     }
 
     /// Makes `request`'s span current; the token for [`Self::exit`].
     pub fn enter(&self, py: Python<'_>, request: &PyRequest) -> Option<Py<PyAny>> {
         let ids = request.trace.as_ref()?;
-        let token = match &self.direct {
-            // Most requests: `ContextVar.set`, a C method, no Python frame.
-            Some((set_unsampled, _)) if !ids.sampled => set_unsampled.call0(py),
-            _ => self
-                .attach
-                .call1(py, (ids.trace_id, ids.span_id, ids.sampled)),
-        };
-        token.map_err(|error| error.print(py)).ok()
+        self.attach
+            .call1(py, (ids.trace_id, ids.span_id, ids.sampled))
+            .map_err(|error| error.print(py))
+            .ok()
     }
 
     pub fn exit(&self, py: Python<'_>, token: Py<PyAny>) {
-        let reset = match &self.direct {
-            Some((_, reset)) => reset.call1(py, (token,)),
-            None => self.detach.call1(py, (token,)),
-        };
-        if let Err(error) = reset {
+        if let Err(error) = self.detach.call1(py, (token,)) {
             error.print(py);
         }
     }
 }
 
-impl Observed<'_> {
+impl<'a> Observed<'a> {
+    /// What the dispatcher hands down.
+    pub fn seen(&self) -> &Seen<'a> {
+        &self.seen
+    }
+
     /// Records the request (metrics) and ends its span, with the steps the engine
     /// noted as child spans.
     pub fn finish(self, response: &mut Response) {
         use http_body::Body as _;
         let status = response.status().as_u16();
         if let Some(measured) = self.metrics {
+            let route = match (self.seen.route.get(), &measured.uri) {
+                (Some(route), _) => Some(route.template()),
+                (None, Some(uri)) => route_template(measured.router, &measured.method, uri.path()),
+                (None, None) => None,
+            };
             measured.metrics.record(
                 &measured.method,
-                measured.route,
+                route,
                 status,
                 measured.started.elapsed(),
                 measured.request_size,
@@ -405,8 +443,23 @@ impl Observed<'_> {
             );
         }
         #[cfg(feature = "otel")]
-        if let Some((telemetry, span, phases)) = self.span {
-            span.finish(telemetry, status, response.headers_mut(), phases.as_ref());
+        if let Some((telemetry, span, phases)) = self.seen.span {
+            span.respond(telemetry, response.headers_mut());
+            match phases {
+                // Sampled: a streamed body's sending is part of the span.
+                Some(phases) => {
+                    if let Some((span, phases)) = super::sent::end_after_body(
+                        response.body_mut(),
+                        telemetry,
+                        span,
+                        status,
+                        phases,
+                    ) {
+                        span.end(telemetry, status, Some(&phases));
+                    }
+                }
+                None => span.end(telemetry, status, None),
+            }
         }
     }
 }

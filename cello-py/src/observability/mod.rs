@@ -5,8 +5,10 @@
 mod hook;
 mod metrics;
 mod rust_log;
+#[cfg(feature = "otel")]
+mod sent;
 
-pub use hook::{Begin, Observability, PyObservability};
+pub use hook::{Begin, Observability, Observed, PyObservability, Seen};
 
 use pyo3::prelude::*;
 

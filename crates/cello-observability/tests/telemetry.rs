@@ -49,7 +49,7 @@ fn a_traceparent_is_the_parent_and_is_written_back() {
     let phases = cello_observability::Phases::default();
     phases.record("cello.handler", std::time::SystemTime::now());
     assert!(span.is_recording());
-    Box::new(span).finish(&telemetry, 200, &mut headers, Some(&phases));
+    span.finish(&telemetry, 200, &mut headers, Some(&phases));
     assert!(phases.take().is_empty(), "the span took the steps");
     assert_eq!(
         headers["traceparent"],

@@ -78,60 +78,105 @@ class OpenTelemetryConfig:
             raise ValueError("export_delay_secs and metrics_interval_secs must be positive")
 
 
-def python_context() -> (
-    tuple[Callable[[int, int, bool], Any], Callable[[Any], None], Callable[[], Any] | None, Callable[[Any], Any] | None]
-    | None
-):
-    """``(attach, detach, set_unsampled, reset)`` making a request's span current for
-    Python's ``opentelemetry-api``; ``None`` when it is not installed.
+def python_context() -> tuple[Callable[[int, int, bool], Any], Callable[[Any], None]] | None:
+    """How the engine makes a request's span current for Python's ``opentelemetry-api``:
+    ``None`` when nothing is to be done per request, else ``(attach, detach)`` to call
+    around every handler.
 
-    An unsampled request gets one shared, unsampled placeholder context (building a span
-    context per request would cost more than the rest of the unsampled path): spans
-    started under it are not recorded, as the parent-based samplers decide, and
-    ``request.trace_id`` still has the request's real trace id. With the API's default
-    runtime context (a ``ContextVar``), `set_unsampled` sets the placeholder in it and
-    `reset` resets any token (C methods: no Python frame per request); otherwise both
-    are ``None`` and the engine calls `attach` and `detach` for every request.
+    With the API's default runtime context (a ``ContextVar``), Cello replaces it once
+    with :class:`RequestRuntimeContext`, which finds the request being handled when
+    nothing was attached: the engine then calls nothing per request, and a request's
+    context is built only if something asks for it. Under any other runtime context
+    (``OTEL_PYTHON_CONTEXT``) the engine attaches one per request. Also ``None`` when
+    the API is not installed.
     """
     try:
         from opentelemetry import context, trace
     except ImportError:
         return None
-
-    sampled_flags = trace.TraceFlags(trace.TraceFlags.SAMPLED)
-    placeholder = trace.set_span_in_context(
-        trace.NonRecordingSpan(
-            trace.SpanContext(
-                0x0C0FFEE0C0FFEE0C0FFEE0C0FFEE0C0F, 0x0C0FFEE0C0FFEE0C, is_remote=False,
-                trace_flags=trace.TraceFlags(trace.TraceFlags.DEFAULT),
-            )
-        )
-    )
+    if install_request_context(context):
+        return None
     attach_context = context.attach
 
     def attach(trace_id: int, span_id: int, sampled: bool) -> Any:
-        if not sampled:
-            return attach_context(placeholder)
-        span_context = trace.SpanContext(trace_id, span_id, is_remote=False, trace_flags=sampled_flags)
-        return attach_context(trace.set_span_in_context(trace.NonRecordingSpan(span_context)))
+        return attach_context(span_context(trace, trace_id, span_id, sampled))
 
-    variable = _context_variable(context)
-    if variable is None:
-        return attach, context.detach, None, None
-    # Bound C methods: calling them from Rust runs no Python frame.
-    return attach, context.detach, functools.partial(variable.set, placeholder), variable.reset
+    return attach, context.detach
 
 
-def _context_variable(context: Any) -> contextvars.ContextVar[Any] | None:
-    """The ``ContextVar`` behind ``opentelemetry.context`` when it is the default
-    (``ContextVarsRuntimeContext``: ``attach`` is ``set``, ``detach`` is ``reset``);
-    ``None`` for any other runtime context."""
+def span_context(trace: Any, trace_id: int, span_id: int, sampled: bool) -> Any:
+    """A context whose current span is the request's server span (not recording in
+    Python: the engine records and exports it)."""
+    flags = trace.TraceFlags(trace.TraceFlags.SAMPLED if sampled else trace.TraceFlags.DEFAULT)
+    parent = trace.SpanContext(trace_id, span_id, is_remote=False, trace_flags=flags)
+    # On an empty context, not the current one (which may be asking for this one).
+    return trace.set_span_in_context(trace.NonRecordingSpan(parent), _empty_context())
+
+
+def _empty_context() -> Any:
+    from opentelemetry.context import Context
+
+    return Context()
+
+
+def install_request_context(context: Any) -> bool:
+    """Replaces the API's default runtime context with a :class:`RequestRuntimeContext`
+    on the same ``ContextVar`` (what is attached stays attached); whether it is in
+    place."""
     try:
         from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
     except ImportError:
-        return None
+        return False
     runtime = getattr(context, "_RUNTIME_CONTEXT", None)
+    if isinstance(runtime, RequestRuntimeContext):
+        return True
     if type(runtime) is not ContextVarsRuntimeContext:
-        return None
+        return False
     variable = getattr(runtime, "_current_context", None)
-    return variable if isinstance(variable, contextvars.ContextVar) else None
+    if not isinstance(variable, contextvars.ContextVar):
+        return False
+    context._RUNTIME_CONTEXT = RequestRuntimeContext(variable)
+    return True
+
+
+class RequestRuntimeContext:
+    """``opentelemetry-api``'s ``ContextVarsRuntimeContext``, except that where nothing
+    has been attached, the current context is the one of the request being handled
+    (its server span as the current span), built once per request on first use.
+
+    The request is the one Cello already tracks for ``BackgroundTasks()``: the context
+    variable of an async handler's task, or the thread's for a sync or blocking
+    handler. Outside a request, or for a request without a span, it is the empty
+    default, as before.
+    """
+
+    def __init__(self, variable: contextvars.ContextVar[Any]) -> None:
+        from opentelemetry import trace
+
+        from cello import _cello
+        from cello.background import current_request
+
+        self._current_context = variable
+        # The variable's default: what `get()` returns where nothing was attached.
+        self._unset = contextvars.Context().run(variable.get)
+        self._task_request = current_request
+        self._thread_request = _cello.current_request
+        self._build = functools.partial(span_context, trace)
+
+    def attach(self, context: Any) -> contextvars.Token[Any]:
+        return self._current_context.set(context)
+
+    def get_current(self) -> Any:
+        context = self._current_context.get()
+        if context is not self._unset:
+            return context
+        request = self._task_request.get()
+        if request is None:
+            request = self._thread_request()
+            if request is None:
+                return context
+        built = request._otel_context(self._build)
+        return context if built is None else built
+
+    def detach(self, token: contextvars.Token[Any]) -> None:
+        self._current_context.reset(token)

@@ -8,7 +8,9 @@
 
 mod config;
 mod export;
+mod ids;
 mod span;
+mod traceparent;
 
 pub use config::{Protocol, TelemetryConfig};
 pub use span::{Endpoints, ServerSpan, Telemetry};

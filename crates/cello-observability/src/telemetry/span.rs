@@ -11,7 +11,8 @@ use http::{HeaderMap, HeaderValue, Method};
 use opentelemetry::metrics::{Histogram, MeterProvider as _};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{
-    Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
+    SamplingDecision, SamplingResult, Span as _, SpanId, SpanKind, Status, TraceContextExt as _,
+    TraceId, TraceState, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
@@ -23,6 +24,7 @@ use opentelemetry_sdk::Resource;
 
 use super::config::TelemetryConfig;
 use super::export::{metric_exporter, span_exporter, OnRuntime};
+use super::traceparent::{traceparent_value, TRACEPARENT};
 use crate::{Phases, TraceIds};
 
 struct Headers<'a>(&'a HeaderMap);
@@ -44,6 +46,8 @@ pub struct Telemetry {
     meter_provider: Option<SdkMeterProvider>,
     duration: Option<Histogram<f64>>,
     propagator: TraceContextPropagator,
+    /// The ratio sampler's bound for root spans (`None`: every one is sampled).
+    threshold: Option<u64>,
     excluded: HashSet<String>,
     propagate_response: bool,
     // Kept alive for the exporters; dropped (stopping its thread) last.
@@ -56,14 +60,23 @@ impl std::fmt::Debug for Telemetry {
     }
 }
 
-/// A request's server span, until [`ServerSpan::finish`].
+/// A request's server span, until [`ServerSpan::finish`]. Small, and without an
+/// allocation for an unsampled root (no `traceparent`) when the duration metric is
+/// off: its ids are all there is to it then.
 pub struct ServerSpan {
-    span: opentelemetry_sdk::trace::Span,
     ids: TraceIds,
+    inner: Option<Box<Recorded>>,
+}
+
+/// What a span that records, or a request the duration metric measures, keeps.
+struct Recorded {
+    /// The SDK's span; `None` for an unsampled root.
+    span: Option<opentelemetry_sdk::trace::Span>,
     trace_state: String,
     method: &'static str,
     route: Option<String>,
-    started: Instant,
+    /// When the request started, for the duration metric (`None` without it).
+    started: Option<Instant>,
 }
 
 /// The method as the semantic conventions name it (`_OTHER` for non-standard ones).
@@ -146,25 +159,6 @@ fn attributes<B>(
         attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
     }
     attributes
-}
-
-static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
-
-/// `00-<trace id>-<span id>-<flags>` (W3C trace context), written without `fmt`: it
-/// is on every traced response.
-fn traceparent(ids: &TraceIds) -> [u8; 55] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
-    for (index, slot) in out[3..35].iter_mut().enumerate() {
-        *slot = HEX[((ids.trace_id >> (124 - 4 * index)) & 0xf) as usize];
-    }
-    for (index, slot) in out[36..52].iter_mut().enumerate() {
-        *slot = HEX[((ids.span_id >> (60 - 4 * index)) & 0xf) as usize];
-    }
-    if ids.sampled {
-        out[54] = b'1';
-    }
-    out
 }
 
 /// `host[:port]` or `[v6][:port]`.
@@ -263,6 +257,7 @@ impl Telemetry {
             meter_provider,
             duration,
             propagator: TraceContextPropagator::new(),
+            threshold: super::ids::threshold(config.sampling_rate.clamp(0.0, 1.0)),
             excluded: config.excluded_paths.iter().cloned().collect(),
             propagate_response: config.propagate_response,
             _runtime: runtime,
@@ -271,7 +266,7 @@ impl Telemetry {
 
     /// Whether `path` gets a span.
     pub fn traces(&self, path: &str) -> bool {
-        !self.excluded.contains(path)
+        self.excluded.is_empty() || !self.excluded.contains(path)
     }
 
     /// Starts the server span of a request; `route` is the matched template.
@@ -281,28 +276,62 @@ impl Telemetry {
         route: Option<&str>,
         endpoints: Endpoints,
     ) -> ServerSpan {
-        self.start_with(request, || route, endpoints)
+        self.start_with(request, || route, || endpoints)
     }
 
     /// [`Self::start`], asking for the route only when the span records or the
-    /// duration metric is exported (an unsampled request skips the lookup).
+    /// duration metric is exported (an unsampled request skips the lookup), and for
+    /// the endpoints only when the span records.
     pub fn start_with<'r, B>(
         &self,
         request: &http::Request<B>,
         route: impl FnOnce() -> Option<&'r str>,
-        endpoints: Endpoints,
+        endpoints: impl FnOnce() -> Endpoints,
     ) -> ServerSpan {
-        let parent = if request.headers().contains_key(&TRACEPARENT) {
-            self.propagator.extract(&Headers(request.headers()))
-        } else {
-            Context::new()
-        };
         let method = method_label(request.method());
-        let mut span = self
-            .tracer
-            .span_builder(method)
-            .with_kind(SpanKind::Server)
-            .start_with_context(&self.tracer, &parent);
+        // A scan, not a lookup: hashing the (non-standard) name costs more than
+        // comparing a request's few header names, which are mostly standard ones.
+        let has_parent = request.headers().keys().any(|name| *name == TRACEPARENT);
+        let mut span = if has_parent {
+            let parent = self.propagator.extract(&Headers(request.headers()));
+            self.tracer
+                .span_builder(method)
+                .with_kind(SpanKind::Server)
+                .start_with_context(&self.tracer, &parent)
+        } else {
+            // A root: the ratio decision here, and an SDK span only when sampled
+            // (pre-sampled with these ids, so the SDK does not decide again).
+            let (trace_id, span_id) = super::ids::fresh();
+            if super::ids::sampled(trace_id, self.threshold) {
+                self.tracer
+                    .span_builder(method)
+                    .with_kind(SpanKind::Server)
+                    .with_trace_id(TraceId::from(trace_id))
+                    .with_span_id(SpanId::from(span_id))
+                    .with_sampling_result(SamplingResult {
+                        decision: SamplingDecision::RecordAndSample,
+                        attributes: Vec::new(),
+                        trace_state: TraceState::default(),
+                    })
+                    .start_with_context(&self.tracer, &Context::new())
+            } else {
+                let inner = self.duration.as_ref().map(|_| {
+                    Box::new(Recorded {
+                        span: None,
+                        trace_state: String::new(),
+                        method,
+                        route: route().map(str::to_owned),
+                        started: Some(Instant::now()),
+                    })
+                });
+                let ids = TraceIds {
+                    trace_id,
+                    span_id,
+                    sampled: false,
+                };
+                return ServerSpan { ids, inner };
+            }
+        };
         let route = if span.is_recording() || self.duration.is_some() {
             route()
         } else {
@@ -312,7 +341,7 @@ impl Telemetry {
             if let Some(route) = route {
                 span.update_name(format!("{method} {route}"));
             }
-            span.set_attributes(attributes(method, request, route, endpoints));
+            span.set_attributes(attributes(method, request, route, endpoints()));
         }
         let context = span.span_context();
         let ids = TraceIds {
@@ -326,12 +355,14 @@ impl Telemetry {
             String::new()
         };
         ServerSpan {
-            span,
             ids,
-            trace_state,
-            method,
-            route: self.duration.as_ref().and(route.map(str::to_owned)),
-            started: Instant::now(),
+            inner: Some(Box::new(Recorded {
+                span: Some(span),
+                trace_state,
+                method,
+                route: self.duration.as_ref().and(route.map(str::to_owned)),
+                started: self.duration.as_ref().map(|_| Instant::now()),
+            })),
         }
     }
 
@@ -362,31 +393,65 @@ impl ServerSpan {
     /// Whether the span records (sampled): only then are the request's steps worth
     /// noting ([`Phases`]).
     pub fn is_recording(&self) -> bool {
-        self.span.is_recording()
+        self.inner
+            .as_ref()
+            .and_then(|inner| inner.span.as_ref())
+            .is_some_and(|span| span.is_recording())
     }
 
-    /// Ends the span with the response's status (5xx: error), after the request's
-    /// recorded `phases` as its children; records the request duration, and, if
-    /// configured, writes `traceparent` on the response.
+    /// [`Self::respond`], then [`Self::end`]: for a response sent at once.
     pub fn finish(
-        mut self: Box<Self>,
+        self,
         telemetry: &Telemetry,
         status: u16,
         headers: &mut HeaderMap,
         phases: Option<&Phases>,
     ) {
-        if self.span.is_recording() {
-            self.span.set_attribute(KeyValue::new(
+        self.respond(telemetry, headers);
+        self.end(telemetry, status, phases);
+    }
+
+    /// Writes `traceparent` (and `tracestate`) on the response, if configured.
+    pub fn respond(&self, telemetry: &Telemetry, headers: &mut HeaderMap) {
+        if !telemetry.propagate_response {
+            return;
+        }
+        headers.insert(TRACEPARENT.clone(), traceparent_value(&self.ids));
+        if let Some(state) = self
+            .inner
+            .as_ref()
+            .map(|inner| inner.trace_state.as_str())
+            .filter(|state| !state.is_empty())
+        {
+            if let Ok(value) = HeaderValue::from_str(state) {
+                headers.insert("tracestate", value);
+            }
+        }
+    }
+
+    /// Ends the span with the response's status (5xx: error), after the request's
+    /// recorded `phases` as its children, and records the request duration: when the
+    /// response has been sent (a streamed body: once its last chunk is out).
+    pub fn end(self, telemetry: &Telemetry, status: u16, phases: Option<&Phases>) {
+        if let Some(inner) = self.inner {
+            inner.end(telemetry, status, phases);
+        }
+    }
+}
+
+impl Recorded {
+    fn end(mut self: Box<Self>, telemetry: &Telemetry, status: u16, phases: Option<&Phases>) {
+        if let Some(span) = self.span.as_mut().filter(|span| span.is_recording()) {
+            span.set_attribute(KeyValue::new(
                 "http.response.status_code",
                 i64::from(status),
             ));
             if status >= 500 {
-                self.span.set_status(Status::error(status.to_string()));
-                self.span
-                    .set_attribute(KeyValue::new("error.type", status.to_string()));
+                span.set_status(Status::error(status.to_string()));
+                span.set_attribute(KeyValue::new("error.type", status.to_string()));
             }
         }
-        if let Some(duration) = &telemetry.duration {
+        if let (Some(duration), Some(started)) = (&telemetry.duration, self.started) {
             let mut attributes = Vec::with_capacity(3);
             attributes.push(KeyValue::new("http.request.method", self.method));
             if let Some(route) = self.route.take() {
@@ -396,26 +461,19 @@ impl ServerSpan {
                 "http.response.status_code",
                 i64::from(status),
             ));
-            duration.record(self.started.elapsed().as_secs_f64(), &attributes);
+            duration.record(started.elapsed().as_secs_f64(), &attributes);
         }
-        if telemetry.propagate_response {
-            if let Ok(value) = HeaderValue::from_bytes(&traceparent(&self.ids)) {
-                headers.insert(TRACEPARENT.clone(), value);
-            }
-            if !self.trace_state.is_empty() {
-                if let Ok(value) = HeaderValue::from_str(&self.trace_state) {
-                    headers.insert("tracestate", value);
-                }
-            }
-        }
+        let Some(mut span) = self.span.take() else {
+            return;
+        };
         let steps = phases.map(Phases::take).unwrap_or_default();
         if steps.is_empty() {
-            self.span.end();
+            span.end();
             return;
         }
         // The steps become children of the server span (a local parent, not a remote
         // one), and end before it does.
-        let parent = Context::new().with_span(self.span);
+        let parent = Context::new().with_span(span);
         for step in steps {
             let mut child = telemetry
                 .tracer
@@ -426,32 +484,5 @@ impl ServerSpan {
             child.end_with_timestamp(step.end);
         }
         parent.span().end();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn traceparent_is_the_w3c_format() {
-        let ids = TraceIds {
-            trace_id: 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
-            span_id: 0x00f0_67aa_0ba9_02b7,
-            sampled: true,
-        };
-        assert_eq!(
-            &traceparent(&ids),
-            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-        );
-        let unsampled = TraceIds {
-            trace_id: 1,
-            span_id: u64::MAX,
-            sampled: false,
-        };
-        assert_eq!(
-            &traceparent(&unsampled),
-            b"00-00000000000000000000000000000001-ffffffffffffffff-00"
-        );
     }
 }
