@@ -111,6 +111,20 @@ impl Subscription for RabbitSubscription {
     }
 }
 
+/// Requeues what the broker sent before a cancel and the pump had not taken yet: on a
+/// channel that stays open (for the deliveries handed out), the broker would otherwise
+/// hold these until it closes. After the cancel-ok, lapin ends the stream once its
+/// buffer is empty.
+async fn give_back(consumer: &mut lapin::Consumer) {
+    let requeue = BasicNackOptions {
+        requeue: true,
+        multiple: false,
+    };
+    while let Some(Ok(amqp)) = consumer.next().await {
+        amqp.acker.nack(requeue).await.ok();
+    }
+}
+
 fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
     slot.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -183,7 +197,10 @@ async fn pump(
                         _ = &mut stopped => {
                             // The channel stays open: deliveries handed out can still be
                             // settled; close() ends it.
-                            channel.basic_cancel(&tag, BasicCancelOptions::default()).await.ok();
+                            // Only after a cancel-ok does the stream end.
+                            if channel.basic_cancel(&tag, BasicCancelOptions::default()).await.is_ok() {
+                                give_back(&mut consumer).await;
+                            }
                             return;
                         }
                     }
