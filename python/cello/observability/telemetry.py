@@ -135,7 +135,11 @@ def install_request_context(context: Any) -> bool:
     variable = getattr(runtime, "_current_context", None)
     if not isinstance(variable, contextvars.ContextVar):
         return False
-    context._RUNTIME_CONTEXT = RequestRuntimeContext(variable)
+    try:
+        replacement = RequestRuntimeContext(variable)
+    except LookupError:  # a variable without a default: not the API's own
+        return False
+    context._RUNTIME_CONTEXT = replacement
     return True
 
 
