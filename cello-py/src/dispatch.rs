@@ -69,6 +69,9 @@ pub struct Dispatcher {
     middleware: Option<cello_middleware::Chain>,
     /// Metrics and health probes; `None` when the app enabled neither (no cost).
     observability: Option<crate::observability::Observability>,
+    /// gRPC servicers; `None` when the app registered none (no cost).
+    #[cfg(feature = "grpc")]
+    pub(crate) grpc: Option<crate::grpc::GrpcHost>,
 }
 
 /// The outcome of the first, GIL-holding part of a request.
@@ -138,6 +141,8 @@ impl Dispatcher {
             shutdown: RefCell::new(None),
             middleware,
             observability: None,
+            #[cfg(feature = "grpc")]
+            grpc: None,
         }
     }
 

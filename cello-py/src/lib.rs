@@ -16,6 +16,8 @@ mod files;
 mod forms;
 #[cfg(feature = "graphql")]
 mod graphql;
+#[cfg(feature = "grpc")]
+mod grpc;
 mod handshake;
 mod json;
 #[cfg(feature = "_messaging")]
@@ -71,6 +73,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "graphql") {
         features.push("graphql");
     }
+    if cfg!(feature = "grpc") {
+        features.push("grpc");
+    }
     for (enabled, name) in [
         (cfg!(feature = "sqlite"), "sqlite"),
         (cfg!(feature = "postgres"), "postgres"),
@@ -121,5 +126,10 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     graphql::register(m)?;
     #[cfg(feature = "_messaging")]
     messaging::register(m)?;
+    #[cfg(feature = "grpc")]
+    {
+        m.add_class::<grpc::PyGrpcCall>()?;
+        m.add("GrpcCallError", py.get_type::<grpc::GrpcCallError>())?;
+    }
     Ok(())
 }

@@ -33,6 +33,17 @@ impl Dispatcher {
         conn: Option<ConnInfo>,
         seen: Option<&Seen<'r>>,
     ) -> Response {
+        #[cfg(feature = "grpc")]
+        if let Some(host) = &self.grpc {
+            let grpc = request
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(cello_protocols::grpc::is_grpc);
+            if grpc {
+                return Box::pin(self.grpc_call(host, request, conn)).await;
+            }
+        }
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().to_owned();
         match self.router.lookup(&parts.method, &path) {

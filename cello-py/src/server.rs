@@ -133,7 +133,7 @@ fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
 impl PyEngine {
     /// Freezes `core`'s routes into an engine that runs on `driver`.
     #[new]
-    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None, middleware = Vec::new(), request_logger = None, observability = None))]
+    #[pyo3(signature = (driver, core, app, on_error, start_task, config, access_log, max_requests = None, on_retire = None, middleware = Vec::new(), request_logger = None, observability = None, grpc = None))]
     // pyo3 extracts `middleware` as an owned list
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn new(
@@ -150,6 +150,7 @@ impl PyEngine {
         middleware: Vec<PyRef<'_, crate::middleware::PyMiddleware>>,
         request_logger: Option<Py<PyAny>>,
         observability: Option<PyRef<'_, crate::observability::PyObservability>>,
+        grpc: Option<(Py<PyAny>, usize, usize)>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
         let chain = crate::middleware::build_chain(&middleware)?;
@@ -180,6 +181,23 @@ impl PyEngine {
         );
         if let Some(observability) = observability {
             dispatcher.set_observability(observability.build(py)?);
+        }
+        if let Some((entry, max_receive, max_send)) = grpc {
+            #[cfg(feature = "grpc")]
+            {
+                dispatcher.grpc = Some(crate::grpc::GrpcHost {
+                    entry,
+                    max_receive,
+                    max_send,
+                });
+            }
+            #[cfg(not(feature = "grpc"))]
+            {
+                let _ = (entry, max_receive, max_send);
+                return Err(crate::errors::invalid(
+                    "gRPC needs the `grpc` feature of the native module",
+                ));
+            }
         }
         Ok(PyEngine {
             inner: ThreadBound::new(EngineState {

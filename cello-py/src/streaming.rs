@@ -40,6 +40,8 @@ struct Channel {
     body_waker: Option<Waker>,
     /// An asyncio future the producer awaits until there is room (or the end).
     producer_waiter: Option<Py<PyAny>>,
+    /// Sent after the last chunk (a gRPC call's status).
+    trailers: Option<http::HeaderMap>,
 }
 
 type Shared = Arc<Mutex<Channel>>;
@@ -77,7 +79,7 @@ impl PyBodySink {
 
     /// Resolves asyncio future `future` with `True` once there is room in the queue,
     /// or `False` once the client has gone away.
-    fn wait_capacity(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+    pub(crate) fn wait_capacity(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = future.py();
         let mut channel = lock(&self.channel);
         let answer = if channel.closed {
@@ -121,6 +123,41 @@ impl PyBodySink {
     #[getter]
     fn closed(&self) -> bool {
         lock(&self.channel).closed
+    }
+}
+
+impl PyBodySink {
+    /// Queues an encoded chunk whatever the queue holds (the caller bounds it).
+    pub(crate) fn push(&self, data: Bytes) -> bool {
+        let mut channel = lock(&self.channel);
+        if channel.closed {
+            return false;
+        }
+        channel.queue.push_back(data);
+        if let Some(waker) = channel.body_waker.take() {
+            waker.wake();
+        }
+        true
+    }
+
+    /// Ends the body with `trailers` once the queued chunks are sent.
+    pub(crate) fn finish_with(&self, trailers: http::HeaderMap) {
+        let mut channel = lock(&self.channel);
+        channel.trailers = Some(trailers);
+        channel.finished = true;
+        if let Some(waker) = channel.body_waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Whether the client has gone away (the body was dropped).
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.channel).closed
+    }
+
+    /// Whether a chunk would wait for room.
+    pub(crate) fn is_full(&self) -> bool {
+        lock(&self.channel).queue.len() >= QUEUE_CHUNKS
     }
 }
 
@@ -220,7 +257,8 @@ impl Body for ChannelBody {
             if aborted {
                 return Poll::Ready(Some(Err("the streamed response's producer failed".into())));
             }
-            return Poll::Ready(None);
+            let trailers = lock(&self.channel).trailers.take();
+            return Poll::Ready(trailers.map(|trailers| Ok(Frame::trailers(trailers))));
         }
         if let Some(keep_alive) = self.keep_alive.as_mut() {
             if keep_alive.timer.as_mut().poll(cx).is_ready() {

@@ -51,6 +51,7 @@ from cello.exceptions import (
 )
 from cello.forms import FormData, UploadFile
 from cello.graphql.config import GraphQLConfig
+from cello.grpc.config import GrpcConfig
 from cello.guards import (
     And,
     Authenticated,
@@ -138,6 +139,7 @@ __all__ = [
     "Form",
     "FormData",
     "GraphQLConfig",
+    "GrpcConfig",
     "Guard",
     "GuardError",
     "HTTPException",

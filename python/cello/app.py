@@ -26,6 +26,7 @@ from cello.data import DataMixin
 from cello.datastructures import State
 from cello.exceptions import BodyNotRead, HTTPException, InvalidJSON, RequestValidationError
 from cello.graphql._registrar import GraphQLMixin
+from cello.grpc._registrar import GrpcMixin
 from cello.messaging import MessagingMixin
 from cello.middleware._registrar import MiddlewareRegistrar
 from cello.observability import ObservabilityMixin
@@ -69,6 +70,7 @@ def problem(
 class App(
     DataMixin,
     GraphQLMixin,
+    GrpcMixin,
     MessagingMixin,
     ObservabilityMixin,
     MiddlewareRegistrar,
@@ -273,6 +275,7 @@ class App(
             self._middleware_specs(),
             self._request_logger(),
             self._observability(),
+            self._grpc_engine(),
         )
         self._track_engine(engine)
         return engine

@@ -31,6 +31,27 @@ impl RequestBody {
     }
 
     /// Whether the body is known to be empty without reading it.
+    /// The next chunk of data, without a size limit or an idle timer (a protocol on
+    /// top, such as gRPC, applies its own per message); `None` at the end. Trailers
+    /// are skipped.
+    pub async fn next_data(&mut self) -> Result<Option<Bytes>, HttpError> {
+        match self {
+            Self::Full(bytes) if bytes.is_empty() => Ok(None),
+            Self::Full(bytes) => Ok(Some(std::mem::take(bytes))),
+            Self::Incoming(incoming) => loop {
+                match incoming.frame().await {
+                    None => return Ok(None),
+                    Some(Err(error)) => return Err(HttpError::BodyRead(error.to_string())),
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Ok(Some(data));
+                        }
+                    }
+                }
+            },
+        }
+    }
+
     pub fn is_end_stream(&self) -> bool {
         match self {
             Self::Incoming(incoming) => incoming.is_end_stream(),

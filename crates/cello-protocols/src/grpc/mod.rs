@@ -1,8 +1,14 @@
-//! gRPC building blocks (work in progress, issue #15): the length-prefixed message
-//! framing and the status trailers. No server yet: see docs/grpc.md for what is missing.
+//! gRPC over any HTTP/2 server that speaks the `http` types: the length-prefixed
+//! message framing (with gzip), the call head (`grpc-timeout`, codings, metadata), the
+//! status trailers, and a response body of messages followed by trailers. Routing a
+//! call to its handler is the embedder's (Cello's dispatcher does it, docs/grpc.md).
 
+mod body;
 mod framing;
+mod head;
 mod status;
 
-pub use framing::{decode_frames, encode_frame, FrameError};
+pub use body::GrpcBody;
+pub use framing::{decode_frames, encode_frame, encode_frame_with, Decoder, Encoding, FrameError};
+pub use head::{decode_binary, encode_binary, is_grpc, parse_timeout, CallHead};
 pub use status::{Code, Status};

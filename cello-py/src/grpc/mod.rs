@@ -1,0 +1,8 @@
+//! gRPC: calls routed by content type to the servicers registered in Python
+//! (`cello.grpc`), over the engine's HTTP/2 (docs/grpc.md).
+
+mod call;
+mod serve;
+
+pub use call::{GrpcCallError, PyGrpcCall};
+pub(crate) use serve::GrpcHost;

@@ -1,0 +1,129 @@
+"""`App.enable_grpc` and grpcio's server methods: the gRPC subsystem's half of `cello.App`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cello._features import require_feature
+from cello.grpc._server import GrpcHandlers
+from cello.grpc.config import GrpcConfig
+
+__all__ = ["GrpcMixin"]
+
+
+class GrpcMixin:
+    """gRPC for `cello.App`: the app is a grpcio server as generated code sees it.
+
+    Example:
+        >>> from cello import App
+        >>> app = App()
+        >>> # helloworld_pb2_grpc.add_GreeterServicer_to_server(Greeter(), app)
+        >>> app.enable_grpc()
+    """
+
+    _grpc: GrpcHandlers | None = None
+    _grpc_config: GrpcConfig | None = None
+
+    def _grpc_handlers(self) -> GrpcHandlers:
+        if self._grpc is None:
+            require_feature("grpc", "gRPC")
+            self._grpc = GrpcHandlers()
+        return self._grpc
+
+    def enable_grpc(self, config: GrpcConfig | None = None) -> None:
+        """Serves gRPC on the app's port: HTTP/2 requests with an ``application/grpc``
+        content type go to the registered servicers, everything else to the routes.
+
+        Register servicers with grpcio's generated code, the app standing in for the
+        server: ``add_GreeterServicer_to_server(Greeter(), app)``. With
+        ``config.reflection`` the reflection service lists them (``grpcio-reflection``).
+        """
+        if config is None:
+            config = GrpcConfig()
+        if not isinstance(config, GrpcConfig):
+            raise TypeError(f"enable_grpc() takes a GrpcConfig, got {type(config).__name__}")
+        self._grpc_handlers()
+        self._grpc_config = config
+        if config.reflection:
+            _require_reflection()
+
+    def add_grpc_service(self, name: Any, methods: list[str] | None = None) -> None:
+        """Registers a service by name (the original's API): reflection lists it, and
+        its methods answer UNIMPLEMENTED until a servicer for it is added.
+
+        A grpcio servicer object is accepted too, with its generated ``add_*_to_server``
+        found from its base class: ``app.add_grpc_service(Greeter())``.
+        """
+        handlers = self._grpc_handlers()
+        if not isinstance(name, str):
+            _add_servicer(self, name)
+            return
+        if not name:
+            raise ValueError("add_grpc_service() needs a service name")
+        handlers._add_service(name)
+        for method in methods or ():
+            handlers.placeholders.add(f"/{name}/{method}")
+
+    def add_generic_rpc_handlers(self, generic_rpc_handlers: Iterable[Any]) -> None:
+        """grpcio's server method, called by generated ``add_*Servicer_to_server``."""
+        self._grpc_handlers().add_generic_rpc_handlers(generic_rpc_handlers)
+
+    def add_registered_method_handlers(self, service_name: str, method_handlers: dict[str, Any]) -> None:
+        """grpcio's server method (grpcio >= 1.62's generated code calls it)."""
+        self._grpc_handlers().add_registered_method_handlers(service_name, method_handlers)
+
+    @property
+    def grpc_services(self) -> list[str]:
+        """The names of the registered gRPC services."""
+        return list(self._grpc.services) if self._grpc else []
+
+    def _grpc_engine(self) -> tuple[Any, int, int] | None:
+        """What the engine needs to serve gRPC; ``None`` without any (no cost per request)."""
+        handlers = self._grpc
+        if handlers is None:
+            return None
+        config = self._grpc_config or GrpcConfig(reflection=False)
+        if config.reflection and not handlers.reflection_added:
+            _add_reflection(handlers)
+        size = config.max_message_size
+        return handlers.dispatch, size, size
+
+
+def _require_reflection() -> None:
+    try:
+        import grpc_reflection  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            "GrpcConfig(reflection=True) serves grpcio-reflection's service: "
+            "pip install grpcio-reflection (or cello[grpc]), or pass reflection=False"
+        ) from error
+
+
+def _add_reflection(handlers: GrpcHandlers) -> None:
+    from grpc_reflection.v1alpha import reflection
+
+    handlers.reflection_added = True
+    names = [*handlers.services, reflection.SERVICE_NAME]
+    reflection.enable_server_reflection(names, handlers)
+    try:
+        from grpc_reflection.v1alpha import reflection_pb2  # noqa: F401
+    except ImportError:  # pragma: no cover
+        return
+
+
+def _add_servicer(app: Any, servicer: Any) -> None:
+    import importlib
+
+    for base in type(servicer).__mro__[1:]:
+        if not base.__name__.endswith("Servicer"):
+            continue
+        module = importlib.import_module(base.__module__)
+        add = getattr(module, f"add_{base.__name__}_to_server", None)
+        if add is not None:
+            add(servicer, app)
+            return
+    raise TypeError(
+        f"add_grpc_service() takes a service name or a grpcio servicer; {type(servicer).__name__} "
+        "derives from no generated *Servicer class"
+    )

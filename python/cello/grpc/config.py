@@ -1,0 +1,91 @@
+"""`GrpcConfig`: where and how Cello serves gRPC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["GrpcConfig"]
+
+
+@dataclass
+class GrpcConfig:
+    """gRPC settings for `App.enable_grpc`.
+
+    gRPC calls are served on the app's own port (HTTP/2, cleartext with prior knowledge
+    or TLS), recognised by their ``application/grpc`` content type, so the app's TLS,
+    workers and middleware apply to them.
+
+    Args:
+        address: where the original framework listened (``"[::]:50051"``). Cello serves
+            gRPC on the app's port; this is kept for the original's API and reported by
+            `App.grpc_address`, but no second listener is opened (docs/grpc.md).
+        reflection: serve the gRPC reflection service (v1 and v1alpha) listing the
+            registered services; needs ``grpcio-reflection`` (``pip install cello[grpc]``).
+        max_message_size: the largest message, in bytes, received or sent; a larger one
+            fails the call with RESOURCE_EXHAUSTED.
+        enable_web: gRPC-Web; not served yet: ``True`` raises rather than pretend.
+        keepalive_secs: HTTP/2 keep-alive pings, every this many seconds (0: none).
+        concurrency_limit: the original's field; Cello bounds concurrent calls per
+            connection by ``ServerConfig.http2_max_concurrent_streams``.
+
+    Example:
+        >>> from cello import App, GrpcConfig
+        >>> app = App()
+        >>> app.enable_grpc(GrpcConfig(reflection=False))
+    """
+
+    address: str = "[::]:50051"
+    reflection: bool = True
+    max_message_size: int = 4 * 1024 * 1024
+    enable_web: bool = False
+    keepalive_secs: int = 60
+    concurrency_limit: int = 100
+
+    def __init__(
+        self,
+        address: str = "[::]:50051",
+        reflection: bool = True,
+        max_message_size: int = 4 * 1024 * 1024,
+        enable_web: bool = False,
+        keepalive_secs: int = 60,
+        concurrency_limit: int = 100,
+        *,
+        port: int | None = None,
+        enable_reflection: bool | None = None,
+        enable_grpc_web: bool | None = None,
+    ) -> None:
+        # The original's docs spell these `port`, `enable_reflection`, `enable_grpc_web`.
+        if port is not None:
+            address = f"[::]:{port}"
+        if enable_reflection is not None:
+            reflection = enable_reflection
+        if enable_grpc_web is not None:
+            enable_web = enable_grpc_web
+        if not isinstance(max_message_size, int) or max_message_size <= 0:
+            raise ValueError(f"GrpcConfig.max_message_size must be a positive int, got {max_message_size!r}")
+        self.address = address
+        self.reflection = reflection
+        self.max_message_size = max_message_size
+        self.enable_web = enable_web
+        self.keepalive_secs = keepalive_secs
+        self.concurrency_limit = concurrency_limit
+
+    @property
+    def port(self) -> int:
+        """The port of `address`."""
+        return int(self.address.rsplit(":", 1)[1])
+
+    @property
+    def enable_reflection(self) -> bool:
+        return self.reflection
+
+    @classmethod
+    def local(cls, **overrides: Any) -> GrpcConfig:
+        """Development defaults (the original's ``enable_web=True``)."""
+        return cls(**{"enable_web": True, **overrides})
+
+    @classmethod
+    def production(cls, address: str = "[::]:50051", max_message_size: int = 4 * 1024 * 1024) -> GrpcConfig:
+        """The original's production preset: no reflection, keep-alive 120 s."""
+        return cls(address=address, reflection=False, max_message_size=max_message_size, keepalive_secs=120, concurrency_limit=1000)
