@@ -25,6 +25,9 @@ def generate(out: Path) -> tuple[ModuleType, ModuleType, ModuleType]:
     code = protoc.main(["protoc", f"-I{PROTOS}", f"--python_out={out}", f"--grpc_python_out={out}", *files])
     assert code == 0, f"protoc failed ({code})"
     sys.path.insert(0, str(out))
+    # The service's descriptor (which reflection serves) is in test_pb2; the _grpc
+    # module imports only the messages.
+    importlib.import_module("interop.test_pb2")
     return (
         importlib.import_module("interop.test_pb2_grpc"),
         importlib.import_module("interop.messages_pb2"),

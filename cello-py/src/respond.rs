@@ -35,13 +35,14 @@ impl Dispatcher {
     ) -> Response {
         #[cfg(feature = "grpc")]
         if let Some(host) = &self.grpc {
-            let grpc = request
+            let flavor = request
                 .headers()
                 .get(http::header::CONTENT_TYPE)
                 .and_then(|value| value.to_str().ok())
-                .is_some_and(cello_protocols::grpc::is_grpc);
-            if grpc {
-                return Box::pin(self.grpc_call(host, request, conn)).await;
+                .and_then(cello_protocols::grpc::Flavor::of)
+                .filter(|flavor| host.web || *flavor == cello_protocols::grpc::Flavor::Grpc);
+            if let Some(flavor) = flavor {
+                return Box::pin(self.grpc_call(host, request, conn, flavor)).await;
             }
         }
         let (parts, body) = request.into_parts();

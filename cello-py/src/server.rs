@@ -150,7 +150,7 @@ impl PyEngine {
         middleware: Vec<PyRef<'_, crate::middleware::PyMiddleware>>,
         request_logger: Option<Py<PyAny>>,
         observability: Option<PyRef<'_, crate::observability::PyObservability>>,
-        grpc: Option<(Py<PyAny>, usize, usize)>,
+        grpc: Option<(Py<PyAny>, usize, usize, bool)>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
         let chain = crate::middleware::build_chain(&middleware)?;
@@ -182,18 +182,19 @@ impl PyEngine {
         if let Some(observability) = observability {
             dispatcher.set_observability(observability.build(py)?);
         }
-        if let Some((entry, max_receive, max_send)) = grpc {
+        if let Some((entry, max_receive, max_send, web)) = grpc {
             #[cfg(feature = "grpc")]
             {
                 dispatcher.grpc = Some(crate::grpc::GrpcHost {
                     entry,
                     max_receive,
                     max_send,
+                    web,
                 });
             }
             #[cfg(not(feature = "grpc"))]
             {
-                let _ = (entry, max_receive, max_send);
+                let _ = (entry, max_receive, max_send, web);
                 return Err(crate::errors::invalid(
                     "gRPC needs the `grpc` feature of the native module",
                 ));

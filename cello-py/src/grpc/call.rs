@@ -9,7 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use cello_http::RequestBody;
 use cello_protocols::grpc::{
-    encode_binary, encode_frame_with, Decoder, Encoding, FrameError, Status,
+    encode_binary, encode_frame_with, Decoder, Encoding, FrameError, Status, TextDecoder,
 };
 use futures_util::FutureExt;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -36,6 +36,8 @@ pub(crate) struct CallState {
     body: Option<RequestBody>,
     reading: bool,
     decoder: Decoder,
+    /// gRPC-Web text: the body's base64, decoded before the frames are read.
+    text: Option<TextDecoder>,
     request_ended: bool,
     request_error: Option<(u16, String)>,
     /// Initial metadata (response headers), until the head is sent.
@@ -69,11 +71,17 @@ pub(crate) fn lock(state: &Shared) -> MutexGuard<'_, CallState> {
 }
 
 impl CallState {
-    pub(crate) fn new(body: RequestBody, decoder: Decoder, max_send: usize) -> Self {
+    pub(crate) fn new(
+        body: RequestBody,
+        decoder: Decoder,
+        text: Option<TextDecoder>,
+        max_send: usize,
+    ) -> Self {
         Self {
             body: Some(body),
             reading: false,
             decoder,
+            text,
             request_ended: false,
             request_error: None,
             initial: HeaderMap::new(),
@@ -90,6 +98,19 @@ impl CallState {
             cancelled: false,
             task: None,
             timer: None,
+        }
+    }
+
+    /// Adds a chunk of the request body (base64-decoded first for gRPC-Web text).
+    fn push(&mut self, chunk: &[u8]) {
+        match self.text.as_mut() {
+            None => self.decoder.push(chunk),
+            Some(text) => match text.push(chunk) {
+                Some(bytes) => self.decoder.push(bytes.as_slice()),
+                None => {
+                    self.request_error = Some((13, "the grpc-web-text body is not base64".into()));
+                }
+            },
         }
     }
 
@@ -308,7 +329,7 @@ impl PyGrpcCall {
             };
             match body.next_data().now_or_never() {
                 None => return Ok(pyo3::types::PyBool::new(py, false).to_owned().into_any()),
-                Some(Ok(Some(chunk))) => call.decoder.push(&chunk),
+                Some(Ok(Some(chunk))) => call.push(&chunk),
                 Some(Ok(None)) => call.request_ended = true,
                 Some(Err(error)) => call.request_error = Some((1, error.to_string())),
             }
@@ -336,9 +357,9 @@ impl PyGrpcCall {
                 let mut guard = lock(&call);
                 match next {
                     Ok(Some(chunk)) => {
-                        guard.decoder.push(&chunk);
+                        guard.push(&chunk);
                         // A whole message (or a bad frame) is there: let try_recv say.
-                        if guard.decoder.has_message() {
+                        if guard.decoder.has_message() || guard.request_error.is_some() {
                             break;
                         }
                     }

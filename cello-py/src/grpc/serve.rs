@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use cello_http::{ConnInfo, Request, Response, ResponseBody};
-use cello_protocols::grpc::{CallHead, Code, Decoder, GrpcBody, Status};
+use cello_protocols::grpc::{
+    CallHead, Code, Decoder, Flavor, GrpcBody, Status, TextDecoder, WebBody,
+};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use pyo3::intern;
@@ -22,6 +24,8 @@ pub(crate) struct GrpcHost {
     pub entry: Py<PyAny>,
     pub max_receive: usize,
     pub max_send: usize,
+    /// gRPC-Web (`GrpcConfig.enable_web`).
+    pub web: bool,
 }
 
 /// How the response starts, once the handler has said enough.
@@ -32,19 +36,34 @@ enum Head {
     Streaming(HeaderMap, Vec<bytes::Bytes>),
 }
 
-fn grpc_response(mut headers: HeaderMap, body: ResponseBody) -> Response {
+fn grpc_response(flavor: Flavor, mut headers: HeaderMap, body: ResponseBody) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(flavor.content_type()),
+    );
     *response.headers_mut() = headers;
     response
 }
 
 /// A status as a Trailers-Only response (the status in the headers, no body).
-pub(crate) fn trailers_only(status: &Status) -> Response {
+pub(crate) fn trailers_only(flavor: Flavor, status: &Status) -> Response {
     let mut headers = HeaderMap::new();
     status.write_into(&mut headers);
-    grpc_response(headers, ResponseBody::Empty)
+    grpc_response(flavor, headers, ResponseBody::Empty)
+}
+
+/// A body of messages and trailers, as HTTP trailers or as gRPC-Web's last frame.
+fn flavored<B>(flavor: Flavor, body: B) -> ResponseBody
+where
+    B: http_body::Body<Data = bytes::Bytes, Error = cello_http::BoxError> + Unpin + 'static,
+{
+    match flavor {
+        Flavor::Grpc => ResponseBody::stream(body),
+        Flavor::Web => ResponseBody::stream(WebBody::new(body, false)),
+        Flavor::WebText => ResponseBody::stream(WebBody::new(body, true)),
+    }
 }
 
 fn peer(conn: Option<ConnInfo>) -> String {
@@ -74,25 +93,30 @@ impl Dispatcher {
         host: &GrpcHost,
         request: Request,
         conn: Option<ConnInfo>,
+        flavor: Flavor,
     ) -> Response {
         let (parts, body) = request.into_parts();
         let head = match CallHead::parse(parts.uri.path(), &parts.headers) {
             Ok(head) => head,
-            Err(status) => return trailers_only(&status),
+            Err(status) => return trailers_only(flavor, &status),
         };
         if head.service_and_method().is_none() {
-            return trailers_only(&Status::new(
-                Code::Unimplemented,
-                format!(
-                    "{} is not a gRPC method path (/package.Service/Method)",
-                    head.path
+            return trailers_only(
+                flavor,
+                &Status::new(
+                    Code::Unimplemented,
+                    format!(
+                        "{} is not a gRPC method path (/package.Service/Method)",
+                        head.path
+                    ),
                 ),
-            ));
+            );
         }
         let deadline = head.timeout.map(|timeout| Instant::now() + timeout);
         let state: Shared = Arc::new(Mutex::new(CallState::new(
             body,
             Decoder::new(host.max_receive, head.request_encoding),
+            (flavor == Flavor::WebText).then(TextDecoder::default),
             host.max_send,
         )));
         let call = PyGrpcCall {
@@ -126,10 +150,10 @@ impl Dispatcher {
         });
         if started.is_err() {
             lock(&state).done = true;
-            return trailers_only(&Status::new(
-                Code::Unknown,
-                "the server failed to start the call",
-            ));
+            return trailers_only(
+                flavor,
+                &Status::new(Code::Unknown, "the server failed to start the call"),
+            );
         }
         if let Some(deadline) = deadline {
             self.grpc_deadline(&state, deadline);
@@ -161,17 +185,15 @@ impl Dispatcher {
         match head {
             Head::Finished(mut initial, frames, trailers) if frames.is_empty() => {
                 initial.extend(trailers);
-                grpc_response(initial, ResponseBody::Empty)
+                grpc_response(flavor, initial, ResponseBody::Empty)
             }
             Head::Finished(mut initial, frames, trailers) => {
                 add_encoding(&mut initial, encoding);
-                grpc_response(
-                    initial,
-                    ResponseBody::stream(http_body_util::BodyExt::map_err(
-                        GrpcBody::new(frames, trailers),
-                        |never| match never {},
-                    )),
-                )
+                let body = http_body_util::BodyExt::map_err(
+                    GrpcBody::new(frames, trailers),
+                    |never| -> cello_http::BoxError { match never {} },
+                );
+                grpc_response(flavor, initial, flavored(flavor, body))
             }
             Head::Streaming(mut initial, frames) => {
                 add_encoding(&mut initial, encoding);
@@ -196,7 +218,7 @@ impl Dispatcher {
                         self.shared.after_python(py);
                     });
                 }
-                grpc_response(initial, ResponseBody::stream(body))
+                grpc_response(flavor, initial, flavored(flavor, body))
             }
         }
     }

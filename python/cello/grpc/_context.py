@@ -173,7 +173,10 @@ class ServicerContext:
     # -- the end --------------------------------------------------------------------
     def _finish(self, code: int | None = None, details: str | None = None) -> None:
         self._call.finish(self._code if code is None else code, self._details if details is None else details, self._trailing)
-        for callback in self._callbacks:
+
+    def _run_callbacks(self) -> None:
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
             try:
                 callback()
             except Exception:

@@ -78,16 +78,25 @@ class GrpcMixin:
         """The names of the registered gRPC services."""
         return list(self._grpc.services) if self._grpc else []
 
-    def _grpc_engine(self) -> tuple[Any, int, int] | None:
+    def _grpc_engine(self) -> tuple[Any, int, int, bool] | None:
         """What the engine needs to serve gRPC; ``None`` without any (no cost per request)."""
         handlers = self._grpc
         if handlers is None:
             return None
         config = self._grpc_config or GrpcConfig(reflection=False)
+        handlers.threads = config.concurrency_limit
+        if config.health is not False and handlers.health is None:
+            _add_health(handlers, required=config.health is True)
         if config.reflection and not handlers.reflection_added:
             _add_reflection(handlers)
         size = config.max_message_size
-        return handlers.dispatch, size, size
+        return handlers.dispatch, size, size, config.enable_web
+
+    def _begin_drain(self) -> None:
+        # The health service answers NOT_SERVING while the worker drains.
+        super()._begin_drain()  # type: ignore[misc]
+        if self._grpc is not None and self._grpc.health is not None:
+            self._grpc.health.enter_graceful_shutdown()
 
 
 def _require_reflection() -> None:
@@ -100,16 +109,36 @@ def _require_reflection() -> None:
         ) from error
 
 
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
 def _add_reflection(handlers: GrpcHandlers) -> None:
+    """grpcio-reflection's servicer, under v1alpha (its own) and v1: the two protocols'
+    messages are the same on the wire, only the service name differs."""
     from grpc_reflection.v1alpha import reflection
 
     handlers.reflection_added = True
-    names = [*handlers.services, reflection.SERVICE_NAME]
+    names = [*handlers.services, reflection.SERVICE_NAME, REFLECTION_V1]
     reflection.enable_server_reflection(names, handlers)
+    v1alpha = f"/{reflection.SERVICE_NAME}/ServerReflectionInfo"
+    handlers.methods[f"/{REFLECTION_V1}/ServerReflectionInfo"] = handlers.methods[v1alpha]
+    handlers._add_service(REFLECTION_V1)
+
+
+def _add_health(handlers: GrpcHandlers, required: bool) -> None:
+    """grpcio-health-checking's servicer: SERVING for the server ("") and each service
+    from the start, NOT_SERVING once the worker drains."""
     try:
-        from grpc_reflection.v1alpha import reflection_pb2  # noqa: F401
-    except ImportError:  # pragma: no cover
+        from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+    except ImportError as error:
+        if required:
+            raise ImportError("GrpcConfig(health=True) needs grpcio-health-checking: pip install grpcio-health-checking (or cello[grpc])") from error
         return
+    servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, handlers)
+    for name in ["", *handlers.services]:
+        servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    handlers.health = servicer
 
 
 def _add_servicer(app: Any, servicer: Any) -> None:

@@ -45,6 +45,10 @@ class GrpcHandlers:
         # Methods named by add_grpc_service() without a handler (UNIMPLEMENTED, said so).
         self.placeholders: set[str] = set()
         self.reflection_added = False
+        self.health: Any = None
+        # Threads for sync streaming handlers (GrpcConfig.concurrency_limit).
+        self.threads = 100
+        self._executor: Any = None
 
     # -- grpcio's server interface -------------------------------------------------
     def add_generic_rpc_handlers(self, generic_rpc_handlers: Iterable[Any]) -> None:
@@ -106,7 +110,14 @@ class GrpcHandlers:
                 # inline, no task, no loop round trip.
                 _unary_inline(behaviour, context, raw)
                 return None
-        return _run(handler, context)
+        return _run(handler, context, self)
+
+    def executor(self) -> Any:
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="cello-grpc")
+        return self._executor
 
 
 def _is_async(function: Any) -> bool:
@@ -122,6 +133,8 @@ def _unary_inline(behaviour: Callable[..., Any], context: ServicerContext, raw: 
         _fail(context, error)
     else:
         context._finish()
+    finally:
+        context._run_callbacks()
 
 
 def _decode(context: ServicerContext, raw: bytes | None) -> Any:
@@ -184,16 +197,18 @@ def _fail(context: ServicerContext, error: BaseException) -> None:
         raise error
 
 
-async def _run(handler: Any, context: ServicerContext) -> None:
+async def _run(handler: Any, context: ServicerContext, handlers: GrpcHandlers) -> None:
     try:
-        await _serve(handler, context)
+        await _serve(handler, context, handlers)
     except BaseException as error:  # noqa: BLE001 - every failure becomes a status
         _fail(context, error)
     else:
         context._finish()
+    finally:
+        context._run_callbacks()
 
 
-async def _serve(handler: Any, context: ServicerContext) -> None:
+async def _serve(handler: Any, context: ServicerContext, handlers: GrpcHandlers) -> None:
     call = context._call
     if handler.request_streaming and handler.response_streaming:
         behaviour, one_in, many_out = handler.stream_stream, False, True
@@ -224,9 +239,9 @@ async def _serve(handler: Any, context: ServicerContext) -> None:
     else:
         request = _sync_requests(context, loop)
     if many_out:
-        await asyncio.to_thread(_drain_sync, behaviour, request, context, loop)
+        await loop.run_in_executor(handlers.executor(), _drain_sync, behaviour, request, context, loop)
     else:
-        response = await asyncio.to_thread(behaviour, request, context)
+        response = await loop.run_in_executor(handlers.executor(), behaviour, request, context)
         _respond(context, response)
 
 

@@ -24,10 +24,19 @@ class GrpcConfig:
             registered services; needs ``grpcio-reflection`` (``pip install cello[grpc]``).
         max_message_size: the largest message, in bytes, received or sent; a larger one
             fails the call with RESOURCE_EXHAUSTED.
-        enable_web: gRPC-Web; not served yet: ``True`` raises rather than pretend.
+        enable_web: also serve gRPC-Web (``application/grpc-web`` and
+            ``application/grpc-web-text``, over HTTP/1.1 or HTTP/2) on the same port,
+            for browsers; add `CORSMiddleware` exposing ``grpc-status`` and
+            ``grpc-message`` for cross-origin pages.
         keepalive_secs: HTTP/2 keep-alive pings, every this many seconds (0: none).
-        concurrency_limit: the original's field; Cello bounds concurrent calls per
-            connection by ``ServerConfig.http2_max_concurrent_streams``.
+        concurrency_limit: the most calls of sync streaming handlers running at once
+            per worker (each holds a thread while it streams; more wait for one).
+            Async handlers and sync unary ones run on the worker's loop and are
+            bounded per connection by ``ServerConfig.http2_max_concurrent_streams``.
+        health: the standard health service (``grpc.health.v1.Health``, from
+            grpcio-health-checking): ``None`` serves it when that package is installed,
+            ``True`` requires it, ``False`` leaves it out. Every service is SERVING once
+            the worker serves and NOT_SERVING while it drains.
 
     Example:
         >>> from cello import App, GrpcConfig
@@ -41,6 +50,7 @@ class GrpcConfig:
     enable_web: bool = False
     keepalive_secs: int = 60
     concurrency_limit: int = 100
+    health: bool | None = None
 
     def __init__(
         self,
@@ -51,6 +61,7 @@ class GrpcConfig:
         keepalive_secs: int = 60,
         concurrency_limit: int = 100,
         *,
+        health: bool | None = None,
         port: int | None = None,
         enable_reflection: bool | None = None,
         enable_grpc_web: bool | None = None,
@@ -69,7 +80,10 @@ class GrpcConfig:
         self.max_message_size = max_message_size
         self.enable_web = enable_web
         self.keepalive_secs = keepalive_secs
+        if not isinstance(concurrency_limit, int) or concurrency_limit <= 0:
+            raise ValueError(f"GrpcConfig.concurrency_limit must be a positive int, got {concurrency_limit!r}")
         self.concurrency_limit = concurrency_limit
+        self.health = health
 
     @property
     def port(self) -> int:

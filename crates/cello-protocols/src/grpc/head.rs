@@ -35,14 +35,6 @@ const RESERVED: &[&str] = &[
     "host",
 ];
 
-/// Whether `content_type` is gRPC (`application/grpc`, `application/grpc+proto`, ...)
-/// and not gRPC-Web.
-pub fn is_grpc(content_type: &str) -> bool {
-    content_type
-        .strip_prefix("application/grpc")
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('+') || rest.starts_with(';'))
-}
-
 /// `grpc-timeout`: up to eight digits and a unit (`H`, `M`, `S`, `m`, `u`, `n`).
 pub fn parse_timeout(value: &str) -> Option<Duration> {
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
@@ -194,10 +186,6 @@ mod tests {
         headers.remove("grpc-timeout");
         headers.insert("grpc-encoding", HeaderValue::from_static("snappy"));
         assert_eq!(CallHead::parse("/a/b", &headers).unwrap_err().code, 12);
-        assert!(is_grpc("application/grpc"));
-        assert!(is_grpc("application/grpc+proto"));
-        assert!(!is_grpc("application/grpc-web"));
-        assert!(!is_grpc("application/json"));
         assert_eq!(decode_binary(b"AAECAw=="), Some(vec![0, 1, 2, 3]));
         assert_eq!(encode_binary(&[0, 1, 2, 3]), "AAECAw");
     }

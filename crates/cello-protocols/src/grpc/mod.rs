@@ -7,8 +7,10 @@ mod body;
 mod framing;
 mod head;
 mod status;
+mod web;
 
 pub use body::GrpcBody;
 pub use framing::{decode_frames, encode_frame, encode_frame_with, Decoder, Encoding, FrameError};
-pub use head::{decode_binary, encode_binary, is_grpc, parse_timeout, CallHead};
+pub use head::{decode_binary, encode_binary, parse_timeout, CallHead};
 pub use status::{Code, Status};
+pub use web::{trailer_frame, Flavor, TextDecoder, WebBody};
