@@ -190,7 +190,7 @@ async def receive(call: _cello.GrpcCall) -> bytes | None:
     while True:
         item = call.try_recv()
         if item is not False:
-            return item  # type: ignore[return-value]
+            return item
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         call.wait_recv(_driver(), future)
         await future

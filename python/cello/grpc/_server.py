@@ -254,13 +254,30 @@ async def _async_requests(context: ServicerContext) -> AsyncIterator[Any]:
 
 
 def _sync_requests(context: ServicerContext, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+    call = context._call
     while True:
-        raw = asyncio.run_coroutine_threadsafe(receive(context._call), loop).result()
+        # What has arrived is read from this thread; only a wait goes through the loop.
+        raw = call.try_recv()
+        if raw is False:
+            raw = asyncio.run_coroutine_threadsafe(receive(call), loop).result()
         if raw is None:
             return
         yield context._deserialize(raw) if context._deserialize else raw
 
 
 def _drain_sync(behaviour: Callable[..., Any], request: Any, context: ServicerContext, loop: asyncio.AbstractEventLoop) -> None:
+    call = context._call
     for message in behaviour(request, context):
-        asyncio.run_coroutine_threadsafe(send(context._call, _encode(context, message)), loop).result()
+        sent = call.send(_encode(context, message))
+        if sent is None:
+            raise CallEnded
+        if sent is False:
+            # The client is slow: wait, on the loop, for room.
+            asyncio.run_coroutine_threadsafe(_room(call), loop).result()
+
+
+async def _room(call: _cello.GrpcCall) -> None:
+    future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    call.wait_capacity(future)
+    if not await future:
+        raise CallEnded

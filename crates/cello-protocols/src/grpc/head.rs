@@ -37,6 +37,9 @@ const RESERVED: &[&str] = &[
 
 /// `grpc-timeout`: up to eight digits and a unit (`H`, `M`, `S`, `m`, `u`, `n`).
 pub fn parse_timeout(value: &str) -> Option<Duration> {
+    if !value.is_ascii() {
+        return None;
+    }
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -70,16 +73,14 @@ pub fn encode_binary(value: &[u8]) -> String {
 
 impl CallHead {
     /// Reads the head of a call; a status (for the trailers) when it cannot be served.
-    pub fn parse(path: &str, headers: &HeaderMap) -> Result<Self, Status> {
+    pub fn parse(path: &str, headers: &HeaderMap) -> Result<Self, Box<Status>> {
         let timeout = match headers.get("grpc-timeout") {
             None => None,
-            Some(value) => Some(
-                value
-                    .to_str()
-                    .ok()
-                    .and_then(parse_timeout)
-                    .ok_or_else(|| Status::new(Code::Internal, "malformed grpc-timeout"))?,
-            ),
+            Some(value) => {
+                Some(value.to_str().ok().and_then(parse_timeout).ok_or_else(|| {
+                    Box::new(Status::new(Code::Internal, "malformed grpc-timeout"))
+                })?)
+            }
         };
         let request_encoding = match headers.get("grpc-encoding") {
             None => Encoding::Identity,
@@ -88,13 +89,13 @@ impl CallHead {
                 .ok()
                 .and_then(Encoding::from_name)
                 .ok_or_else(|| {
-                    Status::new(
+                    Box::new(Status::new(
                         Code::Unimplemented,
                         format!(
                             "grpc-encoding {:?} is not supported (identity, gzip)",
                             String::from_utf8_lossy(value.as_bytes())
                         ),
-                    )
+                    ))
                 })?,
         };
         let accepts_gzip = headers
@@ -111,7 +112,10 @@ impl CallHead {
             }
             let value = if name.ends_with("-bin") {
                 decode_binary(value.as_bytes()).ok_or_else(|| {
-                    Status::new(Code::Internal, format!("metadata {name} is not base64"))
+                    Box::new(Status::new(
+                        Code::Internal,
+                        format!("metadata {name} is not base64"),
+                    ))
                 })?
             } else {
                 value.as_bytes().to_vec()
