@@ -32,8 +32,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from harness.machine import describe_machine  # noqa: E402
-from processes import free_port, start, stop  # noqa: E402
+from harness.machine import describe_machine
+from processes import free_port, start, stop
 
 SERVERS = ["cello", "cello-async", "grpcio-aio", "grpcio-sync"]
 METHODS = {

@@ -12,7 +12,7 @@ from typing import Any
 kind, port, generated = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 sys.path.insert(0, generated)
 
-from interop import messages_pb2, test_pb2_grpc  # noqa: E402
+from interop import messages_pb2, test_pb2_grpc
 
 
 def reply(request: Any) -> Any:
