@@ -402,3 +402,25 @@ def test_orders_example_serves(tmp_path: Path) -> None:
         assert sorted(httpx.get(url + "/published").json()["published"]) == ["OrderPaid"] + ["OrderPlaced"] * 3
     finally:
         assert stop_example(process) == 0
+
+
+def test_grpc_example_serves_grpc_and_http_on_one_port() -> None:
+    pytest.importorskip("grpc_tools", reason="the gRPC example needs grpcio-tools (make venv installs it)")
+    process, url = serve_example(ROOT / "examples" / "grpc" / "server.py")
+    try:
+        assert httpx.get(url + "/").json() == {"grpc": "helloworld.Greeter is served on this port too"}
+        target = url.removeprefix("http://")
+        output = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "grpc" / "client.py"), target],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout
+        assert output.splitlines() == [
+            "Hello, Ada!",
+            "Hello #1, Ada!",
+            "Hello #2, Ada!",
+            "Hello #3, Ada!",
+            "You said hi / You said bye",
+            "INVALID_ARGUMENT: name is required",
+        ]
+    finally:
+        assert stop_example(process) == 0

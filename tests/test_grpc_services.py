@@ -151,3 +151,34 @@ def test_a_servicer_object_registers_through_add_grpc_service(generated: tuple[M
     with LiveServer(app) as live, grpc.insecure_channel(f"127.0.0.1:{live.port}") as channel:
         response: Any = test_pb2_grpc.TestServiceStub(channel).UnaryCall(messages.SimpleRequest(response_size=3), timeout=10)
         assert response.payload.body == b"\0\0\0"
+
+
+def test_keepalive_secs_sends_http2_pings() -> None:
+    import socket
+
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    app = App()
+    app.enable_grpc(GrpcConfig(reflection=False, health=False, keepalive_secs=1))
+    with LiveServer(app) as live, socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        connection.initiate_connection()
+        sock.sendall(connection.data_to_send())
+        pinged = False
+        while not pinged:
+            data = sock.recv(65536)
+            assert data, "the server closed the connection before pinging"
+            for event in connection.receive_data(data):
+                pinged = pinged or isinstance(event, h2.events.PingReceived)
+            sock.sendall(connection.data_to_send())
+
+
+def test_the_server_config_interval_wins() -> None:
+    from cello import ServerConfig
+
+    app = App()
+    app.enable_grpc(GrpcConfig(reflection=False, health=False))
+    assert app._grpc_server_config(ServerConfig()).http2_keep_alive_interval == 60.0
+    assert app._grpc_server_config(ServerConfig(http2_keep_alive_interval=5)).http2_keep_alive_interval == 5

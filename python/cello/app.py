@@ -262,6 +262,7 @@ class App(
         on_retire: Callable[[], None] | None = None,
     ) -> _cello.Engine:
         self._server_config = config
+        config = self._grpc_server_config(config)
         engine = _cello.Engine(
             driver,
             self._build_core(),

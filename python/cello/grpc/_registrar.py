@@ -92,6 +92,16 @@ class GrpcMixin:
         size = config.max_message_size
         return handlers.dispatch, size, size, config.enable_web
 
+    def _grpc_server_config(self, config: Any) -> Any:
+        """`config` with HTTP/2 keep-alive pings every ``GrpcConfig.keepalive_secs``
+        unless the server config sets an interval of its own."""
+        grpc_config = self._grpc_config
+        if grpc_config is None or not grpc_config.keepalive_secs or config.http2_keep_alive_interval:
+            return config
+        import dataclasses
+
+        return dataclasses.replace(config, http2_keep_alive_interval=float(grpc_config.keepalive_secs))
+
     def _begin_drain(self) -> None:
         # The health service answers NOT_SERVING while the worker drains.
         super()._begin_drain()  # type: ignore[misc]

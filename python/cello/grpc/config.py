@@ -28,7 +28,9 @@ class GrpcConfig:
             ``application/grpc-web-text``, over HTTP/1.1 or HTTP/2) on the same port,
             for browsers; add `CORSMiddleware` exposing ``grpc-status`` and
             ``grpc-message`` for cross-origin pages.
-        keepalive_secs: HTTP/2 keep-alive pings, every this many seconds (0: none).
+        keepalive_secs: HTTP/2 keep-alive pings every this many seconds (0: none), on
+            every connection of the app, unless
+            ``ServerConfig.http2_keep_alive_interval`` sets its own interval.
         concurrency_limit: the most calls of sync streaming handlers running at once
             per worker (each holds a thread while it streams; more wait for one).
             Async handlers and sync unary ones run on the worker's loop and are
