@@ -129,6 +129,7 @@ fn _cello(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(feature = "grpc")]
     {
         m.add_class::<grpc::PyGrpcCall>()?;
+        m.add_class::<grpc::PyProtoSet>()?;
         m.add("GrpcCallError", py.get_type::<grpc::GrpcCallError>())?;
     }
     Ok(())

@@ -28,8 +28,27 @@ from typing import Any
 from cello.grpc._context import ServicerContext
 from cello.grpc._server import GrpcHandlers
 from cello.grpc.config import GrpcConfig
+from cello.grpc.services import (
+    GrpcChannel,
+    GrpcRequest,
+    GrpcResponse,
+    GrpcServer,
+    GrpcService,
+    grpc_method,
+)
 
-__all__ = ["GrpcConfig", "GrpcError", "GrpcHandlers", "ServicerContext"]
+__all__ = [
+    "GrpcChannel",
+    "GrpcConfig",
+    "GrpcError",
+    "GrpcHandlers",
+    "GrpcRequest",
+    "GrpcResponse",
+    "GrpcServer",
+    "GrpcService",
+    "ServicerContext",
+    "grpc_method",
+]
 
 
 class GrpcError(Exception):

@@ -31,20 +31,45 @@ class GrpcMixin:
             self._grpc = GrpcHandlers()
         return self._grpc
 
-    def enable_grpc(self, config: GrpcConfig | None = None) -> None:
+    def enable_grpc(
+        self,
+        config: GrpcConfig | None = None,
+        proto_files: list[str] | None = None,
+        include_paths: list[str] | None = None,
+        descriptor_set: bytes | str | None = None,
+    ) -> None:
         """Serves gRPC on the app's port: HTTP/2 requests with an ``application/grpc``
         content type go to the registered servicers, everything else to the routes.
 
         Register servicers with grpcio's generated code, the app standing in for the
         server: ``add_GreeterServicer_to_server(Greeter(), app)``. With
         ``config.reflection`` the reflection service lists them (``grpcio-reflection``).
+
+        `GrpcService` classes (the original's dict API) need the services' ``.proto``
+        files: `proto_files` (paths, or names found in `include_paths`), compiled here
+        in Rust, or a serialized `descriptor_set` (bytes, or the path of
+        ``protoc --descriptor_set_out``). A file that does not compile raises
+        `ValueError` naming it.
         """
         if config is None:
             config = GrpcConfig()
         if not isinstance(config, GrpcConfig):
             raise TypeError(f"enable_grpc() takes a GrpcConfig, got {type(config).__name__}")
-        self._grpc_handlers()
+        handlers = self._grpc_handlers()
         self._grpc_config = config
+        if proto_files:
+            from cello import _cello
+
+            handlers.protos.append(_cello.ProtoSet([str(path) for path in proto_files], [str(path) for path in include_paths or []]))
+        if descriptor_set is not None:
+            from pathlib import Path
+
+            from cello import _cello
+
+            data = descriptor_set if isinstance(descriptor_set, bytes) else Path(descriptor_set).read_bytes()
+            handlers.protos.append(_cello.ProtoSet.from_descriptor_set(data))
+        if handlers.protos and handlers.pending:
+            handlers.bind_pending()
         if config.reflection:
             _require_reflection()
 
@@ -56,6 +81,16 @@ class GrpcMixin:
         found from its base class: ``app.add_grpc_service(Greeter())``.
         """
         handlers = self._grpc_handlers()
+        from cello.grpc.services import GrpcService
+
+        if isinstance(name, GrpcService):
+            handlers.pending.append(name)
+            if handlers.protos:
+                handlers.bind_pending()
+            else:
+                # Bound once enable_grpc() brings the .proto files.
+                handlers._add_service(name.get_name())
+            return
         if not isinstance(name, str):
             _add_servicer(self, name)
             return
@@ -84,6 +119,7 @@ class GrpcMixin:
         if handlers is None:
             return None
         config = self._grpc_config or GrpcConfig(reflection=False)
+        handlers.bind_pending()
         handlers.threads = config.concurrency_limit
         if config.health is not False and handlers.health is None:
             _add_health(handlers, required=config.health is True)
@@ -128,6 +164,17 @@ def _add_reflection(handlers: GrpcHandlers) -> None:
     from grpc_reflection.v1alpha import reflection
 
     handlers.reflection_added = True
+    # Services from .proto files compiled in Rust: their descriptors join protobuf's
+    # default pool, which grpcio-reflection reads.
+    from google.protobuf import descriptor_pool
+
+    pool = descriptor_pool.Default()
+    for protos in handlers.protos:
+        for name, data in protos.file_descriptors():
+            try:
+                pool.FindFileByName(name)
+            except KeyError:
+                pool.AddSerializedFile(data)
     names = [*handlers.services, reflection.SERVICE_NAME, REFLECTION_V1]
     reflection.enable_server_reflection(names, handlers)
     v1alpha = f"/{reflection.SERVICE_NAME}/ServerReflectionInfo"

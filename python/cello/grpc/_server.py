@@ -46,6 +46,10 @@ class GrpcHandlers:
         self.placeholders: set[str] = set()
         self.reflection_added = False
         self.health: Any = None
+        # The original's dict API: compiled .proto files, and GrpcService objects to
+        # bind to their services when the engine is built.
+        self.protos: list[Any] = []
+        self.pending: list[Any] = []
         # Threads for sync streaming handlers (GrpcConfig.concurrency_limit).
         self.threads = 100
         self._executor: Any = None
@@ -69,6 +73,33 @@ class GrpcHandlers:
         for method, handler in method_handlers.items():
             self.methods[f"/{service_name}/{method}"] = handler
         self._add_service(service_name)
+
+    def bind_pending(self) -> None:
+        """Binds the `GrpcService` objects to the services of the .proto files."""
+        from cello.grpc.services import bind
+
+        pending, self.pending = self.pending, []
+        for service in pending:
+            if not self.protos:
+                raise LookupError(
+                    f"{type(service).__name__} is a GrpcService: its messages are described by .proto files; "
+                    "pass them with app.enable_grpc(config, proto_files=[...], include_paths=[...])"
+                )
+            errors = []
+            for protos in self.protos:
+                try:
+                    full_name, handlers = bind(service, protos)
+                except LookupError as error:
+                    errors.append(str(error))
+                    continue
+                if service.get_name() in self.services and service.get_name() != full_name:
+                    self.services.remove(service.get_name())
+                self._add_service(full_name)
+                for method, handler in handlers.items():
+                    self.methods[f"/{full_name}/{method}"] = handler
+                break
+            else:
+                raise LookupError(errors[0])
 
     def _add_service(self, name: str) -> None:
         if name and name not in self.services:
