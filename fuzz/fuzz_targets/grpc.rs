@@ -5,7 +5,9 @@
 //! `grpc-encoding`; the rest is the body, cut into chunks at the sizes its first byte
 //! picks. Invariants: no message exceeds the limit, a parsed timeout is at most eight
 //! digits of hours, a `-bin` value encoded back decodes to itself, and messages re-framed
-//! decode to the same messages.
+//! decode to the same messages. Each message is also read as a `demo.User` by
+//! reflection (`ProtoSet::to_json`, the dict API's decoder): a message that reads
+//! writes back (`from_json`) to one that reads the same.
 #![no_main]
 
 use bytes::BytesMut;
@@ -13,10 +15,34 @@ use cello_protocols::grpc::{
     decode_binary, decode_frames, encode_binary, encode_frame, parse_timeout, CallHead, Decoder,
     Encoding,
 };
+use std::sync::OnceLock;
+
+use cello_protocols::grpc::ProtoSet;
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 
 const MAX: usize = 4096;
+
+const USERS: &str = r#"syntax = "proto3";
+package demo;
+enum Role { MEMBER = 0; ADMIN = 1; }
+message Address { string city = 1; fixed32 zip = 2; }
+message User {
+  int64 id = 1; string name = 2; repeated string tags = 3; Role role = 4;
+  Address address = 5; map<string, double> scores = 6; bytes avatar = 7;
+  oneof contact { string email = 8; sint64 phone = 9; }
+}
+"#;
+
+fn users() -> &'static ProtoSet {
+    static SET: OnceLock<ProtoSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("cello-fuzz-grpc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary folder");
+        std::fs::write(dir.join("users.proto"), USERS).expect("the proto written");
+        ProtoSet::compile(&["users.proto".into()], &[dir]).expect("the fuzz proto compiles")
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(4, |&b| b == b'\n');
@@ -56,6 +82,10 @@ fuzz_target!(|data: &[u8]| {
             match decoder.next_message() {
                 Ok(Some(message)) => {
                     assert!(message.len() <= MAX);
+                    if let Ok(json) = users().to_json("demo.User", &message) {
+                        let again = users().from_json("demo.User", &json).expect("read JSON writes back");
+                        assert_eq!(users().to_json("demo.User", &again).expect("written reads"), json);
+                    }
                     messages.push(message);
                 }
                 Ok(None) => break,
