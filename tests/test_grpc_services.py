@@ -107,6 +107,9 @@ def test_seed_003_enable_grpc_example_runs_and_reflection_lists_its_services() -
     with LiveServer(app) as live, grpc.insecure_channel(f"127.0.0.1:{live.port}") as channel:
         services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
         assert {"UserService", "OrderService"} <= services
+        # The address it names is served too.
+        with grpc.insecure_channel("127.0.0.1:50051") as seed_channel:
+            assert "UserService" in set(ProtoReflectionDescriptorDatabase(seed_channel).get_services())
         get_user = channel.unary_unary("/UserService/GetUser")
         with pytest.raises(grpc.RpcError) as caught:
             get_user(b"", timeout=10)
@@ -182,3 +185,34 @@ def test_the_server_config_interval_wins() -> None:
     app.enable_grpc(GrpcConfig(reflection=False, health=False))
     assert app._grpc_server_config(ServerConfig()).http2_keep_alive_interval == 60.0
     assert app._grpc_server_config(ServerConfig(http2_keep_alive_interval=5)).http2_keep_alive_interval == 5
+
+
+def test_an_explicit_address_opens_a_grpc_listener_too(generated: tuple[ModuleType, ModuleType, ModuleType]) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    test_pb2_grpc, _, empty = generated
+    app = interop_app(generated, GrpcConfig(address=f"127.0.0.1:{free}", reflection=False))
+    live = LiveServer(app)
+    live.start()
+    try:
+        for port in (free, live.port):
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                assert test_pb2_grpc.TestServiceStub(channel).EmptyCall(empty.Empty(), timeout=10) == empty.Empty()
+    finally:
+        live.stop()
+    # Drained and closed with the app's own port.
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", free), timeout=2).close()
+
+
+def test_the_default_address_opens_nothing() -> None:
+    app = App()
+    app.enable_grpc(GrpcConfig(reflection=False, health=False))
+    assert app._grpc_listen_address(8000) is None
+    app.enable_grpc(GrpcConfig(port=8000, reflection=False, health=False))
+    assert app._grpc_listen_address(8000) is None
+    app.enable_grpc(GrpcConfig(address="[::]:50051", reflection=False, health=False))
+    assert app._grpc_listen_address(8000) == ("::", 50051)

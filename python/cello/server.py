@@ -160,10 +160,20 @@ def serve_worker(
         engine = app._engine(
             loop.driver, task_starter(loop), config, access_log, max_requests, retire
         )
-        server = engine.serve(
+        server: Any = engine.serve(
             loop.driver, host, port, reuse_port, fd, tls.as_tuple() if tls else None, http3,
             tls.redirect_http_port if tls else None,
         )
+        listen = app._grpc_listen_address(port)
+        if listen is not None:
+            from cello.grpc._listener import Listeners
+
+            # GrpcConfig(address=...) given: the same engine there too (SO_REUSEPORT, so
+            # every worker binds it).
+            grpc_listener = engine.serve(
+                loop.driver, listen[0], listen[1], True, None, tls.as_tuple() if tls else None, False, None
+            )
+            server = Listeners(server, grpc_listener)
         running.append(server)
         if install_signals:
             app._install_stop_signals(loop, server)

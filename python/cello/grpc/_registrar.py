@@ -128,6 +128,18 @@ class GrpcMixin:
         size = config.max_message_size
         return handlers.dispatch, size, size, config.enable_web
 
+    def _grpc_listen_address(self, app_port: int) -> tuple[str, int] | None:
+        """Where the gRPC listener binds: `GrpcConfig.address` when it was given (the
+        default address opens nothing: gRPC is on the app's port), unless that is the
+        app's own port."""
+        config = self._grpc_config
+        if self._grpc is None or config is None or not config.address_given:
+            return None
+        from cello.grpc._listener import split_address
+
+        host, port = split_address(config.address)
+        return None if port == app_port and port != 0 else (host, port)
+
     def _grpc_server_config(self, config: Any) -> Any:
         """`config` with HTTP/2 keep-alive pings every ``GrpcConfig.keepalive_secs``
         unless the server config sets an interval of its own."""

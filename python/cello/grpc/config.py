@@ -7,6 +7,8 @@ from typing import Any
 
 __all__ = ["GrpcConfig"]
 
+_DEFAULT_ADDRESS = "[::]:50051"
+
 
 @dataclass
 class GrpcConfig:
@@ -17,9 +19,10 @@ class GrpcConfig:
     workers and middleware apply to them.
 
     Args:
-        address: where the original framework listened (``"[::]:50051"``). Cello serves
-            gRPC on the app's port; this is kept for the original's API and reported by
-            `App.grpc_address`, but no second listener is opened (docs/grpc.md).
+        address: given explicitly (``GrpcConfig(address="[::]:50051")`` or ``port=``),
+            each worker also listens there, serving the same app, gRPC included
+            (SO_REUSEPORT, with the app's TLS). Left at its default, no second port is
+            opened: gRPC is served on the app's own port either way.
         reflection: serve the gRPC reflection service (v1 and v1alpha) listing the
             registered services; needs ``grpcio-reflection`` (``pip install cello[grpc]``).
         max_message_size: the largest message, in bytes, received or sent; a larger one
@@ -46,7 +49,8 @@ class GrpcConfig:
         >>> app.enable_grpc(GrpcConfig(reflection=False))
     """
 
-    address: str = "[::]:50051"
+    address: str = _DEFAULT_ADDRESS
+    address_given: bool = False
     reflection: bool = True
     max_message_size: int = 4 * 1024 * 1024
     enable_web: bool = False
@@ -56,7 +60,7 @@ class GrpcConfig:
 
     def __init__(
         self,
-        address: str = "[::]:50051",
+        address: str | None = None,
         reflection: bool = True,
         max_message_size: int = 4 * 1024 * 1024,
         enable_web: bool = False,
@@ -69,8 +73,11 @@ class GrpcConfig:
         enable_grpc_web: bool | None = None,
     ) -> None:
         # The original's docs spell these `port`, `enable_reflection`, `enable_grpc_web`.
+        self.address_given = port is not None or address is not None
         if port is not None:
             address = f"[::]:{port}"
+        if address is None:
+            address = _DEFAULT_ADDRESS
         if enable_reflection is not None:
             reflection = enable_reflection
         if enable_grpc_web is not None:
@@ -102,6 +109,6 @@ class GrpcConfig:
         return cls(**{"enable_web": True, **overrides})
 
     @classmethod
-    def production(cls, address: str = "[::]:50051", max_message_size: int = 4 * 1024 * 1024) -> GrpcConfig:
+    def production(cls, address: str | None = None, max_message_size: int = 4 * 1024 * 1024) -> GrpcConfig:
         """The original's production preset: no reflection, keep-alive 120 s."""
         return cls(address=address, reflection=False, max_message_size=max_message_size, keepalive_secs=120, concurrency_limit=1000)
