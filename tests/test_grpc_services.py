@@ -216,3 +216,19 @@ def test_the_default_address_opens_nothing() -> None:
     assert app._grpc_listen_address(8000) is None
     app.enable_grpc(GrpcConfig(address="[::]:50051", reflection=False, health=False))
     assert app._grpc_listen_address(8000) == ("::", 50051)
+
+
+def test_prometheus_counts_calls_by_registered_method_only(generated: tuple[ModuleType, ModuleType, ModuleType]) -> None:
+    test_pb2_grpc, _, empty = generated
+    app = interop_app(generated, GrpcConfig(reflection=False, health=False))
+    app.enable_prometheus(namespace="rpc", subsystem="api")
+    with LiveServer(app) as live:
+        with grpc.insecure_channel(f"127.0.0.1:{live.port}") as channel:
+            stub = test_pb2_grpc.TestServiceStub(channel)
+            for _ in range(3):
+                stub.EmptyCall(empty.Empty(), timeout=10)
+            with pytest.raises(grpc.RpcError):
+                channel.unary_unary("/no.Such/Method")(b"", timeout=10)
+        text = httpx.get(f"http://127.0.0.1:{live.port}/metrics").text
+    assert 'rpc_api_requests_total{method="POST",route="/grpc.testing.TestService/EmptyCall",status="200"} 3' in text
+    assert "/no.Such/Method" not in text

@@ -42,6 +42,9 @@ impl Dispatcher {
                 .and_then(cello_protocols::grpc::Flavor::of)
                 .filter(|flavor| host.web || *flavor == cello_protocols::grpc::Flavor::Grpc);
             if let Some(flavor) = flavor {
+                if let (Some(seen), Some(method)) = (seen, host.known.get(request.uri().path())) {
+                    seen.called(method);
+                }
                 return Box::pin(self.grpc_call(host, request, conn, flavor)).await;
             }
         }

@@ -129,6 +129,10 @@ fn http_config(config: &Bound<'_, PyAny>) -> PyResult<HttpConfig> {
     })
 }
 
+/// `App._grpc_engine()`: the dispatcher, the message size limits (receive, send),
+/// gRPC-Web, the registered method paths.
+type GrpcArguments = (Py<PyAny>, usize, usize, bool, Vec<String>);
+
 #[pymethods]
 impl PyEngine {
     /// Freezes `core`'s routes into an engine that runs on `driver`.
@@ -150,7 +154,7 @@ impl PyEngine {
         middleware: Vec<PyRef<'_, crate::middleware::PyMiddleware>>,
         request_logger: Option<Py<PyAny>>,
         observability: Option<PyRef<'_, crate::observability::PyObservability>>,
-        grpc: Option<(Py<PyAny>, usize, usize, bool)>,
+        grpc: Option<GrpcArguments>,
     ) -> PyResult<PyEngine> {
         let http = http_config(config)?;
         let chain = crate::middleware::build_chain(&middleware)?;
@@ -182,7 +186,7 @@ impl PyEngine {
         if let Some(observability) = observability {
             dispatcher.set_observability(observability.build(py)?);
         }
-        if let Some((entry, max_receive, max_send, web)) = grpc {
+        if let Some((entry, max_receive, max_send, web, known)) = grpc {
             #[cfg(feature = "grpc")]
             {
                 dispatcher.grpc = Some(crate::grpc::GrpcHost {
@@ -190,11 +194,12 @@ impl PyEngine {
                     max_receive,
                     max_send,
                     web,
+                    known: known.into_iter().collect(),
                 });
             }
             #[cfg(not(feature = "grpc"))]
             {
-                let _ = (entry, max_receive, max_send, web);
+                let _ = (entry, max_receive, max_send, web, known);
                 return Err(crate::errors::invalid(
                     "gRPC needs the `grpc` feature of the native module",
                 ));

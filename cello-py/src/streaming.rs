@@ -126,6 +126,8 @@ impl PyBodySink {
     }
 }
 
+// The gRPC calls' side of the channel.
+#[cfg_attr(not(feature = "grpc"), allow(dead_code))]
 impl PyBodySink {
     /// Queues an encoded chunk whatever the queue holds (the caller bounds it).
     pub(crate) fn push(&self, data: Bytes) -> bool {

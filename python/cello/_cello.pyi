@@ -267,7 +267,7 @@ class Engine:
         middleware: list[Middleware] = ...,
         request_logger: Callable[..., None] | None = None,
         observability: Observability | None = None,
-        grpc: tuple[Callable[[GrpcCall], Any], int, int, bool] | None = None,
+        grpc: tuple[Callable[[GrpcCall], Any], int, int, bool, list[str]] | None = None,
     ) -> Self: ...
     def serve(
         self,

@@ -226,6 +226,8 @@ pub struct Seen<'a> {
     #[cfg(feature = "otel")]
     span: Option<TracedSpan<'a>>,
     route: Cell<Option<&'a Route>>,
+    /// A gRPC call to a registered method: its path, the metrics' route label.
+    rpc: Cell<Option<&'a str>>,
 }
 
 #[cfg(feature = "otel")]
@@ -248,6 +250,12 @@ impl<'a> Seen<'a> {
     /// The request reached this route: the metrics need not look it up again.
     pub fn reached(&self, route: &'a Route) {
         self.route.set(Some(route));
+    }
+
+    /// The request is a call to this registered gRPC method (`/package.Service/Method`).
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    pub fn called(&self, method: &'a str) {
+        self.rpc.set(Some(method));
     }
 }
 
@@ -358,6 +366,7 @@ impl Observability {
                 #[cfg(feature = "otel")]
                 span,
                 route: Cell::new(None),
+                rpc: Cell::new(None),
             },
             metrics,
         });
@@ -430,6 +439,7 @@ impl<'a> Observed<'a> {
         if let Some(measured) = self.metrics {
             let route = match (self.seen.route.get(), &measured.uri) {
                 (Some(route), _) => Some(route.template()),
+                (None, _) if self.seen.rpc.get().is_some() => self.seen.rpc.get(),
                 (None, Some(uri)) => route_template(measured.router, &measured.method, uri.path()),
                 (None, None) => None,
             };

@@ -113,7 +113,7 @@ class GrpcMixin:
         """The names of the registered gRPC services."""
         return list(self._grpc.services) if self._grpc else []
 
-    def _grpc_engine(self) -> tuple[Any, int, int, bool] | None:
+    def _grpc_engine(self) -> tuple[Any, int, int, bool, list[str]] | None:
         """What the engine needs to serve gRPC; ``None`` without any (no cost per request)."""
         handlers = self._grpc
         if handlers is None:
@@ -126,7 +126,7 @@ class GrpcMixin:
         if config.reflection and not handlers.reflection_added:
             _add_reflection(handlers)
         size = config.max_message_size
-        return handlers.dispatch, size, size, config.enable_web
+        return handlers.dispatch, size, size, config.enable_web, sorted(handlers.methods)
 
     def _grpc_listen_address(self, app_port: int) -> tuple[str, int] | None:
         """Where the gRPC listener binds: `GrpcConfig.address` when it was given (the
