@@ -8,7 +8,7 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protos import load  # noqa: E402
+from protos import load
 
 greeter_pb2, greeter_pb2_grpc = load()
 

@@ -17,8 +17,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cello import App, GrpcConfig  # noqa: E402
-from protos import load  # noqa: E402
+from cello import App, GrpcConfig
+from protos import load
 
 greeter_pb2, greeter_pb2_grpc = load()
 
