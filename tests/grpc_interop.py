@@ -182,3 +182,79 @@ def make_servicers(test_pb2_grpc: ModuleType, messages: ModuleType, empty: Modul
                     yield messages.StreamingOutputCallResponse(payload=payload(parameters.size))
 
     return SyncService, AsyncService
+
+
+def make_dict_service(seen: Seen) -> Any:
+    """The same TestService in the original's dict API (`cello.grpc.GrpcService`),
+    bound to protos/interop/test.proto compiled by Cello. `bytes` fields are base64 text,
+    as in protobuf's JSON mapping."""
+    import base64
+
+    from cello.grpc import GrpcError, GrpcService, grpc_method
+
+    def payload(size: int) -> dict[str, str]:
+        return {"body": base64.b64encode(b"\0" * size).decode()}
+
+    def raise_status(request: Any) -> None:
+        status = request.get("response_status") or {}
+        if status.get("code"):
+            raise GrpcError(status["code"], status["message"])
+
+    class DictService(GrpcService):
+        service_name = "grpc.testing.TestService"
+
+        @grpc_method
+        def EmptyCall(self, request: Any) -> Any:
+            return {}
+
+        @grpc_method
+        async def UnaryCall(self, request: Any, context: Any) -> Any:
+            _echo(context)
+            seen.metadata = dict(request.metadata)
+            seen.remaining.append(context.time_remaining())
+            if (request.get("response_compressed") or {}).get("value"):
+                context.set_compression("gzip")
+            raise_status(request)
+            return {"payload": payload(request["response_size"])}
+
+        @grpc_method(stream=True)
+        async def StreamingOutputCall(self, request: Any) -> Any:
+            for parameters in request["response_parameters"]:
+                if parameters["interval_us"]:
+                    await asyncio.sleep(parameters["interval_us"] / 1e6)
+                yield {"payload": payload(parameters["size"])}
+
+        @grpc_method
+        async def StreamingInputCall(self, requests: Any) -> Any:
+            total = 0
+            try:
+                async for request in requests:
+                    total += len(base64.b64decode(request["payload"]["body"]))
+                    seen.started.set()
+            except asyncio.CancelledError:
+                seen.cancelled.set()
+                raise
+            return {"aggregated_payload_size": total}
+
+        @grpc_method
+        async def FullDuplexCall(self, requests: Any, context: Any) -> Any:
+            _echo(context)
+            try:
+                async for request in requests:
+                    raise_status(request)
+                    for parameters in request["response_parameters"]:
+                        if parameters["interval_us"]:
+                            await asyncio.sleep(parameters["interval_us"] / 1e6)
+                        yield {"payload": payload(parameters["size"])}
+            except asyncio.CancelledError:
+                seen.cancelled.set()
+                raise
+
+        @grpc_method
+        async def HalfDuplexCall(self, requests: Any) -> Any:
+            collected = [request async for request in requests]
+            for request in collected:
+                for parameters in request["response_parameters"]:
+                    yield {"payload": payload(parameters["size"])}
+
+    return DictService()

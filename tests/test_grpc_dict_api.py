@@ -158,6 +158,21 @@ def test_mistakes_are_said_at_start_up(tmp_path: Path) -> None:
         app.add_grpc_service(OrderService())
 
 
+def test_the_originals_doc_spellings(server: LiveServer) -> None:
+    from cello.grpc import GrpcRequest
+
+    async def call() -> Any:
+        channel = GrpcChannel(f"127.0.0.1:{server.port}")
+        try:
+            return await channel.call(service="UserService", method="GetUser", request=GrpcRequest(data={"id": 1}))
+        finally:
+            await channel.close()
+
+    response = asyncio.run(call())
+    assert response.data["name"] == "Ada" and response.status_code == 0
+    assert GrpcServer(host="localhost", port=6000).config.address == "localhost:6000"
+
+
 def test_the_originals_value_classes() -> None:
     assert GrpcResponse(error="gone", code=5).status_code == 5
     assert GrpcResponse.error(3, "bad").message == "bad"

@@ -1,6 +1,7 @@
 """gRPC interop cases (grpc/doc/interop-test-descriptions.md, the ones that test a
 server) with grpcio's client against the interop TestService served by Cello, written
-once in grpcio's sync style and once in grpc.aio's async style."""
+once in grpcio's sync style, once in grpc.aio's async style, and once in the original's
+dict API (`GrpcService`, messages as dicts, the .proto compiled by Cello)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ pytest.importorskip("grpc_tools", reason="gRPC tests need grpcio-tools (make ven
 
 from cello import App, GrpcConfig
 from cello.testing import LiveServer
-from grpc_interop import ECHO_INITIAL, ECHO_TRAILING, Seen, generate, make_servicers
+from grpc_interop import (
+    ECHO_INITIAL,
+    ECHO_TRAILING,
+    PROTOS,
+    Seen,
+    generate,
+    make_dict_service,
+    make_servicers,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +44,19 @@ class Served:
         self.seen = seen
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", "async", "dict"])
 def served(request: pytest.FixtureRequest, generated: tuple[ModuleType, ModuleType, ModuleType]) -> Iterator[Served]:
     test_pb2_grpc, messages, empty = generated
     seen = Seen()
     sync_service, async_service = make_servicers(test_pb2_grpc, messages, empty, seen)
     app = App()
-    app.enable_grpc(GrpcConfig(reflection=False, max_message_size=1024 * 1024))
-    test_pb2_grpc.add_TestServiceServicer_to_server(sync_service() if request.param == "sync" else async_service(), app)
+    config = GrpcConfig(reflection=False, max_message_size=1024 * 1024)
+    if request.param == "dict":
+        app.enable_grpc(config, proto_files=["interop/test.proto"], include_paths=[str(PROTOS)])
+        app.add_grpc_service(make_dict_service(seen))
+    else:
+        app.enable_grpc(config)
+        test_pb2_grpc.add_TestServiceServicer_to_server(sync_service() if request.param == "sync" else async_service(), app)
     server = LiveServer(app)
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")

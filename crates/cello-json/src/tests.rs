@@ -177,7 +177,12 @@ fn subnormal_floats_are_correctly_rounded() {
     // The `json` fuzz target's oracle (serde_json without `float_roundtrip`) read
     // 7223372137236e-321 one ulp low; Cello's decoder gives the correctly rounded
     // double, the one Rust's and Python's parsers give.
-    for text in ["7223372137236e-321", "4.9e-324", "2.225073858507e-308", "1e-310"] {
+    for text in [
+        "7223372137236e-321",
+        "4.9e-324",
+        "2.225073858507e-308",
+        "1e-310",
+    ] {
         let expected: f64 = text.parse().unwrap();
         assert_eq!(
             decoded(&format!("[{text}]")),

@@ -47,7 +47,7 @@ class GrpcRequest:
     """What a `@grpc_method` handler receives: the request message as a dict, and the
     call's metadata. ``request["id"]`` and ``request.get("id")`` read the message."""
 
-    def __init__(self, service: str, method: str, data: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(self, service: str = "", method: str = "", data: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
         self._service = service
         self._method = method
         self._data = data if data is not None else {}
@@ -118,6 +118,19 @@ class GrpcResponse:
 
     def __repr__(self) -> str:
         return f"GrpcResponse(status_code={self.status_code}, message={self.message!r}, data={self.data!r})"
+
+
+class Answer(dict[str, Any]):
+    """A call's answer: the message as a dict, which also reads as the original's docs
+    use it (``response.data``, ``response.status_code``)."""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self
+
+    @property
+    def status_code(self) -> int:
+        return 0
 
 
 class GrpcService:
@@ -273,10 +286,21 @@ class GrpcServer:
         []
     """
 
-    def __init__(self, config: Any = None, *, proto_files: list[str] | None = None, include_paths: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        proto_files: list[str] | None = None,
+        include_paths: list[str] | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
         from cello.grpc.config import GrpcConfig
 
         self.config = config if config is not None else GrpcConfig(reflection=False)
+        # The original's docs write GrpcServer(host="localhost", port=50051).
+        if host is not None or port is not None:
+            self.config.address = f"{host or '127.0.0.1'}:{port if port is not None else 50051}"
         self.proto_files = list(proto_files or [])
         self.include_paths = list(include_paths or [])
         self._services: dict[str, GrpcService] = {}
@@ -382,9 +406,9 @@ class GrpcChannel:
         try:
             if server_streaming:
                 stream = channel.unary_stream(path, request_serializer=encode, response_deserializer=decode)
-                return [item async for item in stream(request or {}, timeout=timeout, metadata=metadata)]
+                return [Answer(item) async for item in stream(request or {}, timeout=timeout, metadata=metadata)]
             unary = channel.unary_unary(path, request_serializer=encode, response_deserializer=decode)
-            return await unary(request or {}, timeout=timeout, metadata=metadata)
+            return Answer(await unary(request or {}, timeout=timeout, metadata=metadata))
         except grpc.aio.AioRpcError as error:
             raise GrpcError(error.code().value[0], error.details() or "") from None
 

@@ -44,18 +44,30 @@ impl ProtoSet {
     /// Compiles `files` (paths, or names relative to `includes`), with their imports.
     pub fn compile(files: &[PathBuf], includes: &[PathBuf]) -> Result<Self, ProtoError> {
         let mut includes = includes.to_vec();
-        // A file given by path is found from its own folder too.
-        for file in files {
-            if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-                if !includes.iter().any(|include| include == parent) {
-                    includes.push(parent.to_path_buf());
-                }
-            }
-        }
         if includes.is_empty() {
             includes.push(PathBuf::from("."));
         }
-        let set = protox::compile(files, &includes).map_err(|error| {
+        // As protoc: a name is looked up in the include paths (`interop/test.proto`);
+        // a file given by a path outside them is found from its own folder.
+        let mut resolved = Vec::with_capacity(files.len());
+        for file in files {
+            let under = includes
+                .iter()
+                .map(|include| include.join(file))
+                .find(|path| path.is_file());
+            match under {
+                Some(path) => resolved.push(path),
+                None => {
+                    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        if !includes.iter().any(|include| include == parent) {
+                            includes.push(parent.to_path_buf());
+                        }
+                    }
+                    resolved.push(file.clone());
+                }
+            }
+        }
+        let set = protox::compile(&resolved, &includes).map_err(|error| {
             ProtoError::Compile(match error.file() {
                 Some(file) => format!("{file}: {error}"),
                 None => error.to_string(),
