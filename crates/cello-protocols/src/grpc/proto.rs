@@ -51,10 +51,15 @@ impl ProtoSet {
         // a file given by a path outside them is found from its own folder.
         let mut resolved = Vec::with_capacity(files.len());
         for file in files {
-            let under = includes
-                .iter()
-                .map(|include| include.join(file))
-                .find(|path| path.is_file());
+            let under = file
+                .is_relative()
+                .then(|| {
+                    includes
+                        .iter()
+                        .map(|include| include.join(file))
+                        .find(|path| path.is_file())
+                })
+                .flatten();
             match under {
                 Some(path) => resolved.push(path),
                 None => {
@@ -225,6 +230,22 @@ message User { int64 id = 1; string name = 2; repeated string tags = 3; }
             Err(ProtoError::UnknownMessage(_))
         ));
         assert_eq!(set.file_descriptors()[0].0, "users.proto");
+    }
+
+    #[test]
+    fn a_file_by_path_or_by_name_in_the_include_paths() {
+        let (dir, _) = users();
+        let by_path = ProtoSet::compile(&[dir.path().join("users.proto")], &[]).unwrap();
+        assert_eq!(by_path.methods().len(), 2);
+        let nested = dir.path().join("api");
+        std::fs::create_dir(&nested).unwrap();
+        std::fs::write(nested.join("ping.proto"), "syntax = \"proto3\";\nimport \"users.proto\";\nservice Ping { rpc Get (demo.User) returns (demo.User); }\n").unwrap();
+        let by_name = ProtoSet::compile(
+            &[PathBuf::from("api/ping.proto")],
+            &[dir.path().to_path_buf()],
+        )
+        .unwrap();
+        assert_eq!(by_name.methods()[0].service, "Ping");
     }
 
     #[test]
