@@ -127,3 +127,24 @@ def test_without_enable_web_it_is_plain_http(generated: tuple[ModuleType, Module
         response: Any = httpx.post(f"http://127.0.0.1:{live.port}/grpc.testing.TestService/EmptyCall", content=frame(b""), headers={"content-type": "application/grpc-web"})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_server_compresses_when_the_handler_asks_and_the_client_accepts(generated: tuple[ModuleType, ModuleType, ModuleType]) -> None:
+    """server_compressed_unary, checked on the wire: the answer's frame has the
+    compressed flag and inflates to the message; without grpc-accept-encoding it is
+    sent plain."""
+    import gzip
+
+    _, m, _ = generated
+    with LiveServer(web_app(generated, enable_web=False)) as live, httpx.Client(http1=False, http2=True) as client:
+        request = m.SimpleRequest(response_size=1000, response_compressed=m.BoolValue(value=True)).SerializeToString()
+        headers = {"content-type": "application/grpc", "te": "trailers"}
+        url = f"http://127.0.0.1:{live.port}/grpc.testing.TestService/UnaryCall"
+        compressed = client.post(url, content=frame(request), headers={**headers, "grpc-accept-encoding": "gzip"})
+        plain = client.post(url, content=frame(request), headers=headers)
+    assert compressed.headers["grpc-encoding"] == "gzip"
+    flag, size = struct.unpack(">BI", compressed.content[:5])
+    assert flag == 1 and size < 100
+    assert m.SimpleResponse.FromString(gzip.decompress(compressed.content[5:])).payload.body == b"\0" * 1000
+    assert "grpc-encoding" not in plain.headers
+    assert plain.content[0] == 0 and len(plain.content) > 1000
