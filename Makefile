@@ -74,7 +74,7 @@ test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed
 	cargo test -q -p cello-observability --features otel
 	cargo test -q -p cello-data --all-features
 	cargo test -q -p cello-protocols --features rabbitmq
-	cargo test -q -p cello-protocols --features grpc --lib grpc
+	cargo test -q -p cello-protocols --features grpc-proto --lib grpc
 	CELLO_SQS_ENDPOINT=http://127.0.0.1:4566 cargo test -q -p cello-protocols --features sqs
 	cargo test -q -p cello-patterns --features postgres
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
