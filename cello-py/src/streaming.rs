@@ -209,18 +209,27 @@ impl ChannelBody {
     fn release_producer(&self, waiter: Option<Py<PyAny>>, answer: bool) {
         if let Some(waiter) = waiter {
             Python::attach(|py| {
-                let waiter = waiter.bind(py);
-                let pending = !waiter
-                    .call_method0(intern!(py, "done"))
-                    .and_then(|done| done.is_truthy())
-                    .unwrap_or(true);
-                if pending {
-                    if let Err(error) = waiter.call_method1(intern!(py, "set_result"), (answer,)) {
-                        error.print(py);
-                    }
-                }
+                settle(waiter.bind(py), answer);
                 self.shared.after_python(py);
             });
+        }
+    }
+}
+
+/// Sets the result of asyncio future `future`, unless it is done (cancelled) already;
+/// a failure is printed, not raised (this runs where no Python code waits for it).
+pub(crate) fn settle<'py, T>(future: &Bound<'py, PyAny>, value: T)
+where
+    T: pyo3::IntoPyObject<'py>,
+{
+    let py = future.py();
+    let pending = !future
+        .call_method0(intern!(py, "done"))
+        .and_then(|done| done.is_truthy())
+        .unwrap_or(true);
+    if pending {
+        if let Err(error) = future.call_method1(intern!(py, "set_result"), (value,)) {
+            error.print(py);
         }
     }
 }

@@ -164,7 +164,7 @@ pub(crate) fn end_from_outside(state: &Shared, status: &Status, cancelled: bool)
     }
     Python::attach(|py| {
         for waiter in waiters {
-            resolve(py, waiter.bind(py), false);
+            crate::streaming::settle(waiter.bind(py), false);
         }
         if let Some(task) = task {
             if let Err(error) = task.call_method0(py, intern!(py, "cancel")) {
@@ -174,22 +174,10 @@ pub(crate) fn end_from_outside(state: &Shared, status: &Status, cancelled: bool)
     });
 }
 
-fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, value: bool) {
-    let pending = !future
-        .call_method0(intern!(py, "done"))
-        .and_then(|done| done.is_truthy())
-        .unwrap_or(true);
-    if pending {
-        if let Err(error) = future.call_method1(intern!(py, "set_result"), (value,)) {
-            error.print(py);
-        }
-    }
-}
-
 /// Resolves the senders waiting for the head (now that it is sent).
 pub(crate) fn release_waiters(py: Python<'_>, waiters: Vec<Py<PyAny>>) {
     for waiter in waiters {
-        resolve(py, waiter.bind(py), true);
+        crate::streaming::settle(waiter.bind(py), true);
     }
 }
 
@@ -379,17 +367,7 @@ impl PyGrpcCall {
                 guard.reading = false;
             }
             Python::attach(|py| {
-                let future = future.bind(py);
-                let pending = !future
-                    .call_method0(intern!(py, "done"))
-                    .and_then(|done| done.is_truthy())
-                    .unwrap_or(true);
-                if pending {
-                    if let Err(error) = future.call_method1(intern!(py, "set_result"), (py.None(),))
-                    {
-                        error.print(py);
-                    }
-                }
+                crate::streaming::settle(future.bind(py), py.None());
                 shared.after_python(py);
             });
         });
@@ -432,7 +410,7 @@ impl PyGrpcCall {
         let mut call = lock(&self.state);
         if call.done {
             drop(call);
-            resolve(future.py(), future, false);
+            crate::streaming::settle(future, false);
             return Ok(());
         }
         if let Some(sink) = &call.sink {
@@ -494,7 +472,7 @@ impl PyGrpcCall {
         if !waiters.is_empty() {
             Python::attach(|py| {
                 for waiter in waiters {
-                    resolve(py, waiter.bind(py), false);
+                    crate::streaming::settle(waiter.bind(py), false);
                 }
             });
         }

@@ -124,7 +124,9 @@ class GrpcMixin:
         if config.health is not False and handlers.health is None:
             _add_health(handlers, required=config.health is True)
         if config.reflection and not handlers.reflection_added:
-            _add_reflection(handlers)
+            from cello.grpc._reflection import add_reflection
+
+            add_reflection(handlers)
         size = config.max_message_size
         return handlers.dispatch, size, size, config.enable_web, sorted(handlers.methods)
 
@@ -165,62 +167,6 @@ def _require_reflection() -> None:
             "GrpcConfig(reflection=True) serves grpcio-reflection's service: "
             "pip install grpcio-reflection (or cello[grpc]), or pass reflection=False"
         ) from error
-
-
-REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
-
-
-def _add_reflection(handlers: GrpcHandlers) -> None:
-    """grpcio-reflection's servicer, under v1alpha (its own) and v1: the two protocols'
-    messages are the same on the wire, only the service name differs."""
-    from grpc_reflection.v1alpha import reflection
-
-    handlers.reflection_added = True
-    # Services from .proto files compiled in Rust: their descriptors join protobuf's
-    # default pool, which grpcio-reflection reads.
-    from google.protobuf import descriptor_pool
-
-    pool = descriptor_pool.Default()
-    for protos in handlers.protos:
-        for name, data in protos.file_descriptors():
-            try:
-                pool.FindFileByName(name)
-            except KeyError:
-                pool.AddSerializedFile(data)
-    _add_reflection_v1_descriptor(pool)
-    names = [*handlers.services, reflection.SERVICE_NAME, REFLECTION_V1]
-    reflection.enable_server_reflection(names, handlers)
-    v1alpha = f"/{reflection.SERVICE_NAME}/ServerReflectionInfo"
-    handlers.methods[f"/{REFLECTION_V1}/ServerReflectionInfo"] = handlers.methods[v1alpha]
-    handlers._add_service(REFLECTION_V1)
-
-
-def _add_reflection_v1_descriptor(pool: Any) -> None:
-    """grpcio-reflection ships only v1alpha's descriptor; v1's is the same file under
-    another package, and a client that describes the listed services asks for it."""
-    from google.protobuf import descriptor_pb2
-    from grpc_reflection.v1alpha import reflection_pb2
-
-    name = "grpc/reflection/v1/reflection.proto"
-    try:
-        pool.FindFileByName(name)
-        return
-    except KeyError:
-        pass
-    file = descriptor_pb2.FileDescriptorProto()
-    reflection_pb2.DESCRIPTOR.CopyToProto(file)
-    file.name = name
-    file.package = "grpc.reflection.v1"
-    for message in file.message_type:
-        for field in message.field:
-            if field.type_name.startswith(".grpc.reflection.v1alpha."):
-                field.type_name = ".grpc.reflection.v1." + field.type_name.removeprefix(".grpc.reflection.v1alpha.")
-    for service in file.service:
-        for method in service.method:
-            method.input_type = method.input_type.replace(".grpc.reflection.v1alpha.", ".grpc.reflection.v1.")
-            method.output_type = method.output_type.replace(".grpc.reflection.v1alpha.", ".grpc.reflection.v1.")
-    file.options.Clear()
-    pool.AddSerializedFile(file.SerializeToString())
 
 
 def _add_health(handlers: GrpcHandlers, required: bool) -> None:

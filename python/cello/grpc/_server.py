@@ -156,14 +156,21 @@ def _is_async(function: Any) -> bool:
 
 
 def _unary_inline(behaviour: Callable[..., Any], context: ServicerContext, raw: bytes | None) -> None:
+    failure = None
     try:
-        request = _decode(context, raw)
-        response = behaviour(request, context)
-        _respond(context, response)
+        _respond(context, behaviour(_decode(context, raw), context))
     except BaseException as error:  # noqa: BLE001 - every failure becomes a status
-        _fail(context, error)
-    else:
-        context._finish()
+        failure = error
+    _end(context, failure)
+
+
+def _end(context: ServicerContext, failure: BaseException | None) -> None:
+    """Sends the call's status (OK, or what `failure` means), then runs its callbacks."""
+    try:
+        if failure is None:
+            context._finish()
+        else:
+            _fail(context, failure)
     finally:
         context._run_callbacks()
 
@@ -229,14 +236,12 @@ def _fail(context: ServicerContext, error: BaseException) -> None:
 
 
 async def _run(handler: Any, context: ServicerContext, handlers: GrpcHandlers) -> None:
+    failure = None
     try:
         await _serve(handler, context, handlers)
     except BaseException as error:  # noqa: BLE001 - every failure becomes a status
-        _fail(context, error)
-    else:
-        context._finish()
-    finally:
-        context._run_callbacks()
+        failure = error
+    _end(context, failure)
 
 
 async def _serve(handler: Any, context: ServicerContext, handlers: GrpcHandlers) -> None:

@@ -75,30 +75,25 @@ impl Decoder {
     /// Whether `next_message` has something to say: a whole frame, or a header that
     /// it refuses.
     pub fn has_message(&self) -> bool {
-        if self.buffer.len() < 5 {
-            return false;
-        }
-        let size = u32::from_be_bytes([
-            self.buffer[1],
-            self.buffer[2],
-            self.buffer[3],
-            self.buffer[4],
-        ]) as usize;
-        self.buffer[0] > 1 || size > self.max || self.buffer.len() >= 5 + size
+        self.header().is_some_and(|(flag, size)| {
+            flag > 1 || size > self.max || self.buffer.len() >= 5 + size
+        })
+    }
+
+    /// The flag and length of the frame at the front, once its 5 bytes are there.
+    fn header(&self) -> Option<(u8, usize)> {
+        let head: [u8; 5] = self.buffer.get(..5)?.try_into().ok()?;
+        Some((
+            head[0],
+            u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize,
+        ))
     }
 
     /// The next complete message, if one is buffered.
     pub fn next_message(&mut self) -> Result<Option<Bytes>, FrameError> {
-        if self.buffer.len() < 5 {
+        let Some((flag, size)) = self.header() else {
             return Ok(None);
-        }
-        let flag = self.buffer[0];
-        let size = u32::from_be_bytes([
-            self.buffer[1],
-            self.buffer[2],
-            self.buffer[3],
-            self.buffer[4],
-        ]) as usize;
+        };
         if flag > 1 {
             return Err(FrameError::BadFlag(flag));
         }

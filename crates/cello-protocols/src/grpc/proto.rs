@@ -245,7 +245,10 @@ message User { int64 id = 1; string name = 2; repeated string tags = 3; }
             &[dir.path().to_path_buf()],
         )
         .unwrap();
-        assert!(by_name.methods().iter().any(|method| method.service == "Ping"));
+        assert!(by_name
+            .methods()
+            .iter()
+            .any(|method| method.service == "Ping"));
     }
 
     #[test]
