@@ -29,6 +29,7 @@ class ClientResponse:
     data_frames: int = 0
     ended: bool = False
     reset_code: int | None = None
+    trailers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def status(self) -> int:
@@ -163,6 +164,8 @@ class H2Client:
             response.body += event.data
             response.data_frames += 1
             self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        elif isinstance(event, h2.events.TrailersReceived):
+            self.responses[event.stream_id].trailers = [(str(k), str(v)) for k, v in event.headers]
         elif isinstance(event, h2.events.StreamEnded):
             self.responses[event.stream_id].ended = True
         elif isinstance(event, h2.events.StreamReset):

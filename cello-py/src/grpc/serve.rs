@@ -115,7 +115,10 @@ impl Dispatcher {
                 ),
             );
         }
-        let deadline = head.timeout.map(|timeout| Instant::now() + timeout);
+        // A deadline too far to represent (99999999H) is no deadline.
+        let deadline = head
+            .timeout
+            .and_then(|timeout| Instant::now().checked_add(timeout));
         let state: Shared = Arc::new(Mutex::new(CallState::new(
             body,
             Decoder::new(host.max_receive, head.request_encoding),
