@@ -312,3 +312,17 @@ def test_another_runtime_context_gets_the_span_attached_per_request(monkeypatch:
         for path in ("/sync", "/async", "/blocking"):
             body = client.get(path).json()
             assert body["valid"] and body["trace_id"] == body["request"], path
+
+
+def test_a_grpc_calls_span_is_named_by_its_method(spawn: Callable[..., ServerProcess], grpc_receiver: object) -> None:
+    grpc = pytest.importorskip("grpc")
+    if "grpc" not in cello.features():
+        pytest.skip("needs a build with the grpc feature (the default)")
+    receiver = grpc_receiver
+    port = start(spawn, receiver.endpoint)  # type: ignore[attr-defined]
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        # GetUserRequest{id: 1} and User{id: 1, name: "Ada"}, framed by grpcio.
+        answer = channel.unary_unary("/demo.users.UserService/GetUser")(b"\x08\x01", timeout=10)
+    assert answer == b"\x08\x01\x12\x03Ada"
+    spans = wait_until(lambda: receiver.received.named("POST /demo.users.UserService/GetUser"), PROCESS_TIMEOUT, "the call's span")  # type: ignore[attr-defined]
+    assert spans[0].attributes["http.route"] == "/demo.users.UserService/GetUser"

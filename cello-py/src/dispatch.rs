@@ -151,6 +151,16 @@ impl Dispatcher {
         self.observability = Some(observability);
     }
 
+    /// Serves gRPC calls with `host` (before it serves); their spans are named by
+    /// the method.
+    #[cfg(feature = "grpc")]
+    pub(crate) fn set_grpc(&mut self, host: crate::grpc::GrpcHost) {
+        if let Some(observability) = &mut self.observability {
+            observability.set_rpc_methods(host.known.clone());
+        }
+        self.grpc = Some(host);
+    }
+
     /// The built-in middleware chain, if the app enabled any.
     pub(crate) fn middleware(&self) -> Option<&cello_middleware::Chain> {
         self.middleware.as_ref()

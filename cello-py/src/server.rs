@@ -189,12 +189,12 @@ impl PyEngine {
         if let Some((entry, max_receive, max_send, web, known)) = grpc {
             #[cfg(feature = "grpc")]
             {
-                dispatcher.grpc = Some(crate::grpc::GrpcHost {
+                dispatcher.set_grpc(crate::grpc::GrpcHost {
                     entry,
                     max_receive,
                     max_send,
                     web,
-                    known: known.into_iter().collect(),
+                    known: std::sync::Arc::new(known.into_iter().collect()),
                 });
             }
             #[cfg(not(feature = "grpc"))]

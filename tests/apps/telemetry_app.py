@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from cello import App, OpenTelemetryConfig, StreamingResponse
+from cello import App, OpenTelemetryConfig, StreamingResponse, features
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -105,6 +105,26 @@ async def echo(request):
 def boom(request):
     raise RuntimeError("boom")
 
+
+
+# A gRPC service in the dict API (its .proto compiled by Cello), for the span of a call.
+if "grpc" in features():
+    from pathlib import Path
+
+    from cello import GrpcConfig
+    from cello.grpc import GrpcService, grpc_method
+
+    class UserService(GrpcService):
+        @grpc_method
+        def GetUser(self, request):
+            return {"id": request["id"], "name": "Ada"}
+
+    app.enable_grpc(
+        GrpcConfig(reflection=False, health=False),
+        proto_files=["users.proto"],
+        include_paths=[str(Path(__file__).resolve().parent.parent / "grpc" / "protos" / "users")],
+    )
+    app.add_grpc_service(UserService())
 
 if __name__ == "__main__":
     app.run(host="127.0.0.1", port=8000, workers=1)

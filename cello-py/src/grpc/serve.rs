@@ -28,7 +28,7 @@ pub(crate) struct GrpcHost {
     pub web: bool,
     /// The paths of the registered methods: the metrics label calls by them (other
     /// paths stay unlabelled, so a client cannot grow the label set).
-    pub known: std::collections::HashSet<String>,
+    pub known: Arc<std::collections::HashSet<String>>,
 }
 
 /// How the response starts, once the handler has said enough.

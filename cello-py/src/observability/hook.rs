@@ -192,6 +192,7 @@ impl PyObservability {
                 .python_context
                 .as_ref()
                 .map(|context| context.clone_ref(py)),
+            rpc_methods: None,
         })
     }
 }
@@ -205,6 +206,8 @@ pub struct Observability {
     #[cfg(feature = "otel")]
     telemetry: Option<Arc<Telemetry>>,
     python_context: Option<PythonContext>,
+    /// The registered gRPC methods: a call's span is named by its method.
+    rpc_methods: Option<Arc<std::collections::HashSet<String>>>,
 }
 
 /// What to do with a request.
@@ -290,6 +293,12 @@ struct Measured<'a> {
 }
 
 impl Observability {
+    /// The registered gRPC methods, whose calls' spans are named by the method.
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    pub fn set_rpc_methods(&mut self, methods: Arc<std::collections::HashSet<String>>) {
+        self.rpc_methods = Some(methods);
+    }
+
     /// Starts observing `request`, into `slot` (written in place: it is a few hundred
     /// bytes, which a return value would copy twice). `answers_early`: middleware may
     /// answer before the request reaches a route, which the metrics then look up
@@ -340,9 +349,14 @@ impl Observability {
         #[cfg(feature = "otel")]
         let span = match &self.telemetry {
             Some(telemetry) if telemetry.traces(path) => {
+                let rpc_methods = self.rpc_methods.as_deref();
                 let span = telemetry.start_with(
                     request,
-                    || route_template(router, request.method(), request.uri().path()),
+                    || {
+                        let path = request.uri().path();
+                        route_template(router, request.method(), path)
+                            .or_else(|| rpc_methods?.get(path).map(String::as_str))
+                    },
                     || cello_observability::telemetry::Endpoints {
                         peer: conn.map(|c| c.peer),
                         local: conn.map(|c| c.local),
