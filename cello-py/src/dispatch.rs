@@ -1,7 +1,6 @@
 //! Request → route → Python handler → response, for one worker.
 
 use std::cell::{Cell, RefCell};
-use std::io::Write;
 use std::rc::Rc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -68,7 +67,7 @@ pub struct Dispatcher {
     /// The built-in middleware; `None` when the app enabled none (the plain path).
     middleware: Option<cello_middleware::Chain>,
     /// Metrics and health probes; `None` when the app enabled neither (no cost).
-    observability: Option<crate::observability::Observability>,
+    pub(crate) observability: Option<crate::observability::Observability>,
     /// gRPC servicers; `None` when the app registered none (no cost).
     #[cfg(feature = "grpc")]
     pub(crate) grpc: Option<crate::grpc::GrpcHost>,
@@ -116,7 +115,13 @@ impl Handler for Dispatcher {
             let method = started.map(|_| (request.method().clone(), request.uri().clone()));
             let response = self.serve(request, Some(conn)).await;
             if let (Some(started), Some((method, uri))) = (started, method) {
-                access_log(&conn, &method, &uri, &response, started.elapsed());
+                crate::observability::access_log(
+                    &conn,
+                    &method,
+                    &uri,
+                    &response,
+                    started.elapsed(),
+                );
             }
             self.count_request();
             response
@@ -149,16 +154,6 @@ impl Dispatcher {
     /// Turns on metrics and health probes for this engine (before it serves).
     pub(crate) fn set_observability(&mut self, observability: crate::observability::Observability) {
         self.observability = Some(observability);
-    }
-
-    /// Serves gRPC calls with `host` (before it serves); their spans are named by
-    /// the method.
-    #[cfg(feature = "grpc")]
-    pub(crate) fn set_grpc(&mut self, host: crate::grpc::GrpcHost) {
-        if let Some(observability) = &mut self.observability {
-            observability.set_rpc_methods(host.known.clone());
-        }
-        self.grpc = Some(host);
     }
 
     /// The built-in middleware chain, if the app enabled any.
@@ -585,29 +580,4 @@ pub(crate) fn internal_error(py: Python<'_>, error: &PyErr, label: &str) -> Resp
 
 pub(crate) fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn access_log(
-    conn: &ConnInfo,
-    method: &http::Method,
-    uri: &http::Uri,
-    response: &Response,
-    elapsed: Duration,
-) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = write!(
-        stderr,
-        "INFO {} \"{} {}\" {} {:.2}ms",
-        conn.peer,
-        method,
-        uri.path_and_query().map_or("/", |p| p.as_str()),
-        response.status().as_u16(),
-        elapsed.as_secs_f64() * 1000.0
-    );
-    // The request-id middleware's id, so a log line can be matched to an error body.
-    let request_id = response.headers().get("x-request-id");
-    if let Some(id) = request_id.and_then(|id| id.to_str().ok()) {
-        let _ = write!(stderr, " id={id}");
-    }
-    let _ = writeln!(stderr);
 }

@@ -44,6 +44,15 @@ struct Channel {
     trailers: Option<http::HeaderMap>,
 }
 
+impl Channel {
+    /// Lets the body know there is something to send (or the end).
+    fn wake(&mut self) {
+        if let Some(waker) = self.body_waker.take() {
+            waker.wake();
+        }
+    }
+}
+
 type Shared = Arc<Mutex<Channel>>;
 
 fn lock(channel: &Shared) -> std::sync::MutexGuard<'_, Channel> {
@@ -71,9 +80,7 @@ impl PyBodySink {
             return Some(false);
         }
         channel.queue.push_back(Bytes::copy_from_slice(data));
-        if let Some(waker) = channel.body_waker.take() {
-            waker.wake();
-        }
+        channel.wake();
         Some(true)
     }
 
@@ -101,27 +108,35 @@ impl PyBodySink {
 
     /// Ends the body once the queued chunks are sent.
     fn finish(&self) {
-        let mut channel = lock(&self.channel);
-        channel.finished = true;
-        if let Some(waker) = channel.body_waker.take() {
-            waker.wake();
-        }
+        self.end(false, None);
     }
 
     /// Ends the body with an error once the queued chunks are sent: the producer failed
     /// mid-stream, and the client must not take what it got for the whole body.
     fn abort(&self) {
-        let mut channel = lock(&self.channel);
-        channel.finished = true;
-        channel.aborted = true;
-        if let Some(waker) = channel.body_waker.take() {
-            waker.wake();
-        }
+        self.end(true, None);
     }
 
     /// Whether the client has gone away.
     #[getter]
     fn closed(&self) -> bool {
+        self.is_closed()
+    }
+}
+
+impl PyBodySink {
+    /// Ends the body once the queued chunks are sent: with an error (`aborted`), or
+    /// with `trailers` after the last chunk.
+    fn end(&self, aborted: bool, trailers: Option<http::HeaderMap>) {
+        let mut channel = lock(&self.channel);
+        channel.finished = true;
+        channel.aborted |= aborted;
+        channel.trailers = trailers;
+        channel.wake();
+    }
+
+    /// Whether the client has gone away (the body was dropped).
+    pub(crate) fn is_closed(&self) -> bool {
         lock(&self.channel).closed
     }
 }
@@ -136,25 +151,13 @@ impl PyBodySink {
             return false;
         }
         channel.queue.push_back(data);
-        if let Some(waker) = channel.body_waker.take() {
-            waker.wake();
-        }
+        channel.wake();
         true
     }
 
     /// Ends the body with `trailers` once the queued chunks are sent.
     pub(crate) fn finish_with(&self, trailers: http::HeaderMap) {
-        let mut channel = lock(&self.channel);
-        channel.trailers = Some(trailers);
-        channel.finished = true;
-        if let Some(waker) = channel.body_waker.take() {
-            waker.wake();
-        }
-    }
-
-    /// Whether the client has gone away (the body was dropped).
-    pub(crate) fn is_closed(&self) -> bool {
-        lock(&self.channel).closed
+        self.end(false, Some(trailers));
     }
 
     /// Whether a chunk would wait for room.

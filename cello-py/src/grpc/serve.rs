@@ -90,6 +90,15 @@ impl Drop for Abandoned {
 }
 
 impl Dispatcher {
+    /// Serves gRPC calls with `host` (before it serves); their spans are named by
+    /// the method.
+    pub(crate) fn set_grpc(&mut self, host: GrpcHost) {
+        if let Some(observability) = &mut self.observability {
+            observability.set_rpc_methods(host.known.clone());
+        }
+        self.grpc = Some(host);
+    }
+
     /// Answers a request whose content type is `application/grpc*`.
     pub(crate) async fn grpc_call(
         &self,

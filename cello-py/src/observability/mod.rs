@@ -2,12 +2,14 @@
 //! families for Python's `cello.observability` classes, and the per-request hook the
 //! dispatcher calls when an app enabled metrics or health probes.
 
+mod access_log;
 mod hook;
 mod metrics;
 mod rust_log;
 #[cfg(feature = "otel")]
 mod sent;
 
+pub(crate) use access_log::access_log;
 pub use hook::{Begin, Observability, Observed, PyObservability, Seen};
 
 use pyo3::prelude::*;

@@ -9,6 +9,7 @@ code runs unchanged with a `cello.App` (or `GrpcHandlers`) as the server.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -130,7 +131,7 @@ class GrpcHandlers:
             return None
         context = ServicerContext(call, handler.request_deserializer, handler.response_serializer)
         behaviour = handler.unary_unary
-        if behaviour is not None and not handler.request_streaming and not handler.response_streaming and not _is_async(behaviour):
+        if _is_inline(handler):
             try:
                 raw = call.try_recv()
             except _cello.GrpcCallError as error:
@@ -153,6 +154,14 @@ class GrpcHandlers:
 
 def _is_async(function: Any) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_inline(handler: Any) -> bool:
+    """Whether `handler` is a sync unary one, which may run inline (decided once per
+    handler, not per call)."""
+    behaviour = handler.unary_unary
+    return behaviour is not None and not handler.request_streaming and not handler.response_streaming and not _is_async(behaviour)
 
 
 def _unary_inline(behaviour: Callable[..., Any], context: ServicerContext, raw: bytes | None) -> None:
