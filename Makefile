@@ -53,14 +53,14 @@ run: build ## build and serve examples/hello.py on http://127.0.0.1:8000
 	$(PY) examples/hello.py --host 127.0.0.1 --port 8000
 
 .PHONY: services
-services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB, RabbitMQ, moto for SQS), installing them if missing
+services: ## start the local services the tests use (Redis, PostgreSQL, MariaDB, RabbitMQ, moto for SQS, tansu for Kafka), installing them if missing
 	scripts/services.sh
 
 .PHONY: test
 # The tests build the native module with the optional features whose tests need a build
 # that has them (OpenTelemetry export), so none of them is skipped in CI.
-test: FEATURES = postgres,mysql,otel,graphql,rabbitmq,sqs
-test: build services test-rust test-instructions test-python ## build (with postgres, mysql, otel, graphql, rabbitmq, sqs), then run every Rust and Python test and the instruction-count gate
+test: FEATURES = postgres,mysql,otel,graphql,rabbitmq,sqs,kafka
+test: build services test-rust test-instructions test-python ## build (with postgres, mysql, otel, graphql, rabbitmq, sqs, kafka), then run every Rust and Python test and the instruction-count gate
 
 # The crates Rust users embed on their own: each is tested alone, with its optional
 # features off as well, and must package (the file list `cargo package` would publish).
@@ -76,6 +76,8 @@ test-rust: $(VENDORED) ## cargo tests of the standalone crates (no Python needed
 	cargo test -q -p cello-protocols --features rabbitmq
 	cargo test -q -p cello-protocols --features grpc-proto --lib grpc
 	CELLO_SQS_ENDPOINT=http://127.0.0.1:4566 cargo test -q -p cello-protocols --features sqs
+	cargo test -q -p cello-protocols --features kafka --lib kafka
+	CELLO_KAFKA_BROKERS=127.0.0.1:9092 cargo test -q -p cello-protocols --features kafka --test kafka
 	cargo test -q -p cello-patterns --features postgres
 	$(foreach crate,$(CRATES),cargo package -q -p $(crate) --list --allow-dirty >/dev/null &&) true
 
@@ -138,6 +140,12 @@ bench-eventstore: FEATURES = postgres
 bench-eventstore: build ## event store vs the eventsourcing library on the local PostgreSQL
 	$(VENV)/bin/pip install -q "eventsourcing[postgres]"
 	$(PY) benches/eventstore_bench.py
+
+.PHONY: bench-messaging
+bench-messaging: FEATURES = rabbitmq,kafka
+bench-messaging: build services ## messages per second end to end, Cello vs FastStream, on the local RabbitMQ and Kafka (tansu)
+	$(VENV)/bin/pip install -q "faststream[rabbit,kafka]"
+	$(PY) benches/messaging_bench.py $(BENCH_ARGS)
 
 # criterion's baselines live in this checkout (target/ is ignored), not in the shared cargo cache.
 CRITERION_HOME ?= $(CURDIR)/target/criterion

@@ -1,4 +1,4 @@
-"""The transactional outbox against the local RabbitMQ, through a real app process
+"""The transactional outbox against the local RabbitMQ (and once against Kafka), through a real app process
 (integration/apps/outbox_app.py): saved events reach the queue with the aggregate id as
 key and the event id as message id; an event saved while the broker is stopped arrives
 once it is back; a rolled-back transaction publishes nothing."""
@@ -17,6 +17,7 @@ from support.processes import ServerProcess, wait_until
 from test_rabbitmq import DEADLINE, PREFIX, call, rabbitmq, rabbitmqctl  # noqa: F401 - the fixture
 
 APP = Path(__file__).resolve().parent / "apps" / "outbox_app.py"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 POSTGRES_URL = os.environ.get("CELLO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -26,11 +27,11 @@ POSTGRES_URL = os.environ.get("CELLO_TEST_POSTGRES_URL", "postgresql://postgres@
 def outbox_app(tmp_path: Path) -> Iterator[Callable[..., int]]:
     started: list[ServerProcess] = []
 
-    def start(database: str = "sqlite") -> int:
+    def start(database: str = "sqlite", broker: str = "rabbitmq") -> int:
         prefix = f"{PREFIX}{uuid.uuid4().hex[:10]}."
         url = POSTGRES_URL if database == "postgres" else f"sqlite://{tmp_path / 'o.db'}"
         process = ServerProcess([sys.executable, str(APP), "--port", "0"],
-                                env={"CELLO_TEST_PREFIX": prefix, "CELLO_TEST_DB": url})
+                                env={"CELLO_TEST_PREFIX": prefix, "CELLO_TEST_DB": url, "CELLO_TEST_BROKER": broker})
         started.append(process)
         port, _ = process.wait_ready()
         return port
@@ -89,3 +90,17 @@ def test_an_event_saved_while_the_broker_is_down_arrives_when_it_is_back(outbox_
     messages = seen(port, 2)
     assert messages[1]["key"] == saved and messages[1]["body"]["data"] == {"item": "during"}
     wait_until(lambda: call(port, "GET", "/state")["pending"] == 0, DEADLINE, "the outbox drained")
+
+
+def test_saved_events_reach_a_kafka_topic_keyed_by_aggregate(outbox_app: Any) -> None:
+    import subprocess
+
+    subprocess.run([str(ROOT / "scripts" / "services.sh"), "kafka"], check=True, timeout=1800, cwd=ROOT)
+    port = outbox_app("postgres", broker="kafka")
+    ids = [call(port, "POST", f"/orders/item-{n}")["id"] for n in range(6)]
+    messages = seen(port, 6)
+    assert sorted(m["key"] for m in messages) == sorted(ids)
+    assert all(m["id"] == m["body"]["event_id"] and m["type"] == "Placed" for m in messages)
+    # One aggregate's events share its key, so they share a partition and keep their order.
+    assert {m["partition"] for m in messages} <= {0, 1, 2}
+    wait_until(lambda: call(port, "GET", "/state")["pending"] == 0, DEADLINE, "the rows marked published")

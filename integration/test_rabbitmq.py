@@ -10,18 +10,17 @@ import json
 import signal
 import subprocess
 import sys
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from messaging_support import DEADLINE, call, seen
 from support.processes import ServerProcess, wait_until
 
 APP = Path(__file__).resolve().parent / "apps" / "messaging_app.py"
 ROOT = Path(__file__).resolve().parent.parent
-DEADLINE = 60.0
 
 
 PREFIX = "cello-it-"
@@ -73,25 +72,6 @@ def app_process(prefix: str) -> Iterator[Callable[[], tuple[ServerProcess, int]]
     yield start
     for process in started:
         process.kill()
-
-
-def call(port: int, method: str, path: str, body: bytes | None = None,
-         headers: dict[str, str] | None = None) -> Any:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method,
-                                     headers=headers or {})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def seen(port: int, queue: str, count: int) -> list[Any]:
-    """What the app handled from `queue`, once it handled at least `count` messages."""
-
-    def enough() -> list[Any] | None:
-        values: list[Any] = call(port, "GET", "/seen").get(queue, [])
-        return values if len(values) >= count else None
-
-    result: list[Any] = wait_until(enough, DEADLINE, f"{count} messages handled from {queue}")
-    return result
 
 
 def test_http_route_publisher_reaches_a_typed_subscriber_with_depends_and_headers(app_process: Any) -> None:

@@ -108,8 +108,30 @@ sqs() {
     wait_for sqs curl -s -o /dev/null http://127.0.0.1:4566/
 }
 
+# A Kafka-protocol broker on 127.0.0.1:9092 (the port KafkaConfig defaults to): tansu from
+# crates.io with its memory storage. Built once into ~/.cache/cello-tools (about 15
+# minutes on two cores, docs/install.md), then reused by every run on this machine.
+TANSU_VERSION=0.6.0
+kafka() {
+    if (exec 3<>/dev/tcp/127.0.0.1/9092) 2>/dev/null; then return 0; fi
+    local root=${CELLO_TOOLS:-$HOME/.cache/cello-tools}/tansu-$TANSU_VERSION
+    local tansu=$root/bin/tansu
+    if [ ! -x "$tansu" ]; then
+        log "building tansu $TANSU_VERSION (a Kafka-protocol broker) into $root, once"
+        CARGO_TARGET_DIR=$root.target cargo install -q --locked "tansu@$TANSU_VERSION" \
+            --features dynostore --root "$root"
+        rm -rf "$root.target"
+    fi
+    log "starting tansu (Kafka) on 127.0.0.1:9092"
+    mkdir -p .venv/log
+    (nohup "$tansu" broker --listener-url tcp://127.0.0.1:9092 \
+        --advertised-listener-url tcp://127.0.0.1:9092 --storage-engine memory://tansu/ \
+        >.venv/log/tansu.log 2>&1 &)
+    wait_for kafka bash -c '(exec 3<>/dev/tcp/127.0.0.1/9092)'
+}
+
 services=("$@")
-((${#services[@]})) || services=(redis postgres mysql rabbitmq sqs)
+((${#services[@]})) || services=(redis postgres mysql rabbitmq sqs kafka)
 for service in "${services[@]}"; do
     "$service"
 done

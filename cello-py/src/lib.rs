@@ -82,6 +82,7 @@ fn features() -> Vec<&'static str> {
         (cfg!(feature = "mysql"), "mysql"),
         (cfg!(feature = "rabbitmq"), "rabbitmq"),
         (cfg!(feature = "sqs"), "sqs"),
+        (cfg!(feature = "kafka"), "kafka"),
     ] {
         if enabled {
             features.push(name);

@@ -1,5 +1,7 @@
-"""A RabbitMQ app for the integration tests: ``python integration/apps/messaging_app.py
---port 0``. Queue names carry CELLO_TEST_PREFIX, so runs never share queues.
+"""A messaging app for the integration tests: ``python integration/apps/messaging_app.py
+--port 0``. Queue names carry CELLO_TEST_PREFIX, so runs never share queues. RabbitMQ by
+default; with ``CELLO_TEST_BROKER=kafka`` the same subscribers run on Kafka (topics of
+CELLO_TEST_PARTITIONS partitions, consumer group CELLO_TEST_GROUP).
 
 Handlers record what they saw in memory (``GET /seen``) and print ``handled <queue>
 <body>`` lines, so a test can count messages across a shutdown.
@@ -12,17 +14,27 @@ import os
 from dataclasses import dataclass
 from typing import Annotated
 
-from cello import App, Depends, Header, RabbitMQConfig
+from cello import App, Depends, Header, KafkaConfig, RabbitMQConfig
 from cello.messaging import Message, Retry
 
 PREFIX = os.environ["CELLO_TEST_PREFIX"]
+KAFKA = os.environ.get("CELLO_TEST_BROKER") == "kafka"
 app = App()
-app.enable_rabbitmq(RabbitMQConfig(
-    url=os.environ.get("CELLO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672"),
-    prefetch_count=5,
-    connection_name=f"{PREFIX}app",
-    shutdown_timeout_secs=60,
-))
+if KAFKA:
+    app.enable_messaging(KafkaConfig(
+        brokers=os.environ.get("CELLO_TEST_KAFKA_BROKERS", "127.0.0.1:9092"),
+        group_id=os.environ.get("CELLO_TEST_GROUP", f"{PREFIX}group"),
+        session_timeout_ms=6000,
+        topic_partitions=int(os.environ.get("CELLO_TEST_PARTITIONS", "1")),
+        shutdown_timeout_secs=60,
+    ))
+else:
+    app.enable_rabbitmq(RabbitMQConfig(
+        url=os.environ.get("CELLO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672"),
+        prefetch_count=5,
+        connection_name=f"{PREFIX}app",
+        shutdown_timeout_secs=60,
+    ))
 seen: dict[str, list[object]] = {}
 
 
@@ -83,6 +95,11 @@ async def on_slow(body: str) -> None:
     record("slow", body)
 
 
+@app.subscriber(q("keyed"))
+def on_keyed(message: Message) -> None:
+    record("keyed", {"key": message.key, "pid": os.getpid(), "partition": message.partition})
+
+
 @app.subscriber(q("echo"))
 @app.publisher(q("echoed"))
 def on_echo(body: str) -> str:
@@ -97,7 +114,8 @@ def on_echoed(body: bytes) -> None:
 @app.post("/publish/{name}")
 async def publish(request, name: str):
     headers = {key[len("x-msg-"):]: value for key, value in request.headers.items() if key.startswith("x-msg-")}
-    await app.publish(request.body(), q(name), headers=headers or None, content_type="application/json")
+    await app.publish(request.body(), q(name), headers=headers or None, content_type="application/json",
+                      key=request.query_params.get("key"))
     return {"published": name}
 
 
@@ -114,7 +132,19 @@ def get_seen(request):
 
 @app.get("/connected")
 def connected(request):
-    return {"connected": app.rabbitmq.connected}
+    return {"connected": (app.kafka if KAFKA else app.rabbitmq).connected}
+
+
+@app.get("/assignment")
+def assignment(request):
+    """The Kafka partitions each subscriber of this worker holds."""
+    return {registration.queue[len(PREFIX):]: registration._subscription.assignment
+            for registration in app._subscribers("kafka") if registration._subscription is not None}
+
+
+@app.get("/pid")
+def pid(request):
+    return {"pid": os.getpid()}
 
 
 if __name__ == "__main__":

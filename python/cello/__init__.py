@@ -68,7 +68,7 @@ from cello.guards import (
     TimeBasedGuard,
     UnauthorizedError,
 )
-from cello.messaging import RabbitMQConfig, SqsConfig
+from cello.messaging import KafkaConfig, RabbitMQConfig, SqsConfig
 from cello.middleware import (
     CSP,
     CsrfConfig,
@@ -151,6 +151,7 @@ __all__ = [
     "InvalidJSON",
     "IpWhitelist",
     "JwtConfig",
+    "KafkaConfig",
     "LoggingConfig",
     "MemoryStore",
     "Message",

@@ -19,6 +19,8 @@ __all__ = [
     "GrpcCallError",
     "Headers",
     "InvalidJSON",
+    "KafkaBroker",
+    "KafkaSubscription",
     "MetricFamily",
     "Middleware",
     "Observability",
@@ -679,6 +681,12 @@ class Delivery:
     @property
     def redelivered(self) -> bool: ...
     @property
+    def partition(self) -> int | None: ...
+    @property
+    def offset(self) -> int | None: ...
+    @property
+    def timestamp_ms(self) -> int | None: ...
+    @property
     def retries(self) -> int: ...
     @property
     def settled(self) -> bool: ...
@@ -758,3 +766,56 @@ class SqsBroker:
 class SqsSubscription:
     def next(self, future: Any) -> None: ...
     def stop(self, future: Any) -> None: ...
+
+@final
+class KafkaBroker:
+    @staticmethod
+    def connect(
+        driver: Driver,
+        future: Any,
+        brokers: list[str],
+        group_id: str,
+        client_id: str | None,
+        auto_commit: bool,
+        auto_commit_interval_secs: float,
+        session_timeout_secs: float,
+        max_poll_records: int,
+        connection_timeout_secs: float,
+        publish_timeout_secs: float,
+        topic_partitions: int,
+        replication_factor: int,
+        options: list[tuple[str, str]],
+    ) -> None: ...
+    @property
+    def address(self) -> str: ...
+    def declare_topic(self, future: Any, topic: str, partitions: int | None = None) -> None: ...
+    def publish(
+        self,
+        future: Any,
+        topic: str,
+        body: bytes,
+        headers: dict[str, Any] | None = None,
+        key: str | None = None,
+        content_type: str | None = None,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+    ) -> None: ...
+    def subscribe(
+        self, future: Any, topic: str, group: str | None = None, dead_letter: str | None = None
+    ) -> None: ...
+    def close(self, future: Any) -> None: ...
+
+@final
+class KafkaSubscription:
+    def next(self, future: Any) -> None: ...
+    def stop(self, future: Any) -> None: ...
+    def close(self, future: Any) -> None: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def assignment(self) -> list[int]: ...
+    @property
+    def pending(self) -> int: ...

@@ -15,7 +15,7 @@ __all__ = ["OPTIONAL_FEATURES", "features", "require_feature"]
 
 # The optional cargo features, in the order docs/install.md lists them. Always-on parts
 # of the engine (http1, http2, tls, websocket) are reported by `features()` too.
-OPTIONAL_FEATURES: tuple[str, ...] = ("http3", "redis", "otel", "sqlite", "postgres", "mysql", "graphql", "grpc", "rabbitmq", "sqs")
+OPTIONAL_FEATURES: tuple[str, ...] = ("http3", "redis", "otel", "sqlite", "postgres", "mysql", "graphql", "grpc", "rabbitmq", "sqs", "kafka")
 
 
 def features() -> list[str]:

@@ -69,8 +69,8 @@ class PatternsMixin:
 
         async def start() -> None:
             await outbox.pending()  # creates the tables before any handler writes a row
-            if "_rabbitmq_config" not in self.__dict__ and "_sqs_config" not in self.__dict__:
-                logger.warning("the outbox has no broker: its rows wait until the app enables RabbitMQ or SQS")
+            if self._default_broker() is None:  # type: ignore[attr-defined]
+                logger.warning("the outbox has no broker: its rows wait until the app enables RabbitMQ, Kafka or SQS")
                 return
             tasks.append(asyncio.ensure_future(outbox.run()))
 

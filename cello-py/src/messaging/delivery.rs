@@ -10,6 +10,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
 
+#[cfg(feature = "kafka")]
+use super::kafka::PyKafkaBroker;
 #[cfg(feature = "rabbitmq")]
 use super::rabbitmq::PyRabbitBroker;
 #[cfg(feature = "sqs")]
@@ -141,6 +143,24 @@ impl PyDelivery {
         self.delivery.redelivered
     }
 
+    /// Its partition (Kafka), else None.
+    #[getter]
+    fn partition(&self) -> Option<i32> {
+        self.delivery.partition
+    }
+
+    /// Its offset in the partition (Kafka), else None.
+    #[getter]
+    fn offset(&self) -> Option<i64> {
+        self.delivery.offset
+    }
+
+    /// When it was produced, in milliseconds since the epoch, when the broker says.
+    #[getter]
+    fn timestamp_ms(&self) -> Option<i64> {
+        self.delivery.timestamp_ms
+    }
+
     #[getter]
     fn retries(&self) -> u32 {
         self.delivery.retries()
@@ -204,6 +224,16 @@ impl PyDelivery {
         #[cfg(feature = "rabbitmq")]
         if let Ok(rabbit) = broker.cast::<PyRabbitBroker>() {
             let broker = rabbit.get().broker.clone();
+            return resolve(
+                &self.driver,
+                future,
+                async move { retry_or_dead_letter(&broker, &delivery, &policy).await },
+                done,
+            );
+        }
+        #[cfg(feature = "kafka")]
+        if let Ok(kafka) = broker.cast::<PyKafkaBroker>() {
+            let broker = kafka.get().broker.clone();
             return resolve(
                 &self.driver,
                 future,

@@ -1,9 +1,11 @@
-//! The binding of cello-protocols' messaging: the RabbitMQ and SQS brokers, its subscriptions and
+//! The binding of cello-protocols' messaging: the RabbitMQ, SQS and Kafka brokers, its subscriptions and
 //! deliveries as Python classes, their futures resolved on the worker's loop, and the
 //! error mapping. The delivery semantics (retries, dead letters) are the crate's.
 
 mod delivery;
 mod errors;
+#[cfg(feature = "kafka")]
+mod kafka;
 #[cfg(feature = "rabbitmq")]
 mod rabbitmq;
 #[cfg(feature = "sqs")]
@@ -17,6 +19,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     {
         m.add_class::<rabbitmq::PyRabbitBroker>()?;
         m.add_class::<rabbitmq::PyRabbitSubscription>()?;
+    }
+    #[cfg(feature = "kafka")]
+    {
+        m.add_class::<kafka::PyKafkaBroker>()?;
+        m.add_class::<kafka::PyKafkaSubscription>()?;
     }
     #[cfg(feature = "sqs")]
     {

@@ -83,7 +83,7 @@ class Outbox:
         so workers share the work); the number published. A publish that fails rolls
         the batch back: it is tried again later."""
         if self.publish is None:
-            raise RuntimeError("the outbox has no broker to publish to: app.enable_rabbitmq(...) first")
+            raise RuntimeError("the outbox has no broker to publish to: app.enable_rabbitmq(...), enable_messaging(...) or enable_sqs(...) first")
         database = await self.store._tables_database()
         sql = self.store.sql
         lock = "" if database.backend == "sqlite" else " FOR UPDATE SKIP LOCKED"

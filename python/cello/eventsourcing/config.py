@@ -29,10 +29,11 @@ class EventSourcingConfig:
         connection_url: the database URL (``storage`` is accepted as its alias).
         enable_replay: False forbids `EventStore.read_all` and projections' catch-up.
         table_prefix: the tables are ``<prefix>events``, ``<prefix>snapshots``, ...
-        outbox: a destination (a RabbitMQ queue through the default exchange, or an SQS
-            queue): each saved event is also written to the outbox table in the same
-            transaction, and published there by a relay in every worker
-            (``app.enable_rabbitmq`` or ``app.enable_sqs``; RabbitMQ when both),
+        outbox: a destination (a RabbitMQ queue through the default exchange, a Kafka
+            topic or an SQS queue): each saved event is also written to the outbox table
+            in the same transaction, and published there by a relay in every worker
+            (``app.enable_rabbitmq``, ``app.enable_messaging`` or ``app.enable_sqs``; the
+            first of these when several),
             with the aggregate id as the key and the event id as the message id.
 
     Example:

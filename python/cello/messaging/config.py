@@ -3,10 +3,112 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RabbitMQConfig", "Retry", "SqsConfig"]
+__all__ = ["KafkaConfig", "RabbitMQConfig", "Retry", "SqsConfig"]
+
+
+@dataclass
+class KafkaConfig:
+    """How each worker reaches Kafka (the original's fields and defaults, and the two its
+    event-driven guide uses: `dead_letter_topic`, `max_retries`).
+
+    Args:
+        brokers: the bootstrap brokers, a list of ``host:port`` or one comma-separated
+            string.
+        group_id: the consumer group of subscribers that name none (None: ``"cello"``).
+            The workers of an app share it, so they split each topic's partitions.
+        client_id: the client id the brokers log (None: ``"cello"``).
+        auto_commit: True: processed offsets are committed in the background every
+            second (and when partitions move or the worker stops); False: each processed
+            offset is committed at once. Either way only processed records are committed.
+        session_timeout_ms: a member silent this long loses its partitions to the others.
+        max_poll_records: records a subscriber holds read ahead of its handler.
+        dead_letter_topic: where subscribers without ``dead_letter=`` send the records
+            they reject (None: a rejected record is skipped, with a warning).
+        max_retries: retries of subscribers without ``retry=``, before the dead letter.
+        topic_partitions, replication_factor: the topics subscribers create when they do
+            not exist.
+        connection_timeout_secs: how long connecting (the first metadata) may take.
+        publish_timeout_secs: how long a publish waits for the brokers' acknowledgement.
+        shutdown_timeout_secs: how long a stopping worker waits for its handlers.
+        options: further librdkafka settings (``{"compression.type": "zstd"}``), applied
+            last.
+
+    Example:
+        >>> from cello import App, KafkaConfig
+        >>> app = App()
+        >>> app.enable_messaging(KafkaConfig(
+        ...     brokers=["localhost:9092"],
+        ...     group_id="my-group"
+        ... ))
+    """
+
+    brokers: list[str] | str | None = None
+    group_id: str | None = None
+    client_id: str | None = None
+    auto_commit: bool = True
+    session_timeout_ms: int = 30000
+    max_poll_records: int = 500
+    dead_letter_topic: str | None = None
+    max_retries: int = 3
+    topic_partitions: int = 1
+    replication_factor: int = 1
+    connection_timeout_secs: float = 5.0
+    publish_timeout_secs: float = 30.0
+    shutdown_timeout_secs: float = 30.0
+    options: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.brokers is None:
+            self.brokers = ["localhost:9092"]
+        elif isinstance(self.brokers, str):
+            self.brokers = [broker.strip() for broker in self.brokers.split(",") if broker.strip()]
+        else:
+            self.brokers = [str(broker) for broker in self.brokers]
+        if not self.brokers or any(":" not in broker for broker in self.brokers):
+            raise ValueError(f"KafkaConfig(brokers=...) takes host:port entries, got {self.brokers!r}")
+        if self.group_id == "":
+            raise ValueError("group_id must not be empty (None: 'cello')")
+        if self.session_timeout_ms < 1:
+            raise ValueError(f"session_timeout_ms must be positive, got {self.session_timeout_ms}")
+        if self.max_poll_records < 1:
+            raise ValueError(f"max_poll_records must be at least 1, got {self.max_poll_records}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}")
+        if self.topic_partitions < 1 or self.replication_factor < 1:
+            raise ValueError("topic_partitions and replication_factor must be at least 1")
+        for name in ("connection_timeout_secs", "publish_timeout_secs", "shutdown_timeout_secs"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be a positive number of seconds")
+
+    @classmethod
+    def local(cls) -> KafkaConfig:
+        """The broker on this machine (``localhost:9092``), group ``cello-local``."""
+        return cls(brokers=["localhost:9092"], group_id="cello-local", client_id="cello-dev")
+
+    @property
+    def group(self) -> str:
+        """The consumer group subscribers join when they name none."""
+        return self.group_id or "cello"
+
+    def _native_args(self) -> dict[str, Any]:
+        assert isinstance(self.brokers, list)
+        return {
+            "brokers": self.brokers,
+            "group_id": self.group,
+            "client_id": self.client_id,
+            "auto_commit": self.auto_commit,
+            "auto_commit_interval_secs": 1.0,
+            "session_timeout_secs": self.session_timeout_ms / 1000,
+            "max_poll_records": self.max_poll_records,
+            "connection_timeout_secs": float(self.connection_timeout_secs),
+            "publish_timeout_secs": float(self.publish_timeout_secs),
+            "topic_partitions": self.topic_partitions,
+            "replication_factor": self.replication_factor,
+            "options": [(str(name), str(value)) for name, value in self.options.items()],
+        }
 
 
 @dataclass

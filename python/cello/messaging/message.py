@@ -60,6 +60,8 @@ class Message:
         self.reply_to: str | None = None
         self.redelivered = False
         self.retries = 0
+        self.partition: int | None = None
+        self.offset: int | None = None
         self._delivery: _cello.Delivery | None = None
 
     @classmethod
@@ -78,6 +80,10 @@ class Message:
         message.reply_to = delivery.reply_to
         message.redelivered = delivery.redelivered
         message.retries = delivery.retries
+        message.partition = delivery.partition
+        message.offset = delivery.offset
+        if delivery.timestamp_ms is not None:
+            message.timestamp = datetime.datetime.fromtimestamp(delivery.timestamp_ms / 1000, datetime.UTC)
         message._delivery = delivery
         return message
 

@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import itertools
 import logging
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 from cello import _cello
 from cello.exceptions import RequestValidationError
+from cello.messaging import _metrics
 from cello.messaging._compile import Incoming
 from cello.messaging.config import Retry
 from cello.messaging.message import Message, MessageResult
@@ -57,9 +59,12 @@ class Subscriber:
     retry: Retry
     concurrency: int
     broker: str | None = None
+    group: str | None = None
+    retry_given: bool = True
     run: Callable[[Incoming], Any] | None = None
     _subscription: Any = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _broker_name: str = ""
 
     async def declare(self, broker: Any) -> None:
         await broker.declare_queue(self.queue, durable=self.durable, auto_delete=self.auto_delete,
@@ -69,7 +74,13 @@ class Subscriber:
             await broker.bind(self.queue, self.exchange, self.routing_key or self.queue)
 
     async def start(self, broker: Any) -> None:
-        self._subscription = await broker.subscribe(self.queue)
+        from cello.messaging.kafka import Kafka
+
+        self._broker_name = type(broker).__name__.lower()
+        if isinstance(broker, Kafka):
+            self._subscription = await broker.subscribe(self.queue, group=self.group, dead_letter=self.dead_letter)
+        else:
+            self._subscription = await broker.subscribe(self.queue)
         lanes: list[asyncio.Queue[Any]] = [asyncio.Queue() for _ in range(self.concurrency)]
         self._tasks = [asyncio.ensure_future(self._lane(broker, lane)) for lane in lanes]
         self._tasks.append(asyncio.ensure_future(self._read(lanes)))
@@ -101,6 +112,12 @@ class Subscriber:
                 logger.exception("settling a message from %r failed", self.queue)
 
     async def _handle(self, broker: Any, delivery: _cello.Delivery) -> None:
+        started = time.perf_counter()
+        outcome = await self._outcome(broker, delivery)
+        _metrics.observe(self._broker_name, self.queue, outcome, time.perf_counter() - started)
+
+    async def _outcome(self, broker: Any, delivery: _cello.Delivery) -> str:
+        """Handles one message and settles it; ``"ok"``, ``"error"`` or ``"invalid"``."""
         message = Message._from_delivery(delivery)
         if self.ack_policy == "ack_first":
             await message.ack()
@@ -113,17 +130,18 @@ class Subscriber:
             # Retrying cannot fix a body that does not validate: straight to the dead letter.
             logger.error("message from %r rejected, it does not validate: %s", self.queue, exc.errors())
             await self._settle(message, "reject")
-            return
+            return "invalid"
         except Exception:
             logger.exception("handler %s failed on a message from %r (retries so far: %d)",
                              getattr(self.handler, "__qualname__", self.handler), self.queue, message.retries)
             await self._failed(broker, message, delivery)
-            return
+            return "error"
         if isinstance(result, MessageResult):
             await self._settle(message, _RESULTS[result])
-            return
+            return "ok"
         if self.ack_policy != "manual":
             await self._settle(message, "ack")
+        return "ok"
 
     async def _failed(self, broker: Any, message: Message, delivery: _cello.Delivery) -> None:
         if message.settled:
@@ -144,6 +162,14 @@ class Subscriber:
     async def _settle(message: Message, action: str) -> None:
         if not message.settled:
             await message._settle(action)
+
+    def status(self) -> dict[str, Any]:
+        """What the health report shows of this subscriber."""
+        status: dict[str, Any] = {"running": bool(self._tasks) and not all(task.done() for task in self._tasks)}
+        if self._broker_name == "kafka" and self._subscription is not None:
+            status.update(group=self._subscription.group, partitions=self._subscription.assignment,
+                          pending=self._subscription.pending)
+        return status
 
     async def stop(self, timeout: float) -> None:
         """Stops taking messages, lets those taken finish within `timeout`; what is still

@@ -40,6 +40,9 @@ class _MemoryDelivery:
         self.reply_to = message.reply_to
         self.redelivered = False
         self.retries = int(message.headers.get("x-cello-retries", 0))
+        self.partition: int | None = None
+        self.offset: int | None = None
+        self.timestamp_ms: int | None = None
         self.settled = False
 
     def settle(self, future: asyncio.Future[Any], action: str) -> None:

@@ -106,6 +106,12 @@ pub struct Delivery {
     pub reply_to: Option<String>,
     /// Whether the broker delivered it before (to this or another consumer).
     pub redelivered: bool,
+    /// Its partition, on brokers with partitioned logs (Kafka).
+    pub partition: Option<i32>,
+    /// Its offset in the partition (Kafka).
+    pub offset: Option<i64>,
+    /// When it was produced, in milliseconds since the epoch, when the broker says.
+    pub timestamp_ms: Option<i64>,
     settler: Box<dyn Settle>,
     settled: AtomicBool,
 }
@@ -142,6 +148,9 @@ impl Delivery {
             correlation_id: None,
             reply_to: None,
             redelivered: false,
+            partition: None,
+            offset: None,
+            timestamp_ms: None,
             settler,
             settled: AtomicBool::new(false),
         }

@@ -10,6 +10,8 @@ mod error;
 mod message;
 pub mod retry;
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "rabbitmq")]
 pub mod rabbitmq;
 #[cfg(feature = "sqs")]
