@@ -11,7 +11,8 @@ Pydantic model and counts it. The figure is messages per second from the first p
 to the last message handled (produced and consumed). Rounds alternate between the
 frameworks; the median of `--rounds` is reported.
 
-FastStream runs on asyncio's default loop with aio-pika (RabbitMQ) and aiokafka (Kafka);
+FastStream runs on asyncio's default loop with aio-pika (RabbitMQ) and aiokafka (Kafka),
+its per-message logging off (``logger=None``), as Cello's subscribers log nothing per message;
 Cello runs its app in-process under its TestClient (the same loop and runtime as a
 worker). Needs ``pip install "faststream[rabbit,kafka]"`` (the Makefile target installs it).
 """
@@ -74,16 +75,17 @@ async def faststream_round(broker_name: str, messages: int, window: int) -> floa
     name = f"bench-{uuid.uuid4().hex[:8]}"
     broker: Any
     if broker_name == "rabbitmq":
-        from faststream.rabbit import RabbitBroker
+        from faststream.rabbit import Channel, RabbitBroker
 
-        broker = RabbitBroker("amqp://guest:guest@127.0.0.1:5672/", max_consumers=window)
+        broker = RabbitBroker("amqp://guest:guest@127.0.0.1:5672/", default_channel=Channel(prefetch_count=window),
+                              logger=None)
         subscribe = broker.subscriber(name)
     else:
         from faststream.kafka import KafkaBroker
 
-        broker = KafkaBroker("127.0.0.1:9092")
+        broker = KafkaBroker("127.0.0.1:9092", logger=None)
         subscribe = broker.subscriber(name, group_id=name, auto_offset_reset="earliest",
-                                      max_records=window)
+                                      max_poll_records=window)
     state: dict[str, Any] = {"count": 0, "done": asyncio.Event()}
 
     @subscribe

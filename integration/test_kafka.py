@@ -316,3 +316,4 @@ def test_consumers_report_through_health_checks_and_metrics(prefix: str) -> None
     assert f'cello_messages_handled_total{{{labels},outcome="ok"}} 2' in metrics
     assert f'cello_messages_handled_total{{{labels},outcome="error"}} 1' in metrics
     assert f'cello_message_handler_seconds_count{{{labels}}} 3' in metrics
+

@@ -11,8 +11,8 @@ use cello_protocols::messaging::{Broker, Outgoing, Subscription};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::delivery::{headers, PyDelivery};
-use super::tasks::resolve;
+use super::delivery::headers;
+use super::tasks::{next_deliveries, next_delivery, resolve};
 use crate::driver::PyDriver;
 
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
@@ -189,17 +189,13 @@ pub struct PyKafkaSubscription {
 impl PyKafkaSubscription {
     /// Resolves with the next `Delivery`, or None once stopped.
     fn next(&self, future: Py<PyAny>) -> PyResult<()> {
-        let subscription = Arc::clone(&self.subscription);
-        let driver = Python::attach(|py| self.driver.clone_ref(py));
-        resolve(
-            &self.driver,
-            future,
-            async move { Ok(subscription.next().await) },
-            move |py, delivery| match delivery {
-                None => Ok(py.None()),
-                Some(delivery) => Ok(Py::new(py, PyDelivery::new(delivery, driver))?.into_any()),
-            },
-        )
+        next_delivery(&self.subscription, &self.driver, future)
+    }
+
+    /// Resolves with a list of up to `max` deliveries (waiting for the first only), or []
+    /// once stopped.
+    fn next_batch(&self, future: Py<PyAny>, max: usize) -> PyResult<()> {
+        next_deliveries(&self.subscription, &self.driver, future, max)
     }
 
     /// Stops reading; records read and not handed out are read again by the group.

@@ -34,6 +34,9 @@ logger = logging.getLogger("cello.messaging")
 # the queue. reject_on_error: a raise dead-letters it. manual: the handler settles it.
 ACK_POLICIES = ("ack_first", "retry", "nack_on_error", "reject_on_error", "manual")
 
+# Deliveries taken from the broker's client per wake-up, at most.
+_BATCH = 64
+
 _RESULTS = {
     MessageResult.ACK: "ack",
     MessageResult.NACK: "requeue",
@@ -81,7 +84,9 @@ class Subscriber:
             self._subscription = await broker.subscribe(self.queue, group=self.group, dead_letter=self.dead_letter)
         else:
             self._subscription = await broker.subscribe(self.queue)
-        lanes: list[asyncio.Queue[Any]] = [asyncio.Queue() for _ in range(self.concurrency)]
+        # Bounded: a lane that falls behind stops the reading, and the broker's client
+        # stops fetching (Kafka) once its own buffer is full.
+        lanes: list[asyncio.Queue[Any]] = [asyncio.Queue(_BATCH) for _ in range(self.concurrency)]
         self._tasks = [asyncio.ensure_future(self._lane(broker, lane)) for lane in lanes]
         self._tasks.append(asyncio.ensure_future(self._read(lanes)))
 
@@ -92,17 +97,19 @@ class Subscriber:
         assert self._subscription is not None
         try:
             while True:
+                # What has arrived, in one wake-up (waiting only for the first).
                 future = new_future()
-                self._subscription.next(future)
-                delivery = await future
-                if delivery is None:
+                self._subscription.next_batch(future, _BATCH)
+                deliveries = await future
+                if not deliveries:
                     break
-                key = delivery.key
-                index = zlib.crc32(key.encode()) % len(lanes) if key is not None else next(spread)
-                await lanes[index].put(delivery)
+                for delivery in deliveries:
+                    key = delivery.key
+                    index = zlib.crc32(key.encode()) % len(lanes) if key is not None else next(spread)
+                    await lanes[index].put(delivery)
         finally:
             for lane in lanes:
-                lane.put_nowait(None)
+                await lane.put(None)  # after what the lane still holds
 
     async def _lane(self, broker: Any, lane: asyncio.Queue[Any]) -> None:
         while (delivery := await lane.get()) is not None:

@@ -19,6 +19,8 @@ pub mod sqs;
 
 use std::future::Future;
 
+use tokio::sync::mpsc;
+
 pub use error::MessagingError;
 pub use message::{Delivery, HeaderValue, Headers, Outgoing, Settle, Settlement};
 
@@ -47,7 +49,32 @@ pub trait Subscription: Send + Sync {
     /// The next delivery, or None once the subscription is stopped or the broker closed.
     fn next(&self) -> impl Future<Output = Option<Delivery>> + Send;
 
+    /// Up to `max` deliveries: waits for the first like `next`, then takes those that
+    /// arrived already without waiting; empty once stopped or closed. One wake-up for a
+    /// burst instead of one per message.
+    fn next_batch(&self, max: usize) -> impl Future<Output = Vec<Delivery>> + Send;
+
     /// Stops taking deliveries; those received and not handed out by `next` yet go back
     /// to the queue. Deliveries already handed out can still be settled.
     fn stop(&self) -> impl Future<Output = Result<(), MessagingError>> + Send;
+}
+
+/// `first`, then what `receiver` holds already, up to `max` in all.
+pub(crate) fn batch(
+    first: Option<Delivery>,
+    receiver: &mut mpsc::Receiver<Delivery>,
+    max: usize,
+) -> Vec<Delivery> {
+    let Some(first) = first else {
+        return Vec::new();
+    };
+    let mut batch = Vec::with_capacity(max.clamp(1, 64));
+    batch.push(first);
+    while batch.len() < max {
+        match receiver.try_recv() {
+            Ok(delivery) => batch.push(delivery),
+            Err(_) => break,
+        }
+    }
+    batch
 }

@@ -66,7 +66,10 @@ impl ConsumerContext for GroupContext {
         match rebalance {
             Rebalance::Revoke(list) => {
                 // The new owner starts at the committed offset: commit what was processed.
-                if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+                // Not a synchronous commit: this runs inside `recv`, on the worker's event
+                // loop thread, and a coordinator that went away would hold it for the
+                // socket timeout. The commit request goes out ahead of the rejoin.
+                if let Err(error) = consumer.commit_consumer_state(CommitMode::Async) {
                     if !nothing_to_commit(&error) {
                         tracing::warn!(topic = %self.topic, %error, "committing before a rebalance failed");
                     }
@@ -373,15 +376,20 @@ impl KafkaSubscription {
 
 impl Subscription for KafkaSubscription {
     async fn next(&self) -> Option<Delivery> {
+        self.next_batch(1).await.pop()
+    }
+
+    async fn next_batch(&self, max: usize) -> Vec<Delivery> {
         let mut stopped = self.member.stopped.subscribe();
         if *stopped.borrow() {
-            return None;
+            return Vec::new();
         }
         let mut deliveries = self.deliveries.lock().await;
-        tokio::select! {
+        let first = tokio::select! {
             delivery = deliveries.recv() => delivery,
             _ = stopped.wait_for(|stopped| *stopped) => None,
-        }
+        };
+        crate::messaging::batch(first, &mut deliveries, max)
     }
 
     async fn stop(&self) -> Result<(), MessagingError> {

@@ -92,6 +92,12 @@ impl Subscription for RabbitSubscription {
         self.receiver.lock().await.recv().await
     }
 
+    async fn next_batch(&self, max: usize) -> Vec<Delivery> {
+        let mut receiver = self.receiver.lock().await;
+        let first = receiver.recv().await;
+        crate::messaging::batch(first, &mut receiver, max)
+    }
+
     async fn stop(&self) -> Result<(), MessagingError> {
         if let Some(stop) = take(&self.stop) {
             stop.send(()).ok();

@@ -229,15 +229,20 @@ impl SqsSubscription {
 
 impl Subscription for SqsSubscription {
     async fn next(&self) -> Option<Delivery> {
+        self.next_batch(1).await.pop()
+    }
+
+    async fn next_batch(&self, max: usize) -> Vec<Delivery> {
         let mut stopped = self.stopped.subscribe();
         if *stopped.borrow() {
-            return None;
+            return Vec::new();
         }
         let mut deliveries = self.deliveries.lock().await;
-        tokio::select! {
+        let first = tokio::select! {
             delivery = deliveries.recv() => delivery,
             _ = stopped.wait_for(|stopped| *stopped) => None,
-        }
+        };
+        crate::messaging::batch(first, &mut deliveries, max)
     }
 
     async fn stop(&self) -> Result<(), MessagingError> {
