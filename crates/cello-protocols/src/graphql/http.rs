@@ -85,6 +85,30 @@ pub fn prepare(request: &HttpRequest<'_>, batching: bool) -> Prepared {
     }
 }
 
+/// Reads the one operation of a GraphQL-over-SSE request (graphql-sse's distinct
+/// connections mode): GET parameters or a JSON POST body, no batches. A malformed
+/// request is answered at once, in JSON.
+pub fn prepare_stream(request: &HttpRequest<'_>) -> Result<Request, HttpResponse> {
+    let media = MediaType::Json;
+    let (mut requests, _) = match *request.method {
+        Method::GET => from_query_string(request.query_string, media)?,
+        Method::POST => from_body(request, false, media)?,
+        _ => return Err(not_allowed(media, "GraphQL is served over GET and POST")),
+    };
+    Ok(requests.remove(0))
+}
+
+/// The SSE `next` event carrying one response of a stream.
+pub fn sse_next(response: &Response) -> Vec<u8> {
+    let mut event = b"event: next\ndata: ".to_vec();
+    event.extend(serde_json::to_vec(&response_value(response).0).unwrap_or_default());
+    event.extend_from_slice(b"\n\n");
+    event
+}
+
+/// The SSE event that ends a stream.
+pub const SSE_COMPLETE: &[u8] = b"event: complete\ndata: \n\n";
+
 /// The HTTP response for the executions' responses.
 pub fn finish(media: MediaType, batch: bool, responses: &[Response]) -> HttpResponse {
     if batch {
