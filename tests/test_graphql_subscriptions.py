@@ -232,3 +232,39 @@ def test_reference_clients_graphql_ws_and_graphql_sse(live: Any) -> None:
     received = json.loads(run.stdout)
     expected = [{"data": {"ticks": {"n": n, "label": f"n{n}"}}} for n in (1, 2, 3)]
     assert received == {"ws": expected, "sse": expected}, run.stderr
+
+
+@gql_types.type
+class TypedQuery:
+    @gql_types.field
+    def ready(self) -> bool:
+        return True
+
+
+@gql_types.type
+class TypedSubscription:
+    @gql_types.field
+    async def ticks(self, to: int, info: gql_types.Info) -> AsyncIterator[Tick]:
+        """Ticks from 1 to `to`."""
+        for n in range(1, to + 1):
+            yield Tick(n * info.context["step"])
+
+
+def test_typed_subscription_classes(live: Any) -> None:
+    app = App()
+    schema = Schema(query=TypedQuery, subscription=TypedSubscription)
+    app.enable_graphql(GraphQLConfig(path="/graphql", introspection=True), schema=schema, context=lambda request: {"step": 10})
+    url = str(live(app).url) + "/graphql"
+    results = asyncio.run(subscribe(url, "subscription { ticks(to: 2) { n label } }", WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL))
+    assert results == [{"ticks": {"n": 10, "label": "#10"}}, {"ticks": {"n": 20, "label": "#20"}}]
+    sdl = httpx.post(url, json={"query": "{ __schema { subscriptionType { fields { name type { ofType { name } } } } } }"}, timeout=30).json()
+    assert sdl["data"]["__schema"]["subscriptionType"]["fields"] == [{"name": "ticks", "type": {"ofType": {"name": "Tick"}}}]
+
+
+def test_a_subscription_field_needs_an_async_generator() -> None:
+    @Subscription
+    def not_a_generator() -> int:
+        return 1
+
+    with pytest.raises(TypeError, match="needs an async generator resolver"):
+        Schema().query(hello).subscription(not_a_generator).build().engine()
