@@ -57,10 +57,15 @@ class GraphQLMixin:
         engine._engine = None
         engine.engine()  # compile now: a schema mistake stops start-up, not the first request
 
-        from cello.graphql import _transports
+        from cello.graphql import _transports, graphiql
         from cello.responses import Response
 
+        playground = config.playground
+        path = config.path
+
         async def graphql_endpoint(request: Any) -> Response:
+            if playground and graphiql.wants_page(request.method, request.headers.get("accept"), request.query_string):
+                return graphiql.page(path)
             made = await _transports.make_context(context, request)
             if _transports.wants_sse(request):
                 return await _transports.serve_sse(engine, request, made)
@@ -75,3 +80,9 @@ class GraphQLMixin:
         graphql_websocket.__name__ = "graphql_websocket"
         self.route(config.path, methods=["GET", "POST"], include_in_schema=False)(graphql_endpoint)
         self.websocket(config.path, subprotocols=_transports.SUBPROTOCOLS)(graphql_websocket)
+        if playground:
+
+            def graphiql_asset(name: str) -> Response:
+                return graphiql.asset(name)
+
+            self.route(config.path.rstrip("/") + "/graphiql/{name}", methods=["GET"], include_in_schema=False)(graphiql_asset)
