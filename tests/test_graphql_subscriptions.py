@@ -21,7 +21,9 @@ import pytest
 import websockets
 from cello import App, GraphQLConfig, features
 from cello import graphql as gql_types
+from cello.data import event_loop
 from cello.graphql import Query, Schema, Subscription
+from cello.graphql._compile import RequestContext
 from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
@@ -88,8 +90,19 @@ async def forever() -> AsyncIterator[int]:
         CLOSED.set()
 
 
+PRODUCED = [0]
+CHUNK = "x" * 131_072
+
+
+@Subscription
+async def firehose() -> AsyncIterator[str]:
+    for _ in range(1000):
+        PRODUCED[0] += 1
+        yield CHUNK
+
+
 def schema() -> Schema:
-    return Schema().query(hello).subscription(count_to).subscription(ticks).subscription(fails_after_one).subscription(forever)
+    return Schema().query(hello).subscription(count_to).subscription(ticks).subscription(fails_after_one).subscription(forever).subscription(firehose)
 
 
 def serve(live: Any, **config: Any) -> str:
@@ -208,6 +221,39 @@ def test_limits_apply_to_subscriptions(live: Any) -> None:
     # and over SSE
     response = httpx.post(url, json={"query": too_deep}, headers={"accept": "text/event-stream"}, timeout=30)
     assert "event: next" in response.text and "too deep" in response.text.lower()
+
+
+def test_the_engine_pulls_the_next_item_only_when_the_outbox_has_room() -> None:
+    """The sink (the transports' outbox) answers a future when it is full: the engine
+    steps the generator again only once that future is done. Counted in turns of the
+    event loop, not in time: with room, the same turns carry the whole stream."""
+    engine = schema().build()
+
+    def pump(room: bool) -> tuple[int, int]:
+        async def run() -> tuple[int, int]:
+            PRODUCED[0] = 0
+            delivered: list[Any] = []
+            loop = asyncio.get_running_loop()
+
+            def sink(item: Any) -> asyncio.Future[None] | None:
+                delivered.append(item)
+                return None if room else loop.create_future()  # a future never done: full for good
+
+            driver, starter = engine._driver()
+            body = json.dumps({"query": "subscription { firehose }"}).encode()
+            stream = engine.engine().serve_sse(sink, driver, starter, "POST", "application/json", "", body, RequestContext(None, {}))
+            for _ in range(3000):
+                await asyncio.sleep(0)
+                if delivered and delivered[-1] is None:
+                    break
+            stream.close()
+            return len(delivered), PRODUCED[0]
+
+        with asyncio.Runner(loop_factory=event_loop) as runner:
+            return runner.run(run())
+
+    assert pump(room=True) == (1002, 1000)  # 1000 events, `complete`, the end
+    assert pump(room=False) == (1, 1)
 
 
 def test_an_unknown_subprotocol_is_refused(live: Any) -> None:

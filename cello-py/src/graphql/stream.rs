@@ -1,6 +1,6 @@
 //! `GraphQLStream`: a running stream of the engine (one SSE operation, or one WebSocket
 //! connection) whose items are handed to a Python `sink` callable on the worker's loop
-//! (`cello.graphql` gives `queue.put_nowait`); `sink(None)` marks the end. Closing it
+//! (`cello.graphql`'s bounded outbox); `sink(None)` marks the end. Closing it
 //! drops the stream, which closes the subscriptions' generators.
 
 use std::sync::{Arc, Mutex};
@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use async_graphql::futures_util::stream::{self, Stream, StreamExt};
 use cello_protocols::graphql::http::{self, HttpResponse};
 use cello_protocols::graphql::{Engine, Outgoing};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
-use super::host::{PyHost, RequestContext};
+use super::host::{PyHost, RequestContext, TaskSettled};
 use crate::driver::PyDriver;
 
 #[pyclass(name = "GraphQLStream", module = "cello._cello", frozen)]
@@ -113,7 +114,8 @@ pub fn serve_websocket(
 }
 
 /// Drives `items` on the driver's runtime, handing each (converted with the GIL) to
-/// `sink`, then `None`.
+/// `sink`, then `None`. `sink` answers `None`, or a future when its queue is full: the
+/// next item is pulled (and so the subscription's generator stepped) once it is done.
 fn run<T: 'static>(
     driver: &Py<PyDriver>,
     sink: Py<PyAny>,
@@ -128,20 +130,43 @@ fn run<T: 'static>(
         loop {
             let item = items.next().await;
             let last = item.is_none();
-            Python::attach(|py| {
+            let room = Python::attach(|py| {
                 let delivered = match item {
                     Some(item) => convert(py, item).and_then(|item| sink.call1(py, (item,))),
                     None => sink.call1(py, (py.None(),)),
                 };
-                if let Err(error) = delivered {
-                    error.print(py);
-                }
+                let room = delivered.and_then(|answer| wait_for(py, answer.bind(py)));
                 shared.after_python(py);
+                room.unwrap_or_else(|error| {
+                    error.print(py);
+                    None
+                })
             });
             if last {
                 break;
+            }
+            if let Some((future, done)) = room {
+                // The future is kept alive until it is done (its done-callback holds the
+                // sender), then dropped with the GIL.
+                let _ = done.await;
+                Python::attach(|_py| drop(future));
             }
         }
     });
     Ok(handle.abort_handle())
 }
+
+/// `answer` (a future) and a channel completed when it is done; `None` for `None`.
+fn wait_for(py: Python<'_>, answer: &Bound<'_, PyAny>) -> PyResult<Option<Waiting>> {
+    if answer.is_none() {
+        return Ok(None);
+    }
+    let (sender, receiver) = oneshot::channel();
+    answer.call_method1(
+        intern!(py, "add_done_callback"),
+        (TaskSettled::new(sender),),
+    )?;
+    Ok(Some((answer.clone().unbind(), receiver)))
+}
+
+type Waiting = (Py<PyAny>, oneshot::Receiver<()>);

@@ -7,6 +7,7 @@ only carries messages between the engine and Cello's WebSocket and streaming res
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,41 @@ __all__ = ["SUBPROTOCOLS", "make_context", "serve_sse", "serve_websocket", "want
 
 #: What the WebSocket endpoint speaks, preferred first.
 SUBPROTOCOLS = ["graphql-transport-ws", "graphql-ws"]
+#: How many messages may wait for a slow client before the engine stops pulling items
+#: (and so stops stepping the subscriptions' generators).
+OUTBOX_LIMIT = 16
+
+
+class _Outbox:
+    """The engine's messages for one client: `put` (the engine's sink) answers a future
+    to wait on once `limit` messages wait, `get` takes the next one."""
+
+    def __init__(self, limit: int = OUTBOX_LIMIT) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._items: collections.deque[Any] = collections.deque()
+        self._limit = limit
+        self._readable: asyncio.Future[None] | None = None
+        self._room: asyncio.Future[None] | None = None
+
+    def put(self, item: Any) -> asyncio.Future[None] | None:
+        self._items.append(item)
+        if self._readable is not None and not self._readable.done():
+            self._readable.set_result(None)
+        if len(self._items) < self._limit:
+            return None
+        self._room = self._loop.create_future()
+        return self._room
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._readable = self._loop.create_future()
+            await self._readable
+        item = self._items.popleft()
+        if self._room is not None and len(self._items) < self._limit:
+            if not self._room.done():
+                self._room.set_result(None)
+            self._room = None
+        return item
 
 
 async def make_context(context: Callable[[Any], Any] | None, request: Any) -> Any:
@@ -49,10 +85,10 @@ class _RawEvents(SseStream):
 
 async def serve_sse(engine: GraphQL, request: Any, made: Any) -> Response:
     """One operation as ``event: next`` events, then ``event: complete``."""
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    queue = _Outbox()
     driver, starter = engine._driver()
     body = request.body() if request.method == "POST" else b""
-    started = engine.engine().serve_sse(queue.put_nowait, driver, starter, request.method, request.headers.get("content-type"), request.query_string, body, RequestContext(request, made))
+    started = engine.engine().serve_sse(queue.put, driver, starter, request.method, request.headers.get("content-type"), request.query_string, body, RequestContext(request, made))
     if isinstance(started, tuple):
         status, content_type, answer, allow = started
         return Response(answer, status=status, headers={"allow": allow} if allow else None, content_type=content_type)
@@ -75,9 +111,9 @@ async def serve_websocket(engine: GraphQL, ws: WebSocket, context: Callable[[Any
         await ws.close(4406, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
         return
     made = await make_context(context, ws.request)
-    queue: asyncio.Queue[tuple[Any, ...] | None] = asyncio.Queue()
+    queue = _Outbox()
     driver, starter = engine._driver()
-    session = engine.engine().serve_websocket(protocol, queue.put_nowait, driver, starter, RequestContext(ws.request, made))
+    session = engine.engine().serve_websocket(protocol, queue.put, driver, starter, RequestContext(ws.request, made))
 
     async def receive() -> None:
         try:
