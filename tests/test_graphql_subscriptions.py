@@ -22,7 +22,7 @@ import websockets
 from cello import App, GraphQLConfig, features
 from cello import graphql as gql_types
 from cello.data import event_loop
-from cello.graphql import Query, Schema, Subscription
+from cello.graphql import Mutation, Query, Schema, Subscription
 from cello.graphql._compile import RequestContext
 from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
@@ -58,6 +58,11 @@ class Tick:
 @Query
 def hello(name: str = "world") -> str:
     return f"hello {name}"
+
+
+@Mutation
+def double(value: int) -> int:
+    return value * 2
 
 
 @Subscription
@@ -102,7 +107,7 @@ async def firehose() -> AsyncIterator[str]:
 
 
 def schema() -> Schema:
-    return Schema().query(hello).subscription(count_to).subscription(ticks).subscription(fails_after_one).subscription(forever).subscription(firehose)
+    return Schema().query(hello).mutation(double).subscription(count_to).subscription(ticks).subscription(fails_after_one).subscription(forever).subscription(firehose)
 
 
 def serve(live: Any, **config: Any) -> str:
@@ -128,16 +133,15 @@ def test_gql_subscribes_over_both_websocket_protocols(live: Any, subprotocol: st
 
 
 @pytest.mark.parametrize("subprotocol", [WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL, WebsocketsTransport.APOLLO_SUBPROTOCOL])
-def test_queries_run_over_the_websocket_too(live: Any, subprotocol: str) -> None:
+def test_queries_and_mutations_run_over_the_websocket_too(live: Any, subprotocol: str) -> None:
     url = serve(live)
 
-    async def query() -> dict[str, Any]:
+    async def query() -> list[dict[str, Any]]:
         transport = WebsocketsTransport(url=url.replace("http", "ws", 1), subprotocols=[subprotocol])
         async with Client(transport=transport) as session:
-            result: dict[str, Any] = await session.execute(gql('{ hello(name: "ws") }'))
-            return result
+            return [await session.execute(gql('{ hello(name: "ws") }')), await session.execute(gql("mutation { double(value: 21) }"))]
 
-    assert asyncio.run(query()) == {"hello": "hello ws"}
+    assert asyncio.run(query()) == [{"hello": "hello ws"}, {"double": 42}]
 
 
 @pytest.mark.parametrize("subprotocol", [WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL, WebsocketsTransport.APOLLO_SUBPROTOCOL])
