@@ -225,6 +225,12 @@ def test_limits_apply_to_subscriptions(live: Any) -> None:
     # and over SSE
     response = httpx.post(url, json={"query": too_deep}, headers={"accept": "text/event-stream"}, timeout=30)
     assert "event: next" in response.text and "too deep" in response.text.lower()
+    # Cello's own limits (aliases, size) are checked before async-graphql's
+    url = serve(live, max_aliases=1)
+    with pytest.raises(TransportQueryError) as raised:
+        asyncio.run(subscribe(url, "subscription { a: countTo(to: 1) b: countTo(to: 1) }", WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL))
+    assert raised.value.errors is not None
+    assert raised.value.errors[0]["extensions"]["code"] == "LIMIT_EXCEEDED"
 
 
 def test_the_engine_pulls_the_next_item_only_when_the_outbox_has_room() -> None:
