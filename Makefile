@@ -39,6 +39,7 @@ $(PY):
 .PHONY: venv
 venv: $(PY) ## create .venv with the build and test tools
 	$(PY) -m pip install -q "maturin>=1.7,<2" pytest pytest-timeout "httpx>=0.27" hypothesis "pydantic>=2" msgspec mypy ruff websockets kosoku trustme h2 aioquic pycurl brotli zstandard jinja2 fastapi schemathesis openapi-spec-validator "openapi-ui-bundles==0.3.0" prometheus_client opentelemetry-api opentelemetry-sdk opentelemetry-proto grpcio grpcio-tools grpcio-reflection grpcio-health-checking "gql[httpx]>=3.5" "graphql-core>=3.2" "moto[server]"
+	$(PY) -m pip install -q "graphene-django-graphiql-static==0.8"  # GraphiQL's files (python/cello/graphql/graphiql.py)
 
 .PHONY: build
 build: venv $(VENDORED) ## compile the native module into .venv (profile: $(PROFILE))

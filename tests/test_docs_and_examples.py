@@ -362,6 +362,11 @@ def test_graphql_example_serves() -> None:
             {"title": "Exhalation", "author": {"name": "Ted Chiang"}},
             {"title": "The Lathe of Heaven", "author": {"name": "Ursula K. Le Guin"}},
         ]}}
+        query = {"query": "subscription { newBooks(count: 2) { title author { name } } }"}
+        events = httpx.post(url + "/graphql", json=query, headers={"accept": "text/event-stream"}, timeout=30).text
+        assert events == "".join(
+            f'event: next\ndata: {{"data":{{"newBooks":{{"title":"Volume {n}","author":{{"name":"Ted Chiang"}}}}}}}}\n\n' for n in (1, 2)
+        ) + "event: complete\ndata: \n\n"
     finally:
         assert stop_example(process) == 0
 

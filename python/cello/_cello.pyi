@@ -603,6 +603,30 @@ class GraphQLEngine:
         body: bytes,
         context: Any,
     ) -> None: ...
+    def serve_sse(
+        self,
+        sink: Any,
+        driver: Driver,
+        start_task: Any,
+        method: str,
+        content_type: str | None,
+        query_string: str,
+        body: bytes,
+        context: Any,
+    ) -> GraphQLStream | tuple[int, str, bytes, str | None]: ...
+    def serve_websocket(
+        self,
+        protocol: str,
+        sink: Any,
+        driver: Driver,
+        start_task: Any,
+        context: Any,
+    ) -> GraphQLStream | None: ...
+
+@final
+class GraphQLStream:
+    def feed(self, text: str) -> bool: ...
+    def close(self) -> None: ...
 
 # --- messaging (cello-py/src/messaging/; with the rabbitmq feature) -------------------------
 

@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyTuple};
 
 use super::describe;
 use super::host::{PyHost, RequestContext};
+use super::stream;
 use crate::driver::PyDriver;
 
 #[pyclass(name = "GraphQLEngine", module = "cello._cello", frozen)]
@@ -178,6 +179,68 @@ impl PyGraphQLEngine {
                 .unbind())
             }
         })
+    }
+
+    /// Starts one operation of a GraphQL-over-SSE request: a `GraphQLStream` handing
+    /// `sink` its events (bytes), or `(status, content_type, body, allow)` for a
+    /// malformed request.
+    #[pyo3(signature = (sink, driver, start_task, method, content_type, query_string, body, context))]
+    #[allow(clippy::too_many_arguments)]
+    fn serve_sse(
+        &self,
+        py: Python<'_>,
+        sink: Py<PyAny>,
+        driver: Py<PyDriver>,
+        start_task: Py<PyAny>,
+        method: &str,
+        content_type: Option<&str>,
+        query_string: &str,
+        body: &[u8],
+        context: Py<PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let method = ::http::Method::from_bytes(method.as_bytes())
+            .map_err(|error| crate::errors::invalid(error.to_string()))?;
+        let request = HttpRequest {
+            method: &method,
+            content_type,
+            accept: None,
+            query_string,
+            body,
+        };
+        let request = match http::prepare_stream(&request) {
+            Ok(request) => request,
+            Err(answer) => return stream::answer(py, &answer),
+        };
+        let context = RequestContext {
+            context,
+            start_task,
+            driver,
+        };
+        let started = stream::serve_sse(&self.engine, request, sink, context)?;
+        Ok(Py::new(py, started)?.into_any())
+    }
+
+    /// Starts a WebSocket connection speaking `protocol` (`graphql-transport-ws` or
+    /// `graphql-ws`): a `GraphQLStream` to `feed()` the client's text messages, handing
+    /// `sink` the messages to send; `None` for another subprotocol.
+    #[pyo3(signature = (protocol, sink, driver, start_task, context))]
+    fn serve_websocket(
+        &self,
+        py: Python<'_>,
+        protocol: &str,
+        sink: Py<PyAny>,
+        driver: Py<PyDriver>,
+        start_task: Py<PyAny>,
+        context: Py<PyAny>,
+    ) -> PyResult<Option<Py<stream::PyGraphQLStream>>> {
+        let context = RequestContext {
+            context,
+            start_task,
+            driver,
+        };
+        stream::serve_websocket(&self.engine, protocol, sink, context)?
+            .map(|started| Py::new(py, started))
+            .transpose()
     }
 }
 

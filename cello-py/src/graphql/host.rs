@@ -6,13 +6,14 @@ use std::sync::Mutex;
 
 use async_graphql::futures_util::future::BoxFuture;
 use async_graphql::futures_util::FutureExt;
-use cello_protocols::graphql::{Call, Host, Output, Shape};
+use cello_protocols::graphql::{Call, Host, Output, Shape, SubscriptionStream};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use tokio::sync::oneshot;
 
 use super::convert::{to_output, to_python};
+use super::subscription::Source;
 use crate::driver::PyDriver;
 
 /// Per request: the user's context object, and how to start tasks on this worker's loop.
@@ -48,6 +49,14 @@ pub struct TaskSettled {
     sender: Mutex<Option<oneshot::Sender<()>>>,
 }
 
+impl TaskSettled {
+    pub fn new(sender: oneshot::Sender<()>) -> Self {
+        Self {
+            sender: Mutex::new(Some(sender)),
+        }
+    }
+}
+
 #[pymethods]
 impl TaskSettled {
     fn __call__(&self, _task: &Bound<'_, PyAny>) {
@@ -63,14 +72,32 @@ enum Step {
     Running(Py<PyAny>, oneshot::Receiver<()>),
 }
 
+/// A Python exception as a GraphQL error (masked in production unless it is public).
+pub fn error_of(
+    py: Python<'_>,
+    error: &PyErr,
+    public_error: &Bound<'_, PyAny>,
+    mask_errors: bool,
+) -> async_graphql::Error {
+    let public = error.is_instance(py, public_error);
+    if mask_errors && !public {
+        error.print(py);
+        return async_graphql::Error::new("Internal server error");
+    }
+    async_graphql::Error::new(error.value(py).to_string())
+}
+
 impl PyHost {
     fn error(&self, py: Python<'_>, error: &PyErr) -> async_graphql::Error {
-        let public = error.is_instance(py, self.public_error.bind(py));
-        if self.mask_errors && !public {
-            error.print(py);
-            return async_graphql::Error::new("Internal server error");
+        error_of(py, error, self.public_error.bind(py), self.mask_errors)
+    }
+
+    fn arguments<'py>(py: Python<'py>, call: &Call<'_>) -> PyResult<Bound<'py, PyDict>> {
+        let arguments = PyDict::new(py);
+        for (name, value) in &call.arguments {
+            arguments.set_item(name.as_str(), to_python(py, value)?)?;
         }
-        async_graphql::Error::new(error.value(py).to_string())
+        Ok(arguments)
     }
 
     fn start(
@@ -81,10 +108,7 @@ impl PyHost {
         call: &Call<'_>,
         context: &RequestContext,
     ) -> PyResult<Step> {
-        let arguments = PyDict::new(py);
-        for (name, value) in &call.arguments {
-            arguments.set_item(name.as_str(), to_python(py, value)?)?;
-        }
+        let arguments = Self::arguments(py, call)?;
         let parent = parent.map_or_else(|| py.None(), |p| p.clone_ref(py));
         let value = self.resolvers[resolver].bind(py).call1((
             parent,
@@ -102,10 +126,10 @@ impl PyHost {
             return Ok(Step::Done(to_output(&value, call.shape, &self.type_of)?));
         }
         let (sender, receiver) = oneshot::channel();
-        let callback = TaskSettled {
-            sender: Mutex::new(Some(sender)),
-        };
-        task.call_method1(intern!(py, "add_done_callback"), (callback,))?;
+        task.call_method1(
+            intern!(py, "add_done_callback"),
+            (TaskSettled::new(sender),),
+        )?;
         Ok(Step::Running(task.unbind(), receiver))
     }
 }
@@ -143,6 +167,37 @@ impl Host for PyHost {
             })
         }
         .boxed()
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        resolver: usize,
+        call: Call<'a>,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, async_graphql::Result<SubscriptionStream<Py<PyAny>>>> {
+        let started = Python::attach(|py| {
+            let source = Self::arguments(py, &call).and_then(|arguments| {
+                self.resolvers[resolver].bind(py).call1((
+                    py.None(),
+                    arguments,
+                    context.context.clone_ref(py),
+                    PyString::new(py, call.field),
+                    PyString::new(py, &call.path),
+                ))
+            });
+            context.after_python(py);
+            match source {
+                Ok(source) => Ok(Source::new(
+                    source.unbind(),
+                    call.shape.clone(),
+                    self,
+                    context,
+                    py,
+                )),
+                Err(error) => Err(self.error(py, &error)),
+            }
+        });
+        async move { started.map(Source::into_stream) }.boxed()
     }
 
     fn read(

@@ -6,10 +6,13 @@ mod convert;
 mod describe;
 mod engine;
 mod host;
+mod stream;
+mod subscription;
 
 use pyo3::prelude::*;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::PyGraphQLEngine>()?;
+    m.add_class::<stream::PyGraphQLStream>()?;
     Ok(())
 }

@@ -2,11 +2,12 @@
 //! closures, so the crate is tested without Python.
 
 use async_graphql::futures_util::future::BoxFuture;
+use async_graphql::futures_util::stream::{self, StreamExt};
 use async_graphql::futures_util::FutureExt;
 use cello_protocols::graphql::http::{self, HttpRequest, MediaType, Prepared};
 use cello_protocols::graphql::{
-    ArgumentSpec, Call, Engine, FieldSpec, Host, Limits, Output, SchemaSpec, Shape, TypeKind,
-    TypeSpec, Value,
+    ArgumentSpec, Call, Engine, FieldSpec, Host, Limits, Outgoing, Output, SchemaSpec, Shape,
+    SubscriptionStream, TypeKind, TypeSpec, Value,
 };
 use serde_json::{json, Value as Json};
 
@@ -62,6 +63,35 @@ impl Host for JsonHost {
         .boxed()
     }
 
+    /// Resolver 4 counts users up to `to`; resolver 5 yields one user, then fails.
+    fn subscribe<'a>(
+        &'a self,
+        resolver: usize,
+        call: Call<'a>,
+        _context: &'a String,
+    ) -> BoxFuture<'a, async_graphql::Result<SubscriptionStream<Json>>> {
+        let to = call
+            .arguments
+            .first()
+            .and_then(|(_, to)| to.clone().into_json().ok())
+            .and_then(|to| to.as_i64())
+            .unwrap_or(1);
+        let shape = call.shape.clone();
+        let users = (1..=to)
+            .map(move |id| Ok(output(&json!({"id": id, "name": format!("u{id}")}), &shape)));
+        let values: SubscriptionStream<Json> = match resolver {
+            4 => stream::iter(users.collect::<Vec<_>>()).boxed(),
+            _ => stream::iter(
+                users
+                    .take(1)
+                    .chain([Err(async_graphql::Error::new("feed broke"))])
+                    .collect::<Vec<_>>(),
+            )
+            .boxed(),
+        };
+        async move { Ok(values) }.boxed()
+    }
+
     fn read(
         &self,
         parent: &Json,
@@ -106,6 +136,23 @@ fn engine(limits: Limits) -> Engine<JsonHost> {
                 ],
             },
             TypeSpec {
+                name: "Subscription".into(),
+                description: None,
+                kind: TypeKind::Object { interfaces: vec![] },
+                fields: vec![
+                    FieldSpec {
+                        arguments: vec![ArgumentSpec {
+                            name: "to".into(),
+                            description: None,
+                            ty: "Int!".into(),
+                            default: None,
+                        }],
+                        ..field("users", "User!", Some(4))
+                    },
+                    field("failing", "User!", Some(5)),
+                ],
+            },
+            TypeSpec {
                 name: "Node".into(),
                 description: None,
                 kind: TypeKind::Interface,
@@ -128,7 +175,7 @@ fn engine(limits: Limits) -> Engine<JsonHost> {
         ],
         query: "Query".into(),
         mutation: None,
-        subscription: None,
+        subscription: Some("Subscription".into()),
         introspection: true,
         limits,
     };
@@ -251,4 +298,67 @@ async fn http_status_follows_the_media_type() {
         (405, Some("GET, POST"))
     );
     assert_eq!(answer.content_type, MediaType::GraphQLResponse.as_str());
+}
+
+#[tokio::test]
+async fn subscriptions_stream_resolved_items_and_end_on_an_error() {
+    let engine = engine(Limits::default());
+    let request = async_graphql::Request::new("subscription { users(to: 2) { id greeting } }");
+    let responses: Vec<Json> = engine
+        .subscribe(request, "grace".into())
+        .map(|response| serde_json::to_value(&response).unwrap())
+        .collect()
+        .await;
+    assert_eq!(
+        responses,
+        [
+            json!({"data": {"users": {"id": 1, "greeting": "hello u1"}}}),
+            json!({"data": {"users": {"id": 2, "greeting": "hello u2"}}}),
+        ]
+    );
+    let request = async_graphql::Request::new("subscription { failing { id } }");
+    let responses: Vec<Json> = engine
+        .subscribe(request, "grace".into())
+        .map(|response| serde_json::to_value(&response).unwrap())
+        .collect()
+        .await;
+    assert_eq!(responses.len(), 2);
+    assert_eq!(responses[1]["errors"][0]["message"], "feed broke");
+    assert_eq!(responses[1]["errors"][0]["path"], json!(["failing"]));
+}
+
+#[tokio::test]
+async fn websocket_speaks_graphql_transport_ws() {
+    let engine = engine(Limits::default());
+    let incoming = stream::iter(
+        [
+            r#"{"type":"connection_init"}"#,
+            r#"{"type":"ping"}"#,
+            r#"{"type":"subscribe","id":"a","payload":{"query":"subscription { users(to: 1) { id } }"}}"#,
+        ]
+        .map(String::from),
+    )
+    .chain(stream::pending());
+    let messages: Vec<Json> = engine
+        .websocket("graphql-transport-ws", incoming, "grace".into())
+        .unwrap()
+        .take(4)
+        .map(|message| match message {
+            Outgoing::Text(text) => serde_json::from_str(&text).unwrap(),
+            Outgoing::Close(code, reason) => json!({"close": code, "reason": reason}),
+        })
+        .collect()
+        .await;
+    assert_eq!(
+        messages,
+        [
+            json!({"type": "connection_ack"}),
+            json!({"type": "pong"}),
+            json!({"type": "next", "id": "a", "payload": {"data": {"users": {"id": 1}}}}),
+            json!({"type": "complete", "id": "a"}),
+        ]
+    );
+    assert!(engine
+        .websocket("mqtt", stream::empty::<String>(), "grace".into())
+        .is_none());
 }

@@ -8,7 +8,9 @@ Two ways to write a schema, which mix freely:
   `enum`, `interface`, `union`, `ID`, `Info`.
 
 Fields without a resolver are read in Rust (dict key or attribute); sync resolvers are
-called inline and async ones run as tasks of the worker's loop. See docs/graphql.md.
+called inline and async ones run as tasks of the worker's loop. Subscription fields are
+async generators, served over WebSocket (``graphql-transport-ws``, ``graphql-ws``) and
+Server-Sent Events on the same path. See docs/graphql.md.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ wrappers (`_Resolver.__call__`), which map GraphQL arguments to Python parameter
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import collections.abc
 import dataclasses
@@ -19,10 +20,12 @@ from typing import Any
 
 from cello.graphql.types import ID, FieldDefinition, Info, UnionType, definition_of
 
-__all__ = ["Compiler", "RequestContext", "camel_case", "type_of"]
+__all__ = ["Compiler", "RequestContext", "SubscriptionSource", "camel_case", "type_of"]
 
 _SCALARS: dict[Any, str] = {str: "String", int: "Int", float: "Float", bool: "Boolean", ID: "ID"}
 _LISTS = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Set)
+# A subscription resolver's return annotation: the field's type is the item type.
+_STREAMS = (collections.abc.AsyncIterator, collections.abc.AsyncGenerator, collections.abc.AsyncIterable)
 
 
 def camel_case(name: str) -> str:
@@ -71,6 +74,39 @@ class _Resolver:
         return self.func(**kwargs)
 
 
+class SubscriptionSource:
+    """A subscription resolver's async generator, stepped by the engine: one `step()`
+    task per item, and `close()` when the client leaves before the generator ended."""
+
+    __slots__ = ("iterator",)
+
+    def __init__(self, iterator: Any) -> None:
+        if not hasattr(iterator, "__anext__"):
+            raise TypeError(f"a subscription resolver must be an async generator (async def with yield), it returned a {builtins.type(iterator).__name__}")
+        self.iterator = iterator
+
+    async def step(self) -> Any:
+        return await self.iterator.__anext__()
+
+    async def close(self, pending: Any) -> None:
+        """Cancels the step still running (if any), then closes the generator."""
+        if pending is not None and not pending.done():
+            pending.cancel()
+            # Its outcome (CancelledError, or whatever the generator raised on the way
+            # out) is no longer anyone's: only the closing matters.
+            await asyncio.gather(pending, return_exceptions=True)
+        aclose = getattr(self.iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class _SubscriptionResolver(_Resolver):
+    """Calls an async generator function; the engine steps what it returns."""
+
+    def __call__(self, parent: Any, arguments: dict[str, Any], context: RequestContext, field_name: str, path: str) -> Any:
+        return SubscriptionSource(super().__call__(parent, arguments, context, field_name, path))
+
+
 class Compiler:
     """Collects the types reachable from the root fields into a description."""
 
@@ -79,8 +115,13 @@ class Compiler:
         self.resolvers: list[_Resolver] = []
         self._seen: dict[Any, str] = {}
 
-    def description(self, query: str, mutation: str | None, introspection: bool, limits: dict[str, int | None]) -> dict[str, Any]:
-        return {"types": list(self.types.values()), "query": query, "mutation": mutation, "subscription": None, "introspection": introspection, "limits": limits}
+    def description(self, query: str, mutation: str | None, introspection: bool, limits: dict[str, int | None], subscription: str | None = None) -> dict[str, Any]:
+        if subscription is not None:
+            for field in self.types[subscription]["fields"]:
+                resolver = field.get("resolver")
+                if resolver is None or not isinstance(self.resolvers[resolver], _SubscriptionResolver):
+                    raise TypeError(f"subscription field {subscription}.{field['name']} needs an async generator resolver (async def with yield)")
+        return {"types": list(self.types.values()), "query": query, "mutation": mutation, "subscription": subscription, "introspection": introspection, "limits": limits}
 
     def root(self, name: str, functions: list[tuple[str, Callable[..., Any]]]) -> None:
         """A root type whose fields are plain functions (``resolver(info, **arguments)``)."""
@@ -98,6 +139,8 @@ class Compiler:
             if len(present) != 1:
                 raise TypeError(f"{annotation!r}: a union of several types needs cello.graphql.union(name, types)")
             return self.type_ref(present[0], input=input).removesuffix("!")
+        if origin in _STREAMS:
+            return self.type_ref(args[0] if args else Any, input=input)
         if origin in _LISTS or annotation in (list, tuple):
             item = args[0] if args else Any
             return f"[{self.type_ref(item, input=input)}]!"
@@ -190,7 +233,8 @@ class Compiler:
             arguments.append(argument)
             plan.append((graphql_name, parameter.name, self._converter(annotation)))
         index = len(self.resolvers)
-        self.resolvers.append(_Resolver(func, plan, info, takes_parent))
+        resolver_type = _SubscriptionResolver if inspect.isasyncgenfunction(func) else _Resolver
+        self.resolvers.append(resolver_type(func, plan, info, takes_parent))
         returns = hints.get("return", Any)
         entry: dict[str, Any] = {"name": name, "type": self.type_ref(returns), "arguments": arguments, "resolver": index, "description": (options.description if options else None) or inspect.getdoc(func)}
         if options is not None:

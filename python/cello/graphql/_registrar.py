@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +15,12 @@ class GraphQLMixin:
     """``enable_graphql`` for `cello.App`."""
 
     route: Callable[..., Any]
+    websocket: Callable[..., Any]
 
     def enable_graphql(self, config: GraphQLConfig | None = None, schema: Any = None, *, context: Callable[[Any], Any] | None = None) -> None:
-        """Serves a GraphQL schema at ``config.path`` (GET and POST, GraphQL over HTTP).
+        """Serves a GraphQL schema at ``config.path``: GET and POST (GraphQL over HTTP),
+        Server-Sent Events (``Accept: text/event-stream``) and WebSocket
+        (``graphql-transport-ws`` and ``graphql-ws``) for subscriptions.
 
         The endpoint is an ordinary route, so the app's middleware (auth, rate limits,
         CORS) applies. `schema` is a `cello.graphql.Schema` (built with the config's
@@ -55,15 +57,32 @@ class GraphQLMixin:
         engine._engine = None
         engine.engine()  # compile now: a schema mistake stops start-up, not the first request
 
+        from cello.graphql import _transports, graphiql
         from cello.responses import Response
 
+        playground = config.playground
+        path = config.path
+
         async def graphql_endpoint(request: Any) -> Response:
-            made = {} if context is None else context(request)
-            if inspect.isawaitable(made):
-                made = await made
+            if playground and graphiql.wants_page(request.method, request.headers.get("accept"), request.query_string):
+                return graphiql.page(path)
+            made = await _transports.make_context(context, request)
+            if _transports.wants_sse(request):
+                return await _transports.serve_sse(engine, request, made)
             status, content_type, body, allow = await engine.serve_http(request, made)
             headers = {"allow": allow} if allow else None
             return Response(body, status=status, headers=headers, content_type=content_type)
 
+        async def graphql_websocket(ws: Any) -> None:
+            await _transports.serve_websocket(engine, ws, context)
+
         graphql_endpoint.__name__ = "graphql"
+        graphql_websocket.__name__ = "graphql_websocket"
         self.route(config.path, methods=["GET", "POST"], include_in_schema=False)(graphql_endpoint)
+        self.websocket(config.path, subprotocols=_transports.SUBPROTOCOLS)(graphql_websocket)
+        if playground:
+
+            def graphiql_asset(name: str) -> Response:
+                return graphiql.asset(name)
+
+            self.route(config.path.rstrip("/") + "/graphiql/{name}", methods=["GET"], include_in_schema=False)(graphiql_asset)

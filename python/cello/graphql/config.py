@@ -13,7 +13,9 @@ class GraphQLConfig:
 
     Args:
         path: where the endpoint is mounted (GET and POST).
-        playground: serve the GraphiQL page on ``GET path`` for browsers.
+        playground: serve the GraphiQL page on ``GET path`` for browsers (``Accept:
+            text/html``, no ``query`` parameter), with its files at ``path/graphiql/``
+            (from the ``cello[graphql]`` extra; no CDN).
         introspection: answer ``__schema`` / ``__type`` queries.
         max_depth: the deepest selection accepted (``None``: unlimited).
         max_complexity: the most fields one operation may select (``None``: unlimited).

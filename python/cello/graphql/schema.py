@@ -44,7 +44,8 @@ class Mutation(_Operation):
 
 
 class Subscription(_Operation):
-    """Marks an async generator as a subscription field (not served yet: see docs/graphql.md)."""
+    """Marks an async generator as a root subscription field: ``@Subscription`` above
+    ``async def ticks(info, to: int) -> AsyncIterator[int]`` (each yielded value is one event)."""
 
     kind = "subscription"
 
@@ -112,12 +113,13 @@ class GraphQL:
             compiler = Compiler()
             query = self._root(compiler, "query") or "Query"
             mutation = self._root(compiler, "mutation")
+            subscription = self._root(compiler, "subscription")
             if query not in compiler.types:
                 compiler.root(query, [("_empty", _empty)])
             for extra in self._extra_types:
                 compiler.named(extra)
             limits = {"max_depth": self.max_depth, "max_complexity": self.max_complexity, "max_aliases": self.max_aliases, "max_query_bytes": 100_000}
-            description = compiler.description(query, mutation, self.introspection, limits)
+            description = compiler.description(query, mutation, self.introspection, limits, subscription)
             self._engine = _cello.GraphQLEngine(description, compiler.resolvers, type_of, GraphQLError, batching=self.batching, mask_errors=self.mask_errors)
         return self._engine
 
@@ -135,6 +137,11 @@ class GraphQL:
         return str(self.engine().sdl())
 
     def _loop_parts(self) -> tuple[asyncio.Future[Any], Any, Any]:
+        driver, starter = self._driver()
+        return asyncio.get_running_loop().create_future(), driver, starter
+
+    def _driver(self) -> tuple[Any, Any]:
+        """The running loop's driver and task starter (what the engine runs on)."""
         loop = asyncio.get_running_loop()
         driver = getattr(loop, "driver", None)
         if driver is None:
@@ -142,7 +149,7 @@ class GraphQL:
         starter = self._starters.get(id(loop))
         if starter is None:
             starter = self._starters[id(loop)] = task_starter(loop)
-        return loop.create_future(), driver, starter
+        return driver, starter
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None, context: Any = None, *, request: Any = None) -> dict[str, Any]:
         """Runs one operation: ``{"data": ..., "errors": [...]}``."""

@@ -8,6 +8,7 @@ use async_graphql::dynamic::{
     self as dynamic, FieldFuture, FieldValue, InputValue, ResolverContext, TypeRef,
 };
 use async_graphql::futures_util::future::BoxFuture;
+use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::{Name, Response, Value};
 
 use super::error::GraphQLError;
@@ -71,7 +72,28 @@ pub trait Host: Send + Sync + 'static {
         source: &str,
         shape: &Shape,
     ) -> async_graphql::Result<Output<Self::Object>>;
+
+    /// Starts subscription resolver `resolver` of `call.field` (a field of the
+    /// subscription root): a stream of the field's values, each shaped like `call.shape`.
+    /// The stream is dropped when the client leaves or the operation completes; the host
+    /// closes its source then. A stream item that is an error ends the subscription.
+    fn subscribe<'a>(
+        &'a self,
+        resolver: usize,
+        call: Call<'a>,
+        context: &'a Self::Context,
+    ) -> BoxFuture<'a, async_graphql::Result<SubscriptionStream<Self::Object>>> {
+        let _ = (resolver, context);
+        let message = format!(
+            "{}.{}: this host has no subscriptions",
+            call.parent_type, call.field
+        );
+        Box::pin(async move { Err(async_graphql::Error::new(message)) })
+    }
 }
+
+/// The values of one subscription, as the host produces them.
+pub type SubscriptionStream<O> = BoxStream<'static, async_graphql::Result<Output<O>>>;
 
 /// A built schema and its host.
 pub struct Engine<H: Host> {
@@ -112,7 +134,11 @@ impl<H: Host> Engine<H> {
             spec.subscription.as_deref(),
         );
         for ty in &spec.types {
-            builder = builder.register(build_type(ty, &kinds, &host)?);
+            builder = if spec.subscription.as_deref() == Some(ty.name.as_str()) {
+                builder.register(super::subscription::build_root(ty, &kinds, &host)?)
+            } else {
+                builder.register(build_type(ty, &kinds, &host)?)
+            };
         }
         if let Some(depth) = spec.limits.max_depth {
             builder = builder.limit_depth(depth);
@@ -139,6 +165,14 @@ impl<H: Host> Engine<H> {
             return Response::from_errors(vec![error]);
         }
         self.schema.execute(request.data(context)).await
+    }
+
+    /// The schema behind an executor that checks the limits first.
+    pub(crate) fn limited(&self) -> super::subscription::Limited {
+        super::subscription::Limited {
+            schema: self.schema.clone(),
+            limits: self.limits,
+        }
     }
 
     /// The schema in SDL.
@@ -314,7 +348,9 @@ fn report(ctx: &ResolverContext<'_>, error: async_graphql::Error) -> Option<Fiel
     None
 }
 
-fn field_value<O: Send + Sync + 'static>(output: Output<O>) -> Option<FieldValue<'static>> {
+pub(crate) fn field_value<O: Send + Sync + 'static>(
+    output: Output<O>,
+) -> Option<FieldValue<'static>> {
     match output {
         Output::Null => None,
         Output::Leaf(value) => Some(FieldValue::value(value)),
@@ -328,7 +364,7 @@ fn field_value<O: Send + Sync + 'static>(output: Output<O>) -> Option<FieldValue
     }
 }
 
-fn build_argument(spec: &ArgumentSpec) -> Result<InputValue, GraphQLError> {
+pub(crate) fn build_argument(spec: &ArgumentSpec) -> Result<InputValue, GraphQLError> {
     let ty = parse_type_str(&spec.ty).ok_or_else(|| GraphQLError::BadType {
         field: spec.name.clone(),
         ty: spec.ty.clone(),
@@ -348,7 +384,7 @@ fn build_argument(spec: &ArgumentSpec) -> Result<InputValue, GraphQLError> {
     Ok(input)
 }
 
-fn parse_type(field: &FieldSpec) -> Result<TypeRef, GraphQLError> {
+pub(crate) fn parse_type(field: &FieldSpec) -> Result<TypeRef, GraphQLError> {
     parse_type_str(&field.ty).ok_or_else(|| GraphQLError::BadType {
         field: field.name.clone(),
         ty: field.ty.clone(),
@@ -375,7 +411,7 @@ pub(crate) fn parse_type_str(text: &str) -> Option<TypeRef> {
     valid.then(|| TypeRef::named(text))
 }
 
-fn shape_of(ty: &TypeRef, kinds: &HashMap<&str, &TypeKind>) -> Option<Shape> {
+pub(crate) fn shape_of(ty: &TypeRef, kinds: &HashMap<&str, &TypeKind>) -> Option<Shape> {
     match ty {
         TypeRef::NonNull(inner) => shape_of(inner, kinds),
         TypeRef::List(inner) => Some(Shape::List(Box::new(shape_of(inner, kinds)?))),

@@ -85,59 +85,91 @@ pub fn prepare(request: &HttpRequest<'_>, batching: bool) -> Prepared {
     }
 }
 
+/// Reads the one operation of a GraphQL-over-SSE request (graphql-sse's distinct
+/// connections mode): GET parameters or a JSON POST body, no batches. A malformed
+/// request is answered at once, in JSON.
+pub fn prepare_stream(request: &HttpRequest<'_>) -> Result<Request, HttpResponse> {
+    let media = MediaType::Json;
+    let (mut requests, _) = match *request.method {
+        Method::GET => from_query_string(request.query_string, media)?,
+        Method::POST => from_body(request, false, media)?,
+        _ => return Err(not_allowed(media, "GraphQL is served over GET and POST")),
+    };
+    Ok(requests.remove(0))
+}
+
+/// The SSE `next` event carrying one response of a stream.
+pub fn sse_next(response: &Response) -> Vec<u8> {
+    let mut event = b"event: next\ndata: ".to_vec();
+    event.extend(response_bytes(response).0);
+    event.extend_from_slice(b"\n\n");
+    event
+}
+
+/// The SSE event that ends a stream.
+pub const SSE_COMPLETE: &[u8] = b"event: complete\ndata: \n\n";
+
 /// The HTTP response for the executions' responses.
 pub fn finish(media: MediaType, batch: bool, responses: &[Response]) -> HttpResponse {
     if batch {
-        let items: Vec<Json> = responses.iter().map(|r| response_value(r).0).collect();
-        return json_response(StatusCode::OK, media, &Json::Array(items));
+        let items: Vec<Vec<u8>> = responses.iter().map(|r| response_bytes(r).0).collect();
+        let mut body = b"[".to_vec();
+        body.extend(items.join(&b','));
+        body.push(b']');
+        return bytes_response(StatusCode::OK, media, body);
     }
     let Some(response) = responses.first() else {
         return problem(StatusCode::BAD_REQUEST, media, "no operation to execute");
     };
-    let (value, request_error) = response_value(response);
+    let (body, request_error) = response_bytes(response);
     let status = if request_error && media == MediaType::GraphQLResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    json_response(status, media, &value)
+    bytes_response(status, media, body)
 }
 
 /// A response as JSON, and whether it is a request error (no execution happened: the
-/// `data` entry is left out, as the specification asks).
-fn response_value(response: &Response) -> (Json, bool) {
+/// `data` entry is left out, as the specification asks). Written entry by entry, not
+/// through `serde_json::Value`, whose maps are sorted: the fields of `data` keep the
+/// order of the selection set, as the GraphQL specification asks of serialized maps.
+fn response_bytes(response: &Response) -> (Vec<u8>, bool) {
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
-    let mut object = Map::new();
+    let mut out = b"{".to_vec();
+    let mut entry = |name: &str, value: Result<Vec<u8>, serde_json::Error>| {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(format!("\"{name}\":").as_bytes());
+        out.extend(value.unwrap_or_else(|_| b"null".to_vec()));
+    };
     if !request_error {
-        object.insert(
-            "data".into(),
-            serde_json::to_value(&response.data).unwrap_or(Json::Null),
-        );
+        entry("data", serde_json::to_vec(&response.data));
     }
     if !response.errors.is_empty() {
-        object.insert(
-            "errors".into(),
-            serde_json::to_value(&response.errors).unwrap_or(Json::Null),
-        );
+        entry("errors", serde_json::to_vec(&response.errors));
     }
     if !response.extensions.is_empty() {
-        object.insert(
-            "extensions".into(),
-            serde_json::to_value(&response.extensions).unwrap_or(Json::Null),
-        );
+        entry("extensions", serde_json::to_vec(&response.extensions));
     }
-    (Json::Object(object), request_error)
+    out.push(b'}');
+    (out, request_error)
 }
 
-fn json_response(status: StatusCode, media: MediaType, value: &Json) -> HttpResponse {
+fn bytes_response(status: StatusCode, media: MediaType, body: Vec<u8>) -> HttpResponse {
     HttpResponse {
         status,
         content_type: media.as_str(),
-        body: serde_json::to_vec(value).unwrap_or_default(),
+        body,
         allow: None,
     }
+}
+
+fn json_response(status: StatusCode, media: MediaType, value: &Json) -> HttpResponse {
+    bytes_response(status, media, serde_json::to_vec(value).unwrap_or_default())
 }
 
 /// A request error in the GraphQL response shape (`{"errors": [{"message": ...}]}`).

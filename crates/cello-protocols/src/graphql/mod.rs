@@ -7,23 +7,27 @@
 //! objects (opaque to this crate) and turns them into [`Output`] trees shaped like the
 //! field's type, so a list of objects costs the host one call.
 //!
-//! [`http`] maps GraphQL-over-HTTP requests to executions and responses.
+//! [`http`] maps GraphQL-over-HTTP requests to executions and responses; subscriptions
+//! run as streams of responses ([`Engine::subscribe`], for SSE) or whole WebSocket
+//! connections ([`Engine::websocket`]).
 
 mod engine;
 mod error;
 pub mod http;
 mod limits;
 mod spec;
+mod subscription;
 
 pub use async_graphql::indexmap::IndexMap;
 pub use async_graphql::{Name, Value};
 
 /// The map of an object value.
 pub type ValueMap = IndexMap<Name, Value>;
-pub use engine::{Call, Engine, Host, Output, Shape};
+pub use engine::{Call, Engine, Host, Output, Shape, SubscriptionStream};
 pub use error::GraphQLError;
 pub use limits::Limits;
 pub use spec::{ArgumentSpec, FieldSpec, SchemaSpec, TypeKind, TypeSpec};
+pub use subscription::{Outgoing, WEBSOCKET_PROTOCOLS};
 
 /// The JSON body of a response (`{"data": ..., "errors": [...]}`).
 pub fn response_json(response: &async_graphql::Response) -> Vec<u8> {
