@@ -173,14 +173,16 @@ def test_subscribers_come_back_after_the_broker_restarts(app_process: Any) -> No
 def test_every_worker_consumes_on_its_own_connection(app_process: Any, prefix: str) -> None:
     _, port = app_process(workers=2)
 
-    def consumers() -> int:
+    def consumers(queue: str = "orders") -> int:
         for line in rabbitmqctl("list_queues", "--no-table-headers", "name", "consumers").splitlines():
             name, _, count = line.partition("\t")
-            if name == f"{prefix}orders":
+            if name == f"{prefix}{queue}":
                 return int(count)
         return 0
 
     wait_until(lambda: consumers() == 2, DEADLINE, "a consumer in each of the 2 workers")
+    # workers=1: the first worker only.
+    assert consumers("single") == 1
     listed = rabbitmqctl("list_connections", "--no-table-headers", "pid", "client_properties")
     assert sum(f'"{prefix}app"' in line for line in listed.splitlines()) == 2
     call(port, "POST", "/orders", b'{"id": 1, "quantity": 1}', {"content-type": "application/json"})

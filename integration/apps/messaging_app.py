@@ -95,6 +95,11 @@ async def on_slow(body: str) -> None:
     record("slow", body)
 
 
+@app.subscriber(q("single"), workers=1)
+def on_single(body: str) -> None:
+    record("single", {"body": body, "pid": os.getpid()})
+
+
 @app.subscriber(q("keyed"))
 def on_keyed(message: Message) -> None:
     record("keyed", {"key": message.key, "pid": os.getpid(), "partition": message.partition})

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cello_protocols::messaging::retry::{retry_or_dead_letter, RetryOutcome, RetryPolicy};
-use cello_protocols::messaging::{Delivery, HeaderValue, Headers, Settlement};
+use cello_protocols::messaging::{Delivery, HeaderValue, Headers, Outgoing, Settlement};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
@@ -16,7 +16,7 @@ use super::kafka::PyKafkaBroker;
 use super::rabbitmq::PyRabbitBroker;
 #[cfg(feature = "sqs")]
 use super::sqs::PySqsBroker;
-use super::tasks::resolve;
+use super::tasks::{resolve, resolve_none};
 use crate::driver::PyDriver;
 
 /// A received message (`cello.messaging.Message` wraps it).
@@ -79,6 +79,32 @@ pub fn headers(values: Option<&Bound<'_, PyDict>>) -> PyResult<Headers> {
         }
     }
     Ok(headers)
+}
+
+/// A message to publish, from the arguments every broker's `publish` takes.
+#[allow(clippy::too_many_arguments)]
+pub fn outgoing(
+    destination: String,
+    exchange: String,
+    body: Vec<u8>,
+    headers: Option<&Bound<'_, PyDict>>,
+    key: Option<String>,
+    content_type: Option<String>,
+    message_id: Option<String>,
+    correlation_id: Option<String>,
+    reply_to: Option<String>,
+) -> PyResult<Outgoing> {
+    Ok(Outgoing {
+        destination,
+        exchange,
+        key,
+        body,
+        headers: self::headers(headers)?,
+        content_type,
+        message_id,
+        correlation_id,
+        reply_to,
+    })
 }
 
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
@@ -186,12 +212,9 @@ impl PyDelivery {
             }
         };
         let delivery = Arc::clone(&self.delivery);
-        resolve(
-            &self.driver,
-            future,
-            async move { delivery.settle(settlement).await },
-            |py, ()| Ok(py.None()),
-        )
+        resolve_none(&self.driver, future, async move {
+            delivery.settle(settlement).await
+        })
     }
 
     /// Publishes it again with its retry count one higher after the backoff, then acks

@@ -7,12 +7,12 @@ use std::time::Duration;
 use cello_protocols::messaging::kafka::{
     KafkaBroker, KafkaConfig, KafkaSubscribeSpec, KafkaSubscription,
 };
-use cello_protocols::messaging::{Broker, Outgoing, Subscription};
+use cello_protocols::messaging::{Broker, Subscription};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::delivery::headers;
-use super::tasks::{next_deliveries, next_delivery, resolve};
+use super::delivery::outgoing;
+use super::tasks::{next_deliveries, next_delivery, resolve, resolve_none};
 use crate::driver::PyDriver;
 
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
@@ -92,12 +92,9 @@ impl PyKafkaBroker {
         partitions: Option<i32>,
     ) -> PyResult<()> {
         let broker = self.broker.clone();
-        resolve(
-            &self.driver,
-            future,
-            async move { broker.declare_topic(&topic, partitions).await },
-            |py, ()| Ok(py.None()),
-        )
+        resolve_none(&self.driver, future, async move {
+            broker.declare_topic(&topic, partitions).await
+        })
     }
 
     /// Produces a record to `topic`; resolves on the brokers' acknowledgement.
@@ -115,24 +112,21 @@ impl PyKafkaBroker {
         correlation_id: Option<String>,
         reply_to: Option<String>,
     ) -> PyResult<()> {
-        let message = Outgoing {
-            destination: topic,
-            exchange: String::new(),
-            key,
+        let message = outgoing(
+            topic,
+            String::new(),
             body,
-            headers: self::headers(headers)?,
+            headers,
+            key,
             content_type,
             message_id,
             correlation_id,
             reply_to,
-        };
+        )?;
         let broker = self.broker.clone();
-        resolve(
-            &self.driver,
-            future,
-            async move { broker.publish(message).await },
-            |py, ()| Ok(py.None()),
-        )
+        resolve_none(&self.driver, future, async move {
+            broker.publish(message).await
+        })
     }
 
     /// Joins `group` (None: the config's) reading `topic`; resolves with a
@@ -169,12 +163,7 @@ impl PyKafkaBroker {
     /// Commits and leaves every group, flushes the producer.
     fn close(&self, future: Py<PyAny>) -> PyResult<()> {
         let broker = self.broker.clone();
-        resolve(
-            &self.driver,
-            future,
-            async move { broker.close().await },
-            |py, ()| Ok(py.None()),
-        )
+        resolve_none(&self.driver, future, async move { broker.close().await })
     }
 }
 
@@ -201,22 +190,20 @@ impl PyKafkaSubscription {
     /// Stops reading; records read and not handed out are read again by the group.
     fn stop(&self, future: Py<PyAny>) -> PyResult<()> {
         let subscription = Arc::clone(&self.subscription);
-        resolve(
+        resolve_none(
             &self.driver,
             future,
             async move { subscription.stop().await },
-            |py, ()| Ok(py.None()),
         )
     }
 
     /// Stops, commits what was processed and leaves the group.
     fn close(&self, future: Py<PyAny>) -> PyResult<()> {
         let subscription = Arc::clone(&self.subscription);
-        resolve(
+        resolve_none(
             &self.driver,
             future,
             async move { subscription.close().await },
-            |py, ()| Ok(py.None()),
         )
     }
 

@@ -8,12 +8,12 @@ use cello_protocols::messaging::rabbitmq::{
     BindingSpec, Declaration, ExchangeKind, ExchangeSpec, QueueSpec, RabbitBroker, RabbitConfig,
     RabbitSubscription,
 };
-use cello_protocols::messaging::{Broker, Outgoing, Subscription};
+use cello_protocols::messaging::{Broker, Subscription};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::delivery::headers;
-use super::tasks::{next_deliveries, next_delivery, resolve};
+use super::delivery::{headers, outgoing};
+use super::tasks::{next_deliveries, next_delivery, resolve, resolve_none};
 use crate::driver::PyDriver;
 
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
@@ -156,24 +156,21 @@ impl PyRabbitBroker {
         correlation_id: Option<String>,
         reply_to: Option<String>,
     ) -> PyResult<()> {
-        let message = Outgoing {
-            destination: routing_key,
+        let message = outgoing(
+            routing_key,
             exchange,
-            key,
             body,
-            headers: self::headers(headers)?,
+            headers,
+            key,
             content_type,
             message_id,
             correlation_id,
             reply_to,
-        };
+        )?;
         let broker = self.broker.clone();
-        resolve(
-            &self.driver,
-            future,
-            async move { broker.publish(message).await },
-            |py, ()| Ok(py.None()),
-        )
+        resolve_none(&self.driver, future, async move {
+            broker.publish(message).await
+        })
     }
 
     /// Consumes a queue; resolves with a `RabbitSubscription`.
@@ -197,24 +194,16 @@ impl PyRabbitBroker {
     /// Closes the connection: unsettled deliveries go back to their queues.
     fn close(&self, future: Py<PyAny>) -> PyResult<()> {
         let broker = self.broker.clone();
-        resolve(
-            &self.driver,
-            future,
-            async move { broker.close().await },
-            |py, ()| Ok(py.None()),
-        )
+        resolve_none(&self.driver, future, async move { broker.close().await })
     }
 }
 
 impl PyRabbitBroker {
     fn declare(&self, future: Py<PyAny>, declaration: Declaration) -> PyResult<()> {
         let broker = self.broker.clone();
-        resolve(
-            &self.driver,
-            future,
-            async move { broker.declare(declaration).await },
-            |py, ()| Ok(py.None()),
-        )
+        resolve_none(&self.driver, future, async move {
+            broker.declare(declaration).await
+        })
     }
 }
 
@@ -241,11 +230,10 @@ impl PyRabbitSubscription {
     /// Stops consuming: deliveries not handed out yet go back to the queue.
     fn stop(&self, future: Py<PyAny>) -> PyResult<()> {
         let subscription = Arc::clone(&self.subscription);
-        resolve(
+        resolve_none(
             &self.driver,
             future,
             async move { subscription.stop().await },
-            |py, ()| Ok(py.None()),
         )
     }
 }

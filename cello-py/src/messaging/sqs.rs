@@ -7,12 +7,12 @@ use std::time::Duration;
 use cello_protocols::messaging::sqs::{
     Credentials, SqsBroker, SqsConfig, SqsQueueSpec, SqsSubscription,
 };
-use cello_protocols::messaging::{Broker, Outgoing, Subscription};
+use cello_protocols::messaging::{Broker, Subscription};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::delivery::headers;
-use super::tasks::{next_deliveries, next_delivery, resolve};
+use super::delivery::outgoing;
+use super::tasks::{next_deliveries, next_delivery, resolve, resolve_none};
 use crate::driver::PyDriver;
 
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
@@ -121,24 +121,21 @@ impl PySqsBroker {
         correlation_id: Option<String>,
         reply_to: Option<String>,
     ) -> PyResult<()> {
-        let message = Outgoing {
-            destination: queue,
-            exchange: String::new(),
-            key,
+        let message = outgoing(
+            queue,
+            String::new(),
             body,
-            headers: self::headers(headers)?,
+            headers,
+            key,
             content_type,
             message_id,
             correlation_id,
             reply_to,
-        };
+        )?;
         let broker = self.broker.clone();
-        resolve(
-            &self.driver,
-            future,
-            async move { broker.publish(message).await },
-            |py, ()| Ok(py.None()),
-        )
+        resolve_none(&self.driver, future, async move {
+            broker.publish(message).await
+        })
     }
 
     /// Long-polls a queue; resolves with an `SqsSubscription`.
@@ -162,12 +159,7 @@ impl PySqsBroker {
     /// Nothing to close (requests are independent); resolves at once.
     fn close(&self, future: Py<PyAny>) -> PyResult<()> {
         let broker = self.broker.clone();
-        resolve(
-            &self.driver,
-            future,
-            async move { broker.close().await },
-            |py, ()| Ok(py.None()),
-        )
+        resolve_none(&self.driver, future, async move { broker.close().await })
     }
 }
 
@@ -194,11 +186,10 @@ impl PySqsSubscription {
     /// Stops polling: messages received but not handed out become visible again.
     fn stop(&self, future: Py<PyAny>) -> PyResult<()> {
         let subscription = Arc::clone(&self.subscription);
-        resolve(
+        resolve_none(
             &self.driver,
             future,
             async move { subscription.stop().await },
-            |py, ()| Ok(py.None()),
         )
     }
 }

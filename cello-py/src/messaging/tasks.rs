@@ -44,6 +44,15 @@ pub fn resolve<T: 'static>(
     Ok(())
 }
 
+/// `resolve` for work without a value: `future` gets None.
+pub fn resolve_none(
+    driver: &Py<PyDriver>,
+    future: Py<PyAny>,
+    work: impl Future<Output = Result<(), MessagingError>> + 'static,
+) -> PyResult<()> {
+    resolve(driver, future, work, |py, ()| Ok(py.None()))
+}
+
 fn deliver<T>(
     py: Python<'_>,
     future: &Py<PyAny>,

@@ -129,3 +129,42 @@ async fn an_unreachable_endpoint_fails_fast_with_its_address() {
         .expect_err("nothing listens on port 9");
     assert!(error.to_string().contains("127.0.0.1:9"), "{error}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_message_being_handled_stays_hidden_past_its_visibility_timeout() {
+    let Some(endpoint) = endpoint() else { return };
+    let mut config = SqsConfig::new("us-east-1");
+    config.endpoint_url = Some(endpoint);
+    config.wait_time = Duration::from_secs(1);
+    config.visibility_timeout = Duration::from_secs(4);
+    let broker = SqsBroker::connect(config).await.expect("the SQS server");
+    let queue = unique("held");
+    broker
+        .declare(SqsQueueSpec {
+            name: queue.clone(),
+            dead_letter: None,
+        })
+        .await
+        .unwrap();
+    broker
+        .publish(Outgoing {
+            destination: queue.clone(),
+            body: b"held".to_vec(),
+            ..Outgoing::default()
+        })
+        .await
+        .unwrap();
+    let first = broker.subscribe(&queue).await.unwrap();
+    let held = tokio::time::timeout(DEADLINE, first.next())
+        .await
+        .unwrap()
+        .unwrap();
+    // Another consumer polls for two and a half visibility timeouts: the message is
+    // extended every half timeout while it is held, so it never reappears.
+    let other = broker.subscribe(&queue).await.unwrap();
+    let stolen = tokio::time::timeout(Duration::from_secs(10), other.next()).await;
+    assert!(stolen.is_err(), "the held message was delivered again");
+    held.ack().await.unwrap();
+    first.stop().await.unwrap();
+    other.stop().await.unwrap();
+}

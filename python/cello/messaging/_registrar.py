@@ -50,7 +50,8 @@ class MessagingMixin:
             if client is None:
                 return {"status": "DOWN", "reason": "not connected"}
             subscribers = {registration.queue: registration.status() for registration in self._subscribers(name)}
-            up = client.connected and all(status["running"] for status in subscribers.values())
+            up = client.connected and all(status["running"] for status in subscribers.values()
+                                          if status.get("in_this_worker", True))
             return {"status": "UP" if up else "DOWN", "address": client.address, "subscribers": subscribers}
 
         self._add_check(HealthCheck(name, check, automatic=True))
@@ -157,6 +158,7 @@ class MessagingMixin:
         concurrency: int = 1,
         broker: str | None = None,
         group: str | None = None,
+        workers: int | None = None,
     ) -> Callable[[F], F]:
         """Consumes `queue` (a Kafka topic) in every worker with the decorated handler (sync or async).
 
@@ -175,7 +177,8 @@ class MessagingMixin:
 
         `broker`: ``"rabbitmq"``, ``"kafka"`` or ``"sqs"`` when several are enabled
         (default: the first enabled of these). `group`: the Kafka consumer group (default:
-        ``KafkaConfig.group_id``).
+        ``KafkaConfig.group_id``). `workers`: consume in the first `workers` worker
+        processes only (default: in every worker).
 
         Example:
             >>> from dataclasses import dataclass
@@ -196,6 +199,8 @@ class MessagingMixin:
             raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
         if not queue:
             raise ValueError("subscriber() needs a queue name")
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be a positive integer (or None: every worker), got {workers!r}")
         if broker is not None and broker not in BROKERS:
             raise ValueError(f"broker must be one of {', '.join(map(repr, BROKERS))}, got {broker!r}")
 
@@ -204,7 +209,7 @@ class MessagingMixin:
             registration = Subscriber(
                 queue, handler, exchange, routing_key, exchange_type, durable, auto_delete,
                 dead_letter, ack_policy, retry or Retry(), concurrency, broker=broker,
-                group=group, retry_given=retry is not None,
+                group=group, retry_given=retry is not None, workers=workers,
             )
             registration.run = compile_subscriber(handler, self, owner)
             self._subscribers().append(registration)
@@ -312,7 +317,8 @@ class MessagingMixin:
                     registration.retry = Retry(max_retries=config.max_retries)
                 await registration.declare(client)
             for registration in self._subscribers("kafka"):
-                await registration.start(client)
+                if registration.runs_here():
+                    await registration.start(client)
         except BaseException:
             await self._close_kafka()
             raise
@@ -345,7 +351,8 @@ class MessagingMixin:
             for registration in self._subscribers("sqs"):
                 await registration.declare(client)
             for registration in self._subscribers("sqs"):
-                await registration.start(client)
+                if registration.runs_here():
+                    await registration.start(client)
         except BaseException:
             await self._close_sqs()
             raise
@@ -375,7 +382,8 @@ class MessagingMixin:
             for registration in self._subscribers("rabbitmq"):
                 await registration.declare(broker)
             for registration in self._subscribers("rabbitmq"):
-                await registration.start(broker)
+                if registration.runs_here():
+                    await registration.start(broker)
         except BaseException:
             await self._close_rabbitmq()
             raise

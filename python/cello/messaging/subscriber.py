@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import itertools
 import logging
+import os
 import time
 import zlib
 from collections.abc import Callable
@@ -64,6 +65,7 @@ class Subscriber:
     broker: str | None = None
     group: str | None = None
     retry_given: bool = True
+    workers: int | None = None
     run: Callable[[Incoming], Any] | None = None
     _subscription: Any = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -170,8 +172,15 @@ class Subscriber:
         if not message.settled:
             await message._settle(action)
 
+    def runs_here(self) -> bool:
+        """Whether this worker consumes for it: every worker, or the first `workers`
+        (by the slot the supervisor gives each worker, kept across its restarts)."""
+        return self.workers is None or int(os.environ.get("CELLO_WORKER_SLOT", "0")) < self.workers
+
     def status(self) -> dict[str, Any]:
         """What the health report shows of this subscriber."""
+        if not self.runs_here():
+            return {"running": False, "in_this_worker": False}
         status: dict[str, Any] = {"running": bool(self._tasks) and not all(task.done() for task in self._tasks)}
         if self._broker_name == "kafka" and self._subscription is not None:
             status.update(group=self._subscription.group, partitions=self._subscription.assignment,

@@ -1,7 +1,8 @@
 //! Subscriptions: a pump task per queue long-polls `ReceiveMessage` and hands messages to
 //! `next` through a channel as deep as one receive; settling talks to SQS directly.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use serde_json::json;
@@ -21,6 +22,48 @@ struct SqsSettler {
     receipt_handle: String,
     dead_letter: Option<String>,
     copy: Outgoing,
+    /// Set once settled; dropped with the delivery. `keep_hidden` watches it.
+    settled: Arc<AtomicBool>,
+}
+
+/// While the handler runs, the message's visibility timeout is extended every half
+/// timeout, so that SQS does not hand it to another consumer meanwhile; it stops once
+/// the message is settled or its delivery dropped.
+fn keep_hidden(
+    shared: Arc<Shared>,
+    queue_url: String,
+    receipt_handle: String,
+    settled: Weak<AtomicBool>,
+    timeout: Duration,
+) {
+    if timeout < Duration::from_secs(2) {
+        return;
+    }
+    tokio::spawn(async move {
+        let input = json!({
+            "QueueUrl": queue_url,
+            "ReceiptHandle": receipt_handle,
+            "VisibilityTimeout": timeout.as_secs(),
+        });
+        loop {
+            tokio::time::sleep(timeout / 2).await;
+            match settled.upgrade() {
+                Some(flag) if !flag.load(Ordering::Acquire) => {}
+                _ => return,
+            }
+            if let Err(error) = shared
+                .call("ChangeMessageVisibility", &input, Duration::ZERO)
+                .await
+            {
+                let reason = match error {
+                    CallError::Transport(reason) => reason,
+                    CallError::Service(error) => error.to_string(),
+                };
+                tracing::warn!(queue = %queue_url, %reason, "extending a message's visibility failed");
+                return;
+            }
+        }
+    });
 }
 
 impl SqsSettler {
@@ -69,6 +112,7 @@ impl SqsSettler {
 
 impl Settle for SqsSettler {
     fn settle(&self, settlement: Settlement) -> SettleFuture<'_> {
+        self.settled.store(true, Ordering::Release);
         Box::pin(async move {
             match settlement {
                 Settlement::Ack => self.delete().await,
@@ -120,12 +164,21 @@ impl Pump {
             correlation_id: received.correlation_id.clone(),
             reply_to: received.reply_to.clone(),
         };
+        let settled = Arc::new(AtomicBool::new(false));
+        keep_hidden(
+            Arc::clone(&self.shared),
+            self.queue_url.clone(),
+            received.receipt_handle.clone(),
+            Arc::downgrade(&settled),
+            self.shared.config().visibility_timeout,
+        );
         let settler = SqsSettler {
             shared: Arc::clone(&self.shared),
             queue_url: self.queue_url.clone(),
             receipt_handle: received.receipt_handle,
             dead_letter: self.dead_letter.clone(),
             copy,
+            settled,
         };
         let mut delivery = Delivery::new(self.source.clone(), received.body, Box::new(settler));
         delivery.routing_key.clone_from(&self.source);
