@@ -86,3 +86,37 @@ def test_seed_003_health_checks_without_a_config() -> None:
     app.enable_health_checks()
     with TestClient(app) as client:
         assert client.get("/health").status_code == 200
+
+
+@pytest.mark.skipif("otel" not in cello.features(), reason="built without the `otel` feature")
+def test_telemetry_freed_while_another_app_serves_does_not_panic() -> None:
+    """An app with OTLP export owns a runtime for its exporters; freed (by the collector,
+    or here by a handler dropping the last reference) while another app's loop runs
+    Python, that runtime is shut down without blocking instead of panicking ("Cannot
+    drop a runtime in a context where blocking is not allowed")."""
+    import gc
+
+    from cello import App, OpenTelemetryConfig
+
+    first = App()
+    first.enable_telemetry(OpenTelemetryConfig(service_name="first", otlp_endpoint="http://127.0.0.1:9"))
+
+    @first.get("/")
+    def index(request):
+        return {}
+
+    with TestClient(first) as client:
+        client.get("/")
+    holder: list[object] = [first]
+    del first, index, client
+    second = App()
+
+    @second.get("/drop")
+    def drop(request):
+        holder.clear()  # the last reference to the first app, its telemetry and runtime
+        gc.collect()  # the app is in reference cycles: the collector frees it, here
+        return {"dropped": True}
+
+    with TestClient(second) as client:
+        assert client.get("/drop").json() == {"dropped": True}
+        assert client.get("/drop").json() == {"dropped": True}

@@ -72,9 +72,35 @@ pub struct PyDriver {
     inner: ThreadBound<DriverState>,
 }
 
+/// The driver's Tokio runtime. Dropped inside another runtime's context (a driver
+/// collected by Python's garbage collector while a newer loop's driver runs Python), it is
+/// shut down in the background: a plain drop there panics ("Cannot drop a runtime in a
+/// context where blocking is not allowed").
+pub struct DriverRuntime(Option<Runtime>);
+
+impl std::ops::Deref for DriverRuntime {
+    type Target = Runtime;
+
+    fn deref(&self) -> &Runtime {
+        self.0
+            .as_ref()
+            .expect("the runtime lives as long as its driver")
+    }
+}
+
+impl Drop for DriverRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                runtime.shutdown_background();
+            }
+        }
+    }
+}
+
 /// The thread-bound state of a [`PyDriver`].
 pub struct DriverState {
-    pub runtime: Runtime,
+    pub runtime: DriverRuntime,
     pub local: LocalSet,
     pub shared: Rc<LoopShared>,
     /// A duplicate of asyncio's epoll fd (ours to close), and the fd it copies.
@@ -147,7 +173,7 @@ impl PyDriver {
             .build()?;
         Ok(Self {
             inner: ThreadBound::new(DriverState {
-                runtime,
+                runtime: DriverRuntime(Some(runtime)),
                 local: LocalSet::new(),
                 shared: Rc::new(LoopShared::new()),
                 epoll: RefCell::new(None),

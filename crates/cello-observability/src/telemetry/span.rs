@@ -381,6 +381,14 @@ impl Drop for Telemetry {
         if let Some(provider) = &self.meter_provider {
             let _ = provider.shutdown();
         }
+        // Freed inside another runtime's context (Python's collector freeing an old app
+        // while a worker's loop runs Python), a plain drop of the export runtime panics:
+        // shut it down without waiting there.
+        if let Some(runtime) = self._runtime.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                runtime.shutdown_background();
+            }
+        }
     }
 }
 
