@@ -17,9 +17,14 @@ fn endpoint() -> Option<String> {
 }
 
 async fn broker(endpoint: String) -> SqsBroker {
+    broker_with(endpoint, |_| {}).await
+}
+
+async fn broker_with(endpoint: String, adjust: impl FnOnce(&mut SqsConfig)) -> SqsBroker {
     let mut config = SqsConfig::new("us-east-1");
     config.endpoint_url = Some(endpoint);
     config.wait_time = Duration::from_secs(1);
+    adjust(&mut config);
     SqsBroker::connect(config).await.expect("the SQS server")
 }
 
@@ -133,11 +138,10 @@ async fn an_unreachable_endpoint_fails_fast_with_its_address() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_message_being_handled_stays_hidden_past_its_visibility_timeout() {
     let Some(endpoint) = endpoint() else { return };
-    let mut config = SqsConfig::new("us-east-1");
-    config.endpoint_url = Some(endpoint);
-    config.wait_time = Duration::from_secs(1);
-    config.visibility_timeout = Duration::from_secs(4);
-    let broker = SqsBroker::connect(config).await.expect("the SQS server");
+    let broker = broker_with(endpoint, |config| {
+        config.visibility_timeout = Duration::from_secs(4);
+    })
+    .await;
     let queue = unique("held");
     broker
         .declare(SqsQueueSpec {
