@@ -324,3 +324,58 @@ def test_a_subscription_field_needs_an_async_generator() -> None:
 
     with pytest.raises(TypeError, match="needs an async generator resolver"):
         Schema().query(hello).subscription(not_a_generator).build().engine()
+
+
+@gql_types.type
+class WhoSubscription:
+    @gql_types.field
+    async def whoami(self, info: gql_types.Info) -> AsyncIterator[str]:
+        yield f"{info.connection_params['user']} via {info.context['seen']}"
+
+
+def serve_connect(live: Any) -> str:
+    def on_connect(request: Any, payload: dict[str, Any] | None) -> Any:
+        if not payload or payload.get("token") != "letmein":
+            raise gql_types.GraphQLError("bad token")
+        return {"user": "ada"}
+
+    def context(request: Any, connection_params: Any = None) -> dict[str, Any]:
+        return {"seen": (connection_params or {}).get("user", "nobody")}
+
+    app = App()
+    schema = Schema(query=TypedQuery, subscription=WhoSubscription)
+    app.enable_graphql(GraphQLConfig(path="/graphql"), schema=schema, context=context, on_connect=on_connect)
+    return str(live(app).url) + "/graphql"
+
+
+@pytest.mark.parametrize("subprotocol", [WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL, WebsocketsTransport.APOLLO_SUBPROTOCOL])
+def test_connection_init_payload_reaches_on_connect_context_and_info(live: Any, subprotocol: str) -> None:
+    url = serve_connect(live)
+
+    async def run(payload: dict[str, Any]) -> list[dict[str, Any]]:
+        transport = WebsocketsTransport(url=url.replace("http", "ws", 1), subprotocols=[subprotocol], init_payload=payload)
+        async with Client(transport=transport) as session:
+            return [result async for result in session.subscribe(gql("subscription { whoami }"))]
+
+    assert asyncio.run(run({"token": "letmein"})) == [{"whoami": "ada via ada"}]
+
+
+def test_on_connect_refuses_a_connection_with_4403(live: Any) -> None:
+    url = serve_connect(live).replace("http", "ws", 1)
+
+    async def refused(subprotocol: str) -> tuple[list[str], int | None, str]:
+        async with websockets.connect(url, subprotocols=[subprotocol]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"token": "nope"}}))
+            received: list[str] = []
+            try:
+                while True:
+                    received.append(str(await ws.recv()))
+            except websockets.ConnectionClosed:
+                pass
+            return received, ws.close_code, ws.close_reason or ""
+
+    messages, code, reason = asyncio.run(refused("graphql-transport-ws"))
+    assert (messages, code, reason) == ([], 4403, "bad token")
+    messages, code, _ = asyncio.run(refused("graphql-ws"))
+    assert code == 4403
+    assert [json.loads(m) for m in messages] == [{"type": "connection_error", "payload": {"message": "bad token"}}]

@@ -15,6 +15,7 @@ __all__ = [
     "Engine",
     "EventStoreCore",
     "GraphQLEngine",
+    "GraphQLStream",
     "GrpcCall",
     "GrpcCallError",
     "Headers",
@@ -579,6 +580,7 @@ class GraphQLEngine:
         *,
         batching: bool = False,
         mask_errors: bool = False,
+        tracing: bool = False,
     ) -> Self: ...
     def sdl(self) -> str: ...
     def execute(

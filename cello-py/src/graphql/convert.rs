@@ -1,10 +1,10 @@
 //! Python values ↔ GraphQL values, shaped by the field's type.
 
-use cello_protocols::graphql::{Name, Output, Shape, Value};
+use cello_protocols::graphql::{Name, Output, Selection, Shape, Value};
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 
 /// An argument or variable value as a Python object.
 pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -37,17 +37,22 @@ pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyA
 }
 
 /// A resolver's value as an [`Output`] of the field's shape; `type_of` names the
-/// concrete type of objects returned for interface and union fields.
+/// concrete type of objects returned for interface and union fields. An untyped field's
+/// value is trimmed to its `selection`.
 pub fn to_output(
     value: &Bound<'_, PyAny>,
     shape: &Shape,
     type_of: &Py<PyAny>,
+    selection: Option<&Selection>,
 ) -> PyResult<Output<Py<PyAny>>> {
     if value.is_none() {
         return Ok(Output::Null);
     }
     match shape {
-        Shape::Leaf => Ok(Output::Leaf(to_value(value)?)),
+        Shape::Leaf => Ok(Output::Leaf(match selection {
+            Some(selection) => trimmed(value, selection)?,
+            None => to_value(value)?,
+        })),
         Shape::Object { abstract_type } => {
             let name = if *abstract_type {
                 Some(
@@ -69,11 +74,55 @@ pub fn to_output(
             }
             let mut items = Vec::new();
             for item in value.try_iter()? {
-                items.push(to_output(&item?, inner, type_of)?);
+                items.push(to_output(&item?, inner, type_of, selection)?);
             }
             Ok(Output::List(items))
         }
     }
+}
+
+/// An untyped value trimmed to a sub-selection, as the original framework did: dicts by
+/// key, other objects by attribute (a missing one is null), and a callable value (a
+/// method) called without arguments; lists item by item.
+pub fn trimmed(value: &Bound<'_, PyAny>, selection: &Selection) -> PyResult<Value> {
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    if selection.fields.is_empty() || is_scalar(value) {
+        return to_value(value);
+    }
+    if !value.is_instance_of::<PyDict>()
+        && (value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>())
+    {
+        let items = value
+            .try_iter()?
+            .map(|item| trimmed(&item?, selection))
+            .collect::<PyResult<_>>()?;
+        return Ok(Value::List(items));
+    }
+    let dict = value.cast::<PyDict>().ok();
+    let mut map = async_graphql_map();
+    for field in &selection.fields {
+        let item = match dict {
+            Some(dict) => dict.get_item(field.name.as_str())?,
+            None => value.getattr_opt(field.name.as_str())?,
+        };
+        let item = match item {
+            Some(item) if item.is_callable() && !item.is_instance_of::<PyType>() => item.call0()?,
+            Some(item) => item,
+            None => value.py().None().into_bound(value.py()),
+        };
+        map.insert(field.key.clone(), trimmed(&item, &field.selection)?);
+    }
+    Ok(Value::Object(map))
+}
+
+fn is_scalar(value: &Bound<'_, PyAny>) -> bool {
+    value.is_instance_of::<PyString>()
+        || value.is_instance_of::<PyInt>()
+        || value.is_instance_of::<PyFloat>()
+        || value.is_instance_of::<PyBool>()
+        || value.is_instance_of::<PyBytes>()
 }
 
 /// A scalar or enum value (JSON-like Python values; enum members by name).

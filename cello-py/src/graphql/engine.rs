@@ -14,11 +14,14 @@ use super::describe;
 use super::host::{PyHost, RequestContext};
 use super::stream;
 use crate::driver::PyDriver;
+use crate::request::PyRequest;
 
 #[pyclass(name = "GraphQLEngine", module = "cello._cello", frozen)]
 pub struct PyGraphQLEngine {
     engine: Arc<Engine<PyHost>>,
     batching: bool,
+    /// Resolver spans for sampled requests (`GraphQLConfig(tracing=True)`).
+    tracing: bool,
 }
 
 /// An HTTP answer for Python: `(status, content_type, body, allow)`.
@@ -27,7 +30,7 @@ type HttpAnswer = (u16, &'static str, Vec<u8>, Option<&'static str>);
 #[pymethods]
 impl PyGraphQLEngine {
     #[new]
-    #[pyo3(signature = (description, resolvers, type_of, public_error, *, batching=false, mask_errors=false))]
+    #[pyo3(signature = (description, resolvers, type_of, public_error, *, batching=false, mask_errors=false, tracing=false))]
     fn new(
         description: &Bound<'_, PyDict>,
         resolvers: Vec<Py<PyAny>>,
@@ -35,6 +38,7 @@ impl PyGraphQLEngine {
         public_error: Py<PyAny>,
         batching: bool,
         mask_errors: bool,
+        tracing: bool,
     ) -> PyResult<Self> {
         let spec = describe::schema(description)?;
         let host = PyHost {
@@ -48,6 +52,7 @@ impl PyGraphQLEngine {
         Ok(Self {
             engine: Arc::new(engine),
             batching,
+            tracing,
         })
     }
 
@@ -81,11 +86,7 @@ impl PyGraphQLEngine {
             request = request.operation_name(name);
         }
         let engine = self.engine.clone();
-        let context = RequestContext {
-            context,
-            start_task,
-            driver,
-        };
+        let context = self.request_context(py, context, start_task, driver);
         let driver = context.driver.clone_ref(py);
         spawn(&driver, future, async move {
             let response = engine.execute(request, context).await;
@@ -126,11 +127,7 @@ impl PyGraphQLEngine {
             self.batching,
         );
         let engine = self.engine.clone();
-        let context = RequestContext {
-            context,
-            start_task,
-            driver,
-        };
+        let context = self.request_context(py, context, start_task, driver);
         let driver = context.driver.clone_ref(py);
         spawn(&driver, future, async move {
             let answer: HttpAnswer = match prepared {
@@ -147,11 +144,7 @@ impl PyGraphQLEngine {
                 } => {
                     let mut responses = Vec::with_capacity(requests.len());
                     for request in requests {
-                        let context = Python::attach(|py| RequestContext {
-                            context: context.context.clone_ref(py),
-                            start_task: context.start_task.clone_ref(py),
-                            driver: context.driver.clone_ref(py),
-                        });
+                        let context = Python::attach(|py| context.share(py));
                         responses.push(engine.execute(request, context).await);
                     }
                     let answer = http::finish(media, batch, &responses);
@@ -211,11 +204,7 @@ impl PyGraphQLEngine {
             Ok(request) => request,
             Err(answer) => return stream::answer(py, &answer),
         };
-        let context = RequestContext {
-            context,
-            start_task,
-            driver,
-        };
+        let context = self.request_context(py, context, start_task, driver);
         let started = stream::serve_sse(&self.engine, request, sink, context)?;
         Ok(Py::new(py, started)?.into_any())
     }
@@ -233,14 +222,41 @@ impl PyGraphQLEngine {
         start_task: Py<PyAny>,
         context: Py<PyAny>,
     ) -> PyResult<Option<Py<stream::PyGraphQLStream>>> {
-        let context = RequestContext {
-            context,
-            start_task,
-            driver,
-        };
+        let context = self.request_context(py, context, start_task, driver);
         stream::serve_websocket(&self.engine, protocol, sink, context)?
             .map(|started| Py::new(py, started))
             .transpose()
+    }
+}
+
+impl PyGraphQLEngine {
+    /// The engine's side of a request's context: with tracing on, the steps of a sampled
+    /// request (`context.request`, a Cello request) for resolver spans.
+    fn request_context(
+        &self,
+        py: Python<'_>,
+        context: Py<PyAny>,
+        start_task: Py<PyAny>,
+        driver: Py<PyDriver>,
+    ) -> RequestContext {
+        let phases = if self.tracing {
+            context
+                .bind(py)
+                .getattr(intern!(py, "request"))
+                .ok()
+                .and_then(|request| {
+                    let request = request.cast::<PyRequest>().ok()?;
+                    request.get().phases.clone()
+                })
+        } else {
+            None
+        };
+        RequestContext {
+            context,
+            start_task,
+            driver,
+            phases,
+        }
     }
 }
 

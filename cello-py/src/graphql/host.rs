@@ -3,10 +3,12 @@
 //! the GIL; plain fields are read (dict key or attribute) with one GIL hold per field.
 
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use async_graphql::futures_util::future::BoxFuture;
 use async_graphql::futures_util::FutureExt;
-use cello_protocols::graphql::{Call, Host, Output, Shape, SubscriptionStream};
+use cello_observability::Phases;
+use cello_protocols::graphql::{Call, Host, Output, Selection, Shape, SubscriptionStream};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -21,9 +23,33 @@ pub struct RequestContext {
     pub context: Py<PyAny>,
     pub start_task: Py<PyAny>,
     pub driver: Py<PyDriver>,
+    /// A sampled request's steps when the schema traces: each resolver call is one.
+    pub phases: Option<Phases>,
 }
 
 impl RequestContext {
+    /// Another handle on the same context (one per operation of a batch).
+    pub fn share(&self, py: Python<'_>) -> Self {
+        Self {
+            context: self.context.clone_ref(py),
+            start_task: self.start_task.clone_ref(py),
+            driver: self.driver.clone_ref(py),
+            phases: self.phases.clone(),
+        }
+    }
+
+    /// A `graphql.resolve` span for the resolver call of `call` that started at `started`.
+    fn traced(&self, call: &Call<'_>, started: Option<SystemTime>) {
+        if let (Some(phases), Some(started)) = (&self.phases, started) {
+            let attributes = vec![
+                ("graphql.field.name", call.field.to_owned()),
+                ("graphql.field.path", call.path.clone()),
+                ("graphql.parent.name", call.parent_type.to_owned()),
+            ];
+            phases.record_with("graphql.resolve", started, attributes);
+        }
+    }
+
     /// asyncio must run what Python code just scheduled (a task, a `call_soon`).
     fn after_python(&self, py: Python<'_>) {
         if let Ok(state) = self.driver.get().state() {
@@ -118,12 +144,22 @@ impl PyHost {
             PyString::new(py, &call.path),
         ))?;
         if !value.hasattr(intern!(py, "__await__"))? {
-            return Ok(Step::Done(to_output(&value, call.shape, &self.type_of)?));
+            return Ok(Step::Done(to_output(
+                &value,
+                call.shape,
+                &self.type_of,
+                call.selection,
+            )?));
         }
         let task = context.start_task.bind(py).call1((value,))?;
         if task.call_method0(intern!(py, "done"))?.is_truthy()? {
             let value = task.call_method0(intern!(py, "result"))?;
-            return Ok(Step::Done(to_output(&value, call.shape, &self.type_of)?));
+            return Ok(Step::Done(to_output(
+                &value,
+                call.shape,
+                &self.type_of,
+                call.selection,
+            )?));
         }
         let (sender, receiver) = oneshot::channel();
         task.call_method1(
@@ -131,6 +167,37 @@ impl PyHost {
             (TaskSettled::new(sender),),
         )?;
         Ok(Step::Running(task.unbind(), receiver))
+    }
+}
+
+impl PyHost {
+    /// One resolver call: inline, or as an asyncio task awaited without the GIL.
+    async fn call(
+        &self,
+        resolver: usize,
+        parent: Option<&Py<PyAny>>,
+        call: &Call<'_>,
+        context: &RequestContext,
+    ) -> async_graphql::Result<Output<Py<PyAny>>> {
+        let step = Python::attach(|py| {
+            let step = self.start(py, resolver, parent, call, context);
+            context.after_python(py);
+            step.map_err(|error| self.error(py, &error))
+        })?;
+        let (task, done) = match step {
+            Step::Done(output) => return Ok(output),
+            Step::Running(task, done) => (task, done),
+        };
+        let _ = done.await;
+        Python::attach(|py| {
+            let result = task
+                .bind(py)
+                .call_method0(intern!(py, "result"))
+                .and_then(|value| to_output(&value, call.shape, &self.type_of, call.selection));
+            drop(task);
+            context.after_python(py);
+            result.map_err(|error| self.error(py, &error))
+        })
     }
 }
 
@@ -146,25 +213,10 @@ impl Host for PyHost {
         context: &'a RequestContext,
     ) -> BoxFuture<'a, async_graphql::Result<Output<Py<PyAny>>>> {
         async move {
-            let step = Python::attach(|py| {
-                let step = self.start(py, resolver, parent, &call, context);
-                context.after_python(py);
-                step.map_err(|error| self.error(py, &error))
-            })?;
-            let (task, done) = match step {
-                Step::Done(output) => return Ok(output),
-                Step::Running(task, done) => (task, done),
-            };
-            let _ = done.await;
-            Python::attach(|py| {
-                let result = task
-                    .bind(py)
-                    .call_method0(intern!(py, "result"))
-                    .and_then(|value| to_output(&value, call.shape, &self.type_of));
-                drop(task);
-                context.after_python(py);
-                result.map_err(|error| self.error(py, &error))
-            })
+            let started = context.phases.as_ref().map(|_| SystemTime::now());
+            let result = self.call(resolver, parent, &call, context).await;
+            context.traced(&call, started);
+            result
         }
         .boxed()
     }
@@ -190,6 +242,7 @@ impl Host for PyHost {
                 Ok(source) => Ok(Source::new(
                     source.unbind(),
                     call.shape.clone(),
+                    call.selection.cloned(),
                     self,
                     context,
                     py,
@@ -205,6 +258,7 @@ impl Host for PyHost {
         parent: &Py<PyAny>,
         source: &str,
         shape: &Shape,
+        selection: Option<&Selection>,
     ) -> async_graphql::Result<Output<Py<PyAny>>> {
         Python::attach(|py| {
             let parent = parent.bind(py);
@@ -213,7 +267,7 @@ impl Host for PyHost {
                 Err(_) => parent.getattr(source).map(Some),
             };
             let result = value.and_then(|value| match value {
-                Some(value) => to_output(&value, shape, &self.type_of),
+                Some(value) => to_output(&value, shape, &self.type_of, selection),
                 None => Ok(Output::Null),
             });
             result.map_err(|error| self.error(py, &error))

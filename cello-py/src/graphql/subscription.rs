@@ -17,12 +17,15 @@ use tokio::sync::oneshot;
 use super::convert::to_output;
 use super::host::{error_of, RequestContext, TaskSettled};
 use crate::driver::PyDriver;
+use cello_protocols::graphql::Selection;
 
 /// What the stream needs of the host and the request, owned (the stream outlives both
 /// borrows the engine lends the resolver call).
 pub struct Source {
     pub source: Py<PyAny>,
     pub shape: Shape,
+    /// An untyped field's sub-selection, to trim each value with.
+    pub selection: Option<Selection>,
     pub type_of: Py<PyAny>,
     pub public_error: Py<PyAny>,
     pub mask_errors: bool,
@@ -42,6 +45,7 @@ impl Source {
     pub fn new(
         source: Py<PyAny>,
         shape: Shape,
+        selection: Option<Selection>,
         host: &super::host::PyHost,
         context: &RequestContext,
         py: Python<'_>,
@@ -49,6 +53,7 @@ impl Source {
         Self {
             source,
             shape,
+            selection,
             type_of: host.type_of.clone_ref(py),
             public_error: host.public_error.clone_ref(py),
             mask_errors: host.mask_errors,
@@ -128,10 +133,12 @@ impl Source {
             let value = task.bind(py).call_method0(intern!(py, "result"));
             drop(task);
             let item = match value {
-                Ok(value) => match to_output(&value, &self.shape, &self.type_of) {
-                    Ok(output) => Some(Ok(output)),
-                    Err(error) => self.fail(py, &error),
-                },
+                Ok(value) => {
+                    match to_output(&value, &self.shape, &self.type_of, self.selection.as_ref()) {
+                        Ok(output) => Some(Ok(output)),
+                        Err(error) => self.fail(py, &error),
+                    }
+                }
                 Err(error) => self.fail(py, &error),
             };
             self.after_python(py);

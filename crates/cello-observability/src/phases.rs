@@ -6,12 +6,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-/// One step: its span name and when it ran.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One step: its span name, when it ran, and the span's attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Phase {
     pub name: &'static str,
     pub start: SystemTime,
     pub end: SystemTime,
+    pub attributes: Vec<(&'static str, String)>,
 }
 
 /// The steps recorded for one request; clones share them (the request's extensions
@@ -22,9 +23,25 @@ pub struct Phases(Arc<Mutex<Vec<Phase>>>);
 impl Phases {
     /// Notes that `name` ran from `start` until now.
     pub fn record(&self, name: &'static str, start: SystemTime) {
+        self.record_with(name, start, Vec::new());
+    }
+
+    /// Notes that `name` ran from `start` until now, with its span's `attributes` (a
+    /// GraphQL resolver's field and path, say).
+    pub fn record_with(
+        &self,
+        name: &'static str,
+        start: SystemTime,
+        attributes: Vec<(&'static str, String)>,
+    ) {
         let end = SystemTime::now();
         if let Ok(mut phases) = self.0.lock() {
-            phases.push(Phase { name, start, end });
+            phases.push(Phase {
+                name,
+                start,
+                end,
+                attributes,
+            });
         }
     }
 
@@ -47,11 +64,19 @@ mod tests {
         let seen_by_span = phases.clone();
         let start = SystemTime::now();
         phases.record("cello.handler", start);
-        phases.record("cello.encode_response", start);
+        phases.record_with(
+            "graphql.resolve",
+            start,
+            vec![("graphql.field.path", "a.0".into())],
+        );
         let taken = seen_by_span.take();
         assert_eq!(
             taken.iter().map(|p| p.name).collect::<Vec<_>>(),
-            ["cello.handler", "cello.encode_response"]
+            ["cello.handler", "graphql.resolve"]
+        );
+        assert_eq!(
+            taken[1].attributes,
+            [("graphql.field.path", "a.0".to_owned())]
         );
         assert!(taken.iter().all(|p| p.end >= p.start));
         assert!(phases.take().is_empty());

@@ -6,14 +6,22 @@ use async_graphql::futures_util::stream::{self, StreamExt};
 use async_graphql::futures_util::FutureExt;
 use cello_protocols::graphql::http::{self, HttpRequest, MediaType, Prepared};
 use cello_protocols::graphql::{
-    ArgumentSpec, Call, Engine, FieldSpec, Host, Limits, Outgoing, Output, SchemaSpec, Shape,
-    SubscriptionStream, TypeKind, TypeSpec, Value,
+    ArgumentSpec, Call, Engine, FieldSpec, Host, Limits, Outgoing, Output, SchemaSpec, Selection,
+    Shape, SubscriptionStream, TypeKind, TypeSpec, Value,
 };
 use serde_json::{json, Value as Json};
 
 struct JsonHost;
 
 fn output(value: &Json, shape: &Shape) -> Output<Json> {
+    trimmed(value, shape, None)
+}
+
+/// A value as an output of `shape`; an untyped field's value trimmed to its selection.
+fn trimmed(value: &Json, shape: &Shape, selection: Option<&Selection>) -> Output<Json> {
+    if let (Some(selection), Shape::Leaf) = (selection, shape) {
+        return Output::Leaf(selection.trim(Value::from_json(value.clone()).unwrap()));
+    }
     match (value, shape) {
         (Json::Null, _) => Output::Null,
         (Json::Array(items), Shape::List(inner)) => {
@@ -41,8 +49,8 @@ impl Host for JsonHost {
         async move {
             let value = match resolver {
                 0 => json!([
-                    {"id": 1, "name": "ada", "kind": "User"},
-                    {"id": 2, "name": "alan", "kind": "User"}
+                    {"id": 1, "name": "ada", "kind": "User", "meta": {"a": 1, "b": 2}},
+                    {"id": 2, "name": "alan", "kind": "User", "meta": null}
                 ]),
                 1 => {
                     let id = call
@@ -56,9 +64,10 @@ impl Host for JsonHost {
                     parent.unwrap()["name"].as_str().unwrap()
                 )),
                 3 => return Err(async_graphql::Error::new(format!("boom at {}", call.path))),
+                6 => json!([{"id": 1, "name": "ada", "secret": "s"}, {"id": 2, "name": "alan"}]),
                 _ => unreachable!(),
             };
-            Ok(output(&value, call.shape))
+            Ok(trimmed(&value, call.shape, call.selection))
         }
         .boxed()
     }
@@ -97,8 +106,9 @@ impl Host for JsonHost {
         parent: &Json,
         source: &str,
         shape: &Shape,
+        selection: Option<&Selection>,
     ) -> async_graphql::Result<Output<Json>> {
-        Ok(output(&parent[source], shape))
+        Ok(trimmed(&parent[source], shape, selection))
     }
 }
 
@@ -133,7 +143,14 @@ fn engine(limits: Limits) -> Engine<JsonHost> {
                     field("users", "[User!]!", Some(0)),
                     user,
                     field("node", "Node", Some(1)),
+                    field("raw", "JSON", Some(6)),
                 ],
+            },
+            TypeSpec {
+                name: "JSON".into(),
+                description: None,
+                kind: TypeKind::Scalar,
+                fields: vec![],
             },
             TypeSpec {
                 name: "Subscription".into(),
@@ -170,6 +187,7 @@ fn engine(limits: Limits) -> Engine<JsonHost> {
                     field("greeting", "String!", Some(2)),
                     field("broken", "String", Some(3)),
                     field("friends", "[User!]", None),
+                    field("meta", "JSON", None),
                 ],
             },
         ],
@@ -205,6 +223,42 @@ async fn nested_resolvers_reads_and_errors_with_paths() {
     let out = run(&engine, "{ node { id ... on User { name } } }").await;
     assert_eq!(out["data"]["node"]["name"], "grace");
     assert!(engine.sdl().contains("type User implements Node"));
+}
+
+#[tokio::test]
+async fn untyped_fields_are_trimmed_to_their_sub_selection() {
+    let engine = engine(Limits::default());
+    let out = run(&engine, "{ raw { id label: name } users { meta { b } } }").await;
+    assert_eq!(out.get("errors"), None, "{out}");
+    assert_eq!(
+        out["data"]["raw"],
+        json!([{"id": 1, "label": "ada"}, {"id": 2, "label": "alan"}])
+    );
+    assert_eq!(
+        out["data"]["users"],
+        json!([{"meta": {"b": 2}}, {"meta": null}])
+    );
+    // Without a sub-selection the whole value; fragments inside one are flattened, and
+    // the fragment no longer counts as unused.
+    let out = run(&engine, "{ raw users { meta } }").await;
+    assert_eq!(out["data"]["raw"][0]["secret"], "s");
+    assert_eq!(out["data"]["users"][0]["meta"], json!({"a": 1, "b": 2}));
+    let out = run(
+        &engine,
+        "query Q { raw { ...Named ... { id } } } fragment Named on Whatever { name }",
+    )
+    .await;
+    assert_eq!(out.get("errors"), None, "{out}");
+    assert_eq!(out["data"]["raw"][1], json!({"name": "alan", "id": 2}));
+    // Typed fields still refuse a selection on a scalar.
+    let out = run(&engine, "{ users { name { x } } }").await;
+    assert!(
+        out["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("name"),
+        "{out}"
+    );
 }
 
 #[tokio::test]

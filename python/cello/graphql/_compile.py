@@ -39,6 +39,7 @@ class RequestContext:
 
     request: Any
     context: Any
+    connection_params: Any = None
 
 
 def type_of(value: Any) -> str:
@@ -68,7 +69,7 @@ class _Resolver:
     def __call__(self, parent: Any, arguments: dict[str, Any], context: RequestContext, field_name: str, path: str) -> Any:
         kwargs = {python: convert(arguments[name]) for name, python, convert in self.plan if name in arguments}
         if self.info is not None:
-            kwargs[self.info] = Info(field_name, path, context.request, context.context)
+            kwargs[self.info] = Info(field_name, path, context.request, context.context, context.connection_params)
         if self.takes_parent:
             return self.func(parent, **kwargs)
         return self.func(**kwargs)

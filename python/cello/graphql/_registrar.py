@@ -17,7 +17,14 @@ class GraphQLMixin:
     route: Callable[..., Any]
     websocket: Callable[..., Any]
 
-    def enable_graphql(self, config: GraphQLConfig | None = None, schema: Any = None, *, context: Callable[[Any], Any] | None = None) -> None:
+    def enable_graphql(
+        self,
+        config: GraphQLConfig | None = None,
+        schema: Any = None,
+        *,
+        context: Callable[..., Any] | None = None,
+        on_connect: Callable[[Any, dict[str, Any] | None], Any] | None = None,
+    ) -> None:
         """Serves a GraphQL schema at ``config.path``: GET and POST (GraphQL over HTTP),
         Server-Sent Events (``Accept: text/event-stream``) and WebSocket
         (``graphql-transport-ws`` and ``graphql-ws``) for subscriptions.
@@ -26,7 +33,13 @@ class GraphQLMixin:
         CORS) applies. `schema` is a `cello.graphql.Schema` (built with the config's
         limits) or a `cello.graphql.GraphQL` (the config's limits replace its own).
         `context(request)` (sync or async) makes each request's context (resolvers see
-        it as ``info.context``); without it the context is a new dict per request.
+        it as ``info.context``); without it the context is a new dict per request. Over
+        WebSocket it runs once per connection, after ``connection_init``, and gets that
+        message's payload as ``connection_params=`` if it has such a parameter.
+        `on_connect(request, payload)` (sync or async) sees each WebSocket connection's
+        ``connection_init`` payload first: ``False`` or a raised `GraphQLError` refuses
+        the connection (close code 4403), a dict replaces the payload as
+        ``info.connection_params``.
 
         Example:
             >>> from cello import App
@@ -54,6 +67,7 @@ class GraphQLMixin:
             raise TypeError(f"enable_graphql(schema=...) takes a cello.graphql.Schema or GraphQL, got {schema!r}")
         engine.max_depth, engine.max_complexity, engine.max_aliases = config.max_depth, config.max_complexity, config.max_aliases
         engine.introspection, engine.batching, engine.mask_errors = config.introspection, config.batching, config.mask_errors
+        engine.tracing = config.tracing
         engine._engine = None
         engine.engine()  # compile now: a schema mistake stops start-up, not the first request
 
@@ -74,7 +88,7 @@ class GraphQLMixin:
             return Response(body, status=status, headers=headers, content_type=content_type)
 
         async def graphql_websocket(ws: Any) -> None:
-            await _transports.serve_websocket(engine, ws, context)
+            await _transports.serve_websocket(engine, ws, context, on_connect)
 
         graphql_endpoint.__name__ = "graphql"
         graphql_websocket.__name__ = "graphql_websocket"

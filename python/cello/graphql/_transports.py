@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import inspect
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -61,11 +62,55 @@ class _Outbox:
         return item
 
 
-async def make_context(context: Callable[[Any], Any] | None, request: Any) -> Any:
-    made = {} if context is None else context(request)
+async def make_context(context: Callable[..., Any] | None, request: Any, connection_params: Any = None) -> Any:
+    """The user's context for one request (or WebSocket connection); a ``context``
+    function with a ``connection_params`` parameter gets the connection's too."""
+    if context is None:
+        return {}
+    made = context(request, connection_params=connection_params) if _takes_connection_params(context) else context(request)
     if inspect.isawaitable(made):
         made = await made
     return made
+
+
+def _takes_connection_params(function: Callable[..., Any]) -> bool:
+    try:
+        return "connection_params" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class _Refused(Exception):
+    """``on_connect`` refused the connection: the reason goes to the client."""
+
+
+async def _accept_connection(on_connect: Callable[..., Any] | None, request: Any, payload: Any) -> Any:
+    """``on_connect(request, payload)``: the connection's params, or `_Refused`."""
+    from cello.graphql.types import GraphQLError
+
+    if on_connect is None:
+        return payload
+    try:
+        answer = on_connect(request, payload)
+        if inspect.isawaitable(answer):
+            answer = await answer
+    except GraphQLError as error:
+        raise _Refused(str(error) or "Forbidden") from error
+    if answer is False:
+        raise _Refused("Forbidden")
+    return payload if answer is None or answer is True else answer
+
+
+def _init_payload(text: str) -> tuple[bool, Any]:
+    """Whether a client's first message is ``connection_init``, and its payload."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return False, None
+    if not isinstance(message, dict) or message.get("type") != "connection_init":
+        return False, None
+    payload = message.get("payload")
+    return True, payload if isinstance(payload, dict) else None
 
 
 def wants_sse(request: Any) -> bool:
@@ -103,22 +148,42 @@ async def serve_sse(engine: GraphQL, request: Any, made: Any) -> Response:
     return _RawEvents(events(), keep_alive=None)
 
 
-async def serve_websocket(engine: GraphQL, ws: WebSocket, context: Callable[[Any], Any] | None) -> None:
+async def serve_websocket(engine: GraphQL, ws: WebSocket, context: Callable[..., Any] | None, on_connect: Callable[..., Any] | None = None) -> None:
     """A GraphQL WebSocket connection: the client's messages feed the engine, whose
-    messages are sent back, until either side closes."""
+    messages are sent back, until either side closes.
+
+    The client's first message, ``connection_init``, is read here: its payload goes to
+    ``on_connect`` (which may refuse the connection) and becomes the connection's
+    ``connection_params``, then the context is made and the engine takes over.
+    """
     protocol = ws.subprotocol
     if protocol not in SUBPROTOCOLS:
         await ws.close(4406, "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
         return
-    made = await make_context(context, ws.request)
+    try:
+        first = await ws.receive_text()
+    except WebSocketDisconnect:
+        return
+    is_init, payload = _init_payload(first)
+    connection_params = None
+    if is_init:
+        try:
+            connection_params = await _accept_connection(on_connect, ws.request, payload)
+        except _Refused as refused:
+            if protocol == "graphql-ws":  # the legacy protocol answers with a message first
+                await ws.send_text(json.dumps({"type": "connection_error", "payload": {"message": str(refused)}}))
+            await ws.close(4403, str(refused)[:120])
+            return
+    made = await make_context(context, ws.request, connection_params)
     queue = _Outbox()
     driver, starter = engine._driver()
-    session = engine.engine().serve_websocket(protocol, queue.put, driver, starter, RequestContext(ws.request, made))
+    session = engine.engine().serve_websocket(protocol, queue.put, driver, starter, RequestContext(ws.request, made, connection_params))
 
     async def receive() -> None:
         try:
-            while session.feed(await ws.receive_text()):
-                pass
+            if session.feed(first):
+                while session.feed(await ws.receive_text()):
+                    pass
         except WebSocketDisconnect:
             pass
 

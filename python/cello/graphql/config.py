@@ -20,7 +20,9 @@ class GraphQLConfig:
         max_depth: the deepest selection accepted (``None``: unlimited).
         max_complexity: the most fields one operation may select (``None``: unlimited).
         batching: accept a JSON array of operations in one POST.
-        tracing: reserved; spans per resolver are not implemented yet.
+        tracing: with `App.enable_telemetry`, a ``graphql.resolve`` span for every
+            resolver call of a sampled request (plain attribute and key reads get none),
+            a child of the request's server span.
         max_aliases: the most aliases one document may use.
         mask_errors: answer "Internal server error" for resolver exceptions other than
             `cello.graphql.GraphQLError` (the traceback goes to stderr).

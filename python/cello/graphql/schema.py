@@ -69,10 +69,11 @@ class GraphQL:
         >>> engine = GraphQL(max_depth=10, max_complexity=1000, introspection=False)
     """
 
-    def __init__(self, schema: Schema | None = None, *, max_depth: int | None = 10, max_complexity: int | None = 1000, introspection: bool = False, max_aliases: int | None = 30, batching: bool = False, mask_errors: bool = False) -> None:
+    def __init__(self, schema: Schema | None = None, *, max_depth: int | None = 10, max_complexity: int | None = 1000, introspection: bool = False, max_aliases: int | None = 30, batching: bool = False, mask_errors: bool = False, tracing: bool = False) -> None:
         self._fields: dict[str, list[Callable[..., Any]]] = {"query": [], "mutation": [], "subscription": []}
         self.max_depth, self.max_complexity, self.introspection = max_depth, max_complexity, introspection
         self.max_aliases, self.batching, self.mask_errors = max_aliases, batching, mask_errors
+        self.tracing = tracing
         self._engine: Any = None
         self._starters: dict[int, Any] = {}
         self._typed: dict[str, Any] = {"query": None, "mutation": None, "subscription": None}
@@ -120,7 +121,7 @@ class GraphQL:
                 compiler.named(extra)
             limits = {"max_depth": self.max_depth, "max_complexity": self.max_complexity, "max_aliases": self.max_aliases, "max_query_bytes": 100_000}
             description = compiler.description(query, mutation, self.introspection, limits, subscription)
-            self._engine = _cello.GraphQLEngine(description, compiler.resolvers, type_of, GraphQLError, batching=self.batching, mask_errors=self.mask_errors)
+            self._engine = _cello.GraphQLEngine(description, compiler.resolvers, type_of, GraphQLError, batching=self.batching, mask_errors=self.mask_errors, tracing=self.tracing)
         return self._engine
 
     def _root(self, compiler: Compiler, kind: str) -> str | None:

@@ -36,12 +36,29 @@ class GraphQLError(Exception):
 @dataclasses.dataclass
 class Info:
     """What a resolver that asks for ``info`` gets: the field, its path, the request and the
-    per-request ``context`` (a dict unless `enable_graphql`'s ``context`` made another)."""
+    per-request ``context`` (a dict unless `enable_graphql`'s ``context`` made another).
+
+    ``connection_params`` is the payload of a WebSocket client's ``connection_init`` (or
+    what ``on_connect`` answered for it); ``None`` over HTTP. ``info["context"]`` works
+    too, as the original framework passed ``info`` as a dict.
+    """
 
     field_name: str
     path: str
     request: Any
     context: Any
+    connection_params: Any = None
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _INFO_KEYS:
+            return getattr(self, key)
+        raise KeyError(f"info[{key!r}]: Cello's info has {', '.join(sorted(_INFO_KEYS))}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in _INFO_KEYS else default
+
+
+_INFO_KEYS = frozenset({"field_name", "path", "request", "context", "connection_params"})
 
 
 @dataclasses.dataclass

@@ -488,6 +488,11 @@ impl Recorded {
                 .span_builder(step.name)
                 .with_kind(SpanKind::Internal)
                 .with_start_time(step.start)
+                .with_attributes(
+                    step.attributes
+                        .into_iter()
+                        .map(|(key, value)| KeyValue::new(key, value)),
+                )
                 .start_with_context(&telemetry.tracer, &parent);
             child.end_with_timestamp(step.end);
         }

@@ -13,6 +13,7 @@ use async_graphql::{Name, Response, Value};
 
 use super::error::GraphQLError;
 use super::spec::{ArgumentSpec, FieldSpec, SchemaSpec, TypeKind, TypeSpec};
+use super::untyped::{Selection, Selections, Untyped};
 use super::Limits;
 
 /// What a field's value must look like, from its type: the host converts its own values
@@ -47,6 +48,8 @@ pub struct Call<'a> {
     pub arguments: Vec<(Name, Value)>,
     /// The response path, for example `users.3.name`.
     pub path: String,
+    /// The sub-selection on an untyped (custom scalar) field, to trim its value with.
+    pub selection: Option<&'a Selection>,
 }
 
 /// The side that owns the objects and the resolvers (the Python binding, or a test).
@@ -65,12 +68,14 @@ pub trait Host: Send + Sync + 'static {
         context: &'a Self::Context,
     ) -> BoxFuture<'a, async_graphql::Result<Output<Self::Object>>>;
 
-    /// Reads `source` (an attribute or key) of `parent`, for a field without resolver.
+    /// Reads `source` (an attribute or key) of `parent`, for a field without resolver;
+    /// `selection` as in [`Call::selection`].
     fn read(
         &self,
         parent: &Self::Object,
         source: &str,
         shape: &Shape,
+        selection: Option<&Selection>,
     ) -> async_graphql::Result<Output<Self::Object>>;
 
     /// Starts subscription resolver `resolver` of `call.field` (a field of the
@@ -99,6 +104,7 @@ pub type SubscriptionStream<O> = BoxStream<'static, async_graphql::Result<Output
 pub struct Engine<H: Host> {
     schema: dynamic::Schema,
     limits: Limits,
+    untyped: Option<Arc<Untyped>>,
     _host: Arc<H>,
 }
 
@@ -117,6 +123,8 @@ struct FieldPlan {
     shape: Shape,
     resolver: Option<usize>,
     source: String,
+    /// Of a custom scalar type: its value may be trimmed to a sub-selection.
+    untyped: bool,
 }
 
 impl<H: Host> Engine<H> {
@@ -155,23 +163,24 @@ impl<H: Host> Engine<H> {
         Ok(Self {
             schema,
             limits: spec.limits,
+            untyped: Untyped::new(spec).map(Arc::new),
             _host: host,
         })
     }
 
     /// Executes one request with its per-request context; limits are checked first.
     pub async fn execute(&self, request: async_graphql::Request, context: H::Context) -> Response {
-        if let Err(error) = self.limits.check(&request.query) {
-            return Response::from_errors(vec![error]);
-        }
-        self.schema.execute(request.data(context)).await
+        use async_graphql::Executor as _;
+        self.limited().execute(request.data(context)).await
     }
 
-    /// The schema behind an executor that checks the limits first.
+    /// The schema behind an executor that checks the limits first (and takes untyped
+    /// fields' selections out of the document).
     pub(crate) fn limited(&self) -> super::subscription::Limited {
         super::subscription::Limited {
             schema: self.schema.clone(),
             limits: self.limits,
+            untyped: self.untyped.clone(),
         }
     }
 
@@ -284,6 +293,7 @@ fn build_field<H: Host>(
         })?,
         resolver: spec.resolver,
         source: spec.source.clone(),
+        untyped: matches!(named_kind(&ty, kinds), Some(TypeKind::Scalar)),
     });
     let host = host.clone();
     let mut field = dynamic::Field::new(&spec.name, ty, move |ctx| {
@@ -307,10 +317,16 @@ fn resolve_field<H: Host>(
     ctx: ResolverContext<'_>,
 ) -> FieldFuture<'_> {
     let parent = ctx.parent_value.downcast_ref::<H::Object>();
+    let selection = if plan.untyped {
+        ctx.data_opt::<Selections>()
+            .and_then(|taken| taken.get(ctx.item.pos))
+    } else {
+        None
+    };
     let Some(resolver) = plan.resolver else {
         // A plain read: answered at once, no future boxed.
         let read = match parent {
-            Some(parent) => host.read(parent, &plan.source, &plan.shape),
+            Some(parent) => host.read(parent, &plan.source, &plan.shape, selection),
             None => Ok(Output::Null),
         };
         return FieldFuture::Value(match read {
@@ -333,6 +349,7 @@ fn resolve_field<H: Host>(
                 .path_node
                 .map(|node| node.to_string())
                 .unwrap_or_default(),
+            selection,
         };
         Ok(match host.resolve(resolver, parent, call, context).await {
             Ok(output) => field_value(output),
@@ -409,6 +426,17 @@ pub(crate) fn parse_type_str(text: &str) -> Option<TypeRef> {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     valid.then(|| TypeRef::named(text))
+}
+
+/// The kind of a type reference's named type (`None` for the built-in scalars).
+pub(crate) fn named_kind<'k>(
+    ty: &TypeRef,
+    kinds: &HashMap<&str, &'k TypeKind>,
+) -> Option<&'k TypeKind> {
+    match ty {
+        TypeRef::NonNull(inner) | TypeRef::List(inner) => named_kind(inner, kinds),
+        TypeRef::Named(name) => kinds.get(name.as_ref()).copied(),
+    }
 }
 
 pub(crate) fn shape_of(ty: &TypeRef, kinds: &HashMap<&str, &TypeKind>) -> Option<Shape> {

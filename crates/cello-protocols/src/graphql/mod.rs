@@ -17,6 +17,7 @@ pub mod http;
 mod limits;
 mod spec;
 mod subscription;
+mod untyped;
 
 pub use async_graphql::indexmap::IndexMap;
 pub use async_graphql::{Name, Value};
@@ -28,6 +29,7 @@ pub use error::GraphQLError;
 pub use limits::Limits;
 pub use spec::{ArgumentSpec, FieldSpec, SchemaSpec, TypeKind, TypeSpec};
 pub use subscription::{Outgoing, WEBSOCKET_PROTOCOLS};
+pub use untyped::{Selected, Selection};
 
 /// The JSON body of a response (`{"data": ..., "errors": [...]}`).
 pub fn response_json(response: &async_graphql::Response) -> Vec<u8> {

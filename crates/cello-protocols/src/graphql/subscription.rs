@@ -12,9 +12,12 @@ use async_graphql::futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use async_graphql::http::{WebSocket, WebSocketProtocols as Protocols, WsMessage};
 use async_graphql::{Data, Executor, Request, Response};
 
-use super::engine::{build_argument, field_value, parse_type, shape_of, Call, Engine, Host};
+use super::engine::{
+    build_argument, field_value, named_kind, parse_type, shape_of, Call, Engine, Host,
+};
 use super::error::GraphQLError;
 use super::spec::{FieldSpec, TypeKind, TypeSpec};
+use super::untyped::{Selections, Untyped};
 use super::Limits;
 
 /// The subscription root: one [`dynamic::SubscriptionField`] per field, each with a resolver.
@@ -48,14 +51,21 @@ fn build_field<H: Host>(
     let resolver = spec.resolver.ok_or_else(|| {
         GraphQLError::Schema(format!("subscription field {qualified} has no resolver"))
     })?;
-    let plan = Arc::new((spec.name.clone(), parent_type.to_owned(), shape));
+    let untyped = matches!(named_kind(&ty, kinds), Some(TypeKind::Scalar));
+    let plan = Arc::new((spec.name.clone(), parent_type.to_owned(), shape, untyped));
     let host = host.clone();
     let mut field = dynamic::SubscriptionField::new(&spec.name, ty, move |ctx| {
         let host = host.clone();
         let plan = plan.clone();
         SubscriptionFieldFuture::new(async move {
             let context = ctx.data::<H::Context>()?;
-            let (name, parent_type, shape) = &*plan;
+            let (name, parent_type, shape, untyped) = &*plan;
+            let selection = if *untyped {
+                ctx.data_opt::<Selections>()
+                    .and_then(|taken| taken.get(ctx.item.pos))
+            } else {
+                None
+            };
             let call = Call {
                 field: name,
                 parent_type,
@@ -66,6 +76,7 @@ fn build_field<H: Host>(
                     .map(|(name, value)| (name.clone(), value.as_value().clone()))
                     .collect(),
                 path: name.clone(),
+                selection,
             };
             let values = host.subscribe(resolver, call, context).await?;
             Ok(values.map(|item| {
@@ -93,6 +104,16 @@ fn build_field<H: Host>(
 pub(crate) struct Limited {
     pub(crate) schema: dynamic::Schema,
     pub(crate) limits: Limits,
+    pub(crate) untyped: Option<Arc<Untyped>>,
+}
+
+impl Limited {
+    fn prepare(&self, request: Request) -> Request {
+        match &self.untyped {
+            Some(untyped) => untyped.prepare(request),
+            None => request,
+        }
+    }
 }
 
 impl Executor for Limited {
@@ -100,7 +121,7 @@ impl Executor for Limited {
         if let Err(error) = self.limits.check(&request.query) {
             return Response::from_errors(vec![error]);
         }
-        self.schema.execute(request).await
+        self.schema.execute(self.prepare(request)).await
     }
 
     fn execute_stream(
@@ -111,8 +132,10 @@ impl Executor for Limited {
         if let Err(error) = self.limits.check(&request.query) {
             return stream::once(async move { Response::from_errors(vec![error]) }).boxed();
         }
-        self.schema
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+        self.schema.execute_stream_with_session_data(
+            self.prepare(request),
+            session_data.unwrap_or_default(),
+        )
     }
 }
 
