@@ -46,6 +46,7 @@ impl PyGraphQLEngine {
             type_of,
             mask_errors,
             public_error,
+            sources: Vec::new(),
         };
         let engine =
             Engine::new(&spec, host).map_err(|error| crate::errors::invalid(error.to_string()))?;

@@ -8,13 +8,16 @@ use std::time::SystemTime;
 use async_graphql::futures_util::future::BoxFuture;
 use async_graphql::futures_util::FutureExt;
 use cello_observability::Phases;
-use cello_protocols::graphql::{Call, Host, Output, Selection, Shape, SubscriptionStream};
+use cello_protocols::graphql::{
+    Call, Host, Node, Output, Selection, Shape, SubscriptionStream, Value,
+};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use tokio::sync::oneshot;
 
 use super::convert::{to_output, to_python};
+use super::project::project_output;
 use super::subscription::Source;
 use crate::driver::PyDriver;
 
@@ -67,6 +70,8 @@ pub struct PyHost {
     /// "Internal server error" (the traceback goes to stderr).
     pub mask_errors: bool,
     pub public_error: Py<PyAny>,
+    /// The plain fields' attribute names, interned (`Host::sources`).
+    pub sources: Vec<Py<PyString>>,
 }
 
 /// Completes a oneshot channel when an asyncio task finishes (its done-callback).
@@ -251,6 +256,19 @@ impl Host for PyHost {
             }
         });
         async move { started.map(Source::into_stream) }.boxed()
+    }
+
+    fn sources(&mut self, sources: &[String]) {
+        self.sources = Python::attach(|py| {
+            sources
+                .iter()
+                .map(|name| PyString::intern(py, name).unbind())
+                .collect()
+        });
+    }
+
+    fn project(&self, output: &Output<Py<PyAny>>, node: &Node) -> Option<Value> {
+        Python::attach(|py| project_output(py, output, node, &self.sources))
     }
 
     fn read(

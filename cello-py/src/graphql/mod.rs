@@ -6,6 +6,7 @@ mod convert;
 mod describe;
 mod engine;
 mod host;
+mod project;
 mod stream;
 mod subscription;
 

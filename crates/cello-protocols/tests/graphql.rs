@@ -6,12 +6,49 @@ use async_graphql::futures_util::stream::{self, StreamExt};
 use async_graphql::futures_util::FutureExt;
 use cello_protocols::graphql::http::{self, HttpRequest, MediaType, Prepared};
 use cello_protocols::graphql::{
-    ArgumentSpec, Call, Engine, FieldSpec, Host, Limits, Outgoing, Output, SchemaSpec, Selection,
-    Shape, SubscriptionStream, TypeKind, TypeSpec, Value,
+    ArgumentSpec, Call, Engine, FieldSpec, Host, Limits, Node, Outgoing, Output, SchemaSpec,
+    Selection, Shape, SubscriptionStream, TypeKind, TypeSpec, Value,
 };
 use serde_json::{json, Value as Json};
 
-struct JsonHost;
+#[derive(Default)]
+struct JsonHost {
+    sources: Vec<String>,
+    projected: std::sync::atomic::AtomicUsize,
+}
+
+/// A JSON value projected through `node`, as a host must: `None` where it cannot.
+fn project_json(value: &Json, node: &Node, sources: &[String]) -> Option<Value> {
+    match (node, value) {
+        (Node::NonNull(_), Json::Null) => None,
+        (Node::NonNull(inner), _) => project_json(value, inner, sources),
+        (_, Json::Null) => Some(Value::Null),
+        (Node::List(inner), Json::Array(items)) => items
+            .iter()
+            .map(|item| project_json(item, inner, sources))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::List),
+        (Node::Leaf(None), leaf) => Value::from_json(leaf.clone()).ok(),
+        (Node::Leaf(Some(values)), leaf) => {
+            Node::enum_value(values, Value::from_json(leaf.clone()).ok()?)
+        }
+        (Node::Object(projection), Json::Object(map)) => {
+            let mut object = cello_protocols::graphql::ValueMap::new();
+            for field in &projection.fields {
+                let item = match field.source {
+                    None => Value::String(projection.type_name.to_string()),
+                    Some(source) => {
+                        let item = map.get(&sources[source]).unwrap_or(&Json::Null);
+                        project_json(item, &field.node, sources)?
+                    }
+                };
+                object.insert(field.key.clone(), item);
+            }
+            Some(Value::Object(object))
+        }
+        _ => None,
+    }
+}
 
 fn output(value: &Json, shape: &Shape) -> Output<Json> {
     trimmed(value, shape, None)
@@ -65,6 +102,7 @@ impl Host for JsonHost {
                 )),
                 3 => return Err(async_graphql::Error::new(format!("boom at {}", call.path))),
                 6 => json!([{"id": 1, "name": "ada", "secret": "s"}, {"id": 2, "name": "alan"}]),
+                7 => json!([{"id": 3, "name": null}]),
                 _ => unreachable!(),
             };
             Ok(trimmed(&value, call.shape, call.selection))
@@ -99,6 +137,24 @@ impl Host for JsonHost {
             .boxed(),
         };
         async move { Ok(values) }.boxed()
+    }
+
+    fn sources(&mut self, sources: &[String]) {
+        self.sources = sources.to_vec();
+    }
+
+    fn project(&self, output: &Output<Json>, node: &Node) -> Option<Value> {
+        fn json(output: &Output<Json>) -> Json {
+            match output {
+                Output::Null => Json::Null,
+                Output::Leaf(value) => value.clone().into_json().unwrap_or(Json::Null),
+                Output::Object(object, _) => object.clone(),
+                Output::List(items) => Json::Array(items.iter().map(json).collect()),
+            }
+        }
+        self.projected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        project_json(&json(output), node, &self.sources)
     }
 
     fn read(
@@ -144,6 +200,7 @@ fn engine(limits: Limits) -> Engine<JsonHost> {
                     user,
                     field("node", "Node", Some(1)),
                     field("raw", "JSON", Some(6)),
+                    field("nameless", "[User!]!", Some(7)),
                 ],
             },
             TypeSpec {
@@ -197,7 +254,7 @@ fn engine(limits: Limits) -> Engine<JsonHost> {
         introspection: true,
         limits,
     };
-    Engine::new(&spec, JsonHost).unwrap()
+    Engine::new(&spec, JsonHost::default()).unwrap()
 }
 
 async fn run(engine: &Engine<JsonHost>, query: &str) -> Json {
@@ -257,6 +314,40 @@ async fn untyped_fields_are_trimmed_to_their_sub_selection() {
             .as_str()
             .unwrap()
             .contains("name"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn lists_of_plain_fields_are_projected_in_one_pass() {
+    let engine = engine(Limits::default());
+    let out = run(
+        &engine,
+        "{ users { id who: name __typename friends { id } } }",
+    )
+    .await;
+    assert_eq!(out.get("errors"), None, "{out}");
+    assert_eq!(
+        out["data"]["users"],
+        json!([
+            {"id": 1, "who": "ada", "__typename": "User", "friends": null},
+            {"id": 2, "who": "alan", "__typename": "User", "friends": null}
+        ])
+    );
+    // A resolver field in the selection: resolved field by field, as before.
+    let out = run(&engine, "{ users { name greeting } }").await;
+    assert_eq!(out["data"]["users"][1]["greeting"], "hello alan");
+    // A null in a non-null field: the projection refuses, the executor reports it.
+    let projected = engine
+        .host()
+        .projected
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(projected, 1, "only the first users list was projected");
+    let out = run(&engine, "{ nameless { name } }").await;
+    assert_eq!(out["data"], json!({"nameless": [null]}), "{out}");
+    assert_eq!(
+        out["errors"][0]["path"],
+        json!(["nameless", 0, "name"]),
         "{out}"
     );
 }

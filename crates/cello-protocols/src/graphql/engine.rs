@@ -11,9 +11,11 @@ use async_graphql::futures_util::future::BoxFuture;
 use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::{Name, Response, Value};
 
+use super::document::DocumentPlan;
 use super::error::GraphQLError;
+use super::projection::{Node, Projected};
 use super::spec::{ArgumentSpec, FieldSpec, SchemaSpec, TypeKind, TypeSpec};
-use super::untyped::{Selection, Selections, Untyped};
+use super::untyped::{Selection, Selections};
 use super::Limits;
 
 /// What a field's value must look like, from its type: the host converts its own values
@@ -78,6 +80,22 @@ pub trait Host: Send + Sync + 'static {
         selection: Option<&Selection>,
     ) -> async_graphql::Result<Output<Self::Object>>;
 
+    /// Called once, when the engine is built, with the source (attribute or key) of every
+    /// field read without a resolver; [`ProjectedField::source`] indexes this list.
+    fn sources(&mut self, sources: &[String]) {
+        let _ = sources;
+    }
+
+    /// A list field's value resolved in one pass: `output` (what its resolver or read
+    /// answered, a [`Output::List`]) projected through `node` (the selected fields, all
+    /// plain reads) into the finished value; `None` when the projection cannot take it
+    /// (a null in a non-null field, an unknown enum value, a missing attribute): the
+    /// engine then resolves the field field by field. The default never projects.
+    fn project(&self, output: &Output<Self::Object>, node: &Node) -> Option<Value> {
+        let _ = (output, node);
+        None
+    }
+
     /// Starts subscription resolver `resolver` of `call.field` (a field of the
     /// subscription root): a stream of the field's values, each shaped like `call.shape`.
     /// The stream is dropped when the client leaves or the operation completes; the host
@@ -104,8 +122,8 @@ pub type SubscriptionStream<O> = BoxStream<'static, async_graphql::Result<Output
 pub struct Engine<H: Host> {
     schema: dynamic::Schema,
     limits: Limits,
-    untyped: Option<Arc<Untyped>>,
-    _host: Arc<H>,
+    plan: Arc<DocumentPlan>,
+    host: Arc<H>,
 }
 
 impl<H: Host> std::fmt::Debug for Engine<H> {
@@ -125,11 +143,15 @@ struct FieldPlan {
     source: String,
     /// Of a custom scalar type: its value may be trimmed to a sub-selection.
     untyped: bool,
+    /// A list of objects: its value may be projected.
+    listy: bool,
 }
 
 impl<H: Host> Engine<H> {
     /// Builds the schema once; errors name the field or type at fault.
-    pub fn new(spec: &SchemaSpec, host: H) -> Result<Self, GraphQLError> {
+    pub fn new(spec: &SchemaSpec, mut host: H) -> Result<Self, GraphQLError> {
+        let plan = Arc::new(DocumentPlan::new(spec));
+        host.sources(&plan.sources);
         let host = Arc::new(host);
         let kinds: HashMap<&str, &TypeKind> = spec
             .types
@@ -163,8 +185,8 @@ impl<H: Host> Engine<H> {
         Ok(Self {
             schema,
             limits: spec.limits,
-            untyped: Untyped::new(spec).map(Arc::new),
-            _host: host,
+            plan,
+            host,
         })
     }
 
@@ -180,8 +202,13 @@ impl<H: Host> Engine<H> {
         super::subscription::Limited {
             schema: self.schema.clone(),
             limits: self.limits,
-            untyped: self.untyped.clone(),
+            plan: self.plan.clone(),
         }
+    }
+
+    /// The host the engine was built with.
+    pub fn host(&self) -> &H {
+        &self.host
     }
 
     /// The schema in SDL.
@@ -294,6 +321,7 @@ fn build_field<H: Host>(
         resolver: spec.resolver,
         source: spec.source.clone(),
         untyped: matches!(named_kind(&ty, kinds), Some(TypeKind::Scalar)),
+        listy: is_list_of_objects(&ty, kinds),
     });
     let host = host.clone();
     let mut field = dynamic::Field::new(&spec.name, ty, move |ctx| {
@@ -330,7 +358,7 @@ fn resolve_field<H: Host>(
             None => Ok(Output::Null),
         };
         return FieldFuture::Value(match read {
-            Ok(output) => field_value(output),
+            Ok(output) => finish(&*host, &plan, &ctx, output),
             Err(error) => report(&ctx, error),
         });
     };
@@ -352,10 +380,33 @@ fn resolve_field<H: Host>(
             selection,
         };
         Ok(match host.resolve(resolver, parent, call, context).await {
-            Ok(output) => field_value(output),
+            Ok(output) => finish(&*host, &plan, &ctx, output),
             Err(error) => report(&ctx, error),
         })
     })
+}
+
+/// A field's value for the executor: a list the request projects is resolved by the
+/// host in one pass, kept for the response, and answered as an empty list.
+fn finish<H: Host>(
+    host: &H,
+    plan: &FieldPlan,
+    ctx: &ResolverContext<'_>,
+    output: Output<H::Object>,
+) -> Option<FieldValue<'static>> {
+    if plan.listy && matches!(output, Output::List(_)) {
+        let projected = ctx.data_opt::<Arc<Projected>>();
+        if let Some((projected, node)) =
+            projected.and_then(|p| p.node(ctx.item.pos).map(|node| (p, node)))
+        {
+            if let Some(value) = host.project(&output, node) {
+                let path = ctx.path_node.map(|node| node.to_string_vec());
+                projected.keep(path.unwrap_or_default(), value);
+                return Some(FieldValue::list(std::iter::empty::<FieldValue<'static>>()));
+            }
+        }
+    }
+    field_value(output)
 }
 
 /// Records a field's error with its path and answers null for the field. (async-graphql's
@@ -426,6 +477,18 @@ pub(crate) fn parse_type_str(text: &str) -> Option<TypeRef> {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     valid.then(|| TypeRef::named(text))
+}
+
+/// A list (of lists...) of a non-abstract object type.
+fn is_list_of_objects(ty: &TypeRef, kinds: &HashMap<&str, &TypeKind>) -> bool {
+    fn listed(ty: &TypeRef) -> bool {
+        match ty {
+            TypeRef::NonNull(inner) => listed(inner),
+            TypeRef::List(_) => true,
+            TypeRef::Named(_) => false,
+        }
+    }
+    listed(ty) && matches!(named_kind(ty, kinds), Some(TypeKind::Object { .. }))
 }
 
 /// The kind of a type reference's named type (`None` for the built-in scalars).

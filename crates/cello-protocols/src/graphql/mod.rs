@@ -11,10 +11,12 @@
 //! run as streams of responses ([`Engine::subscribe`], for SSE) or whole WebSocket
 //! connections ([`Engine::websocket`]).
 
+mod document;
 mod engine;
 mod error;
 pub mod http;
 mod limits;
+mod projection;
 mod spec;
 mod subscription;
 mod untyped;
@@ -27,6 +29,7 @@ pub type ValueMap = IndexMap<Name, Value>;
 pub use engine::{Call, Engine, Host, Output, Shape, SubscriptionStream};
 pub use error::GraphQLError;
 pub use limits::Limits;
+pub use projection::{Node, ProjectedField, Projection};
 pub use spec::{ArgumentSpec, FieldSpec, SchemaSpec, TypeKind, TypeSpec};
 pub use subscription::{Outgoing, WEBSOCKET_PROTOCOLS};
 pub use untyped::{Selected, Selection};

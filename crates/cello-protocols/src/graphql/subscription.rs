@@ -12,12 +12,13 @@ use async_graphql::futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use async_graphql::http::{WebSocket, WebSocketProtocols as Protocols, WsMessage};
 use async_graphql::{Data, Executor, Request, Response};
 
+use super::document::DocumentPlan;
 use super::engine::{
     build_argument, field_value, named_kind, parse_type, shape_of, Call, Engine, Host,
 };
 use super::error::GraphQLError;
 use super::spec::{FieldSpec, TypeKind, TypeSpec};
-use super::untyped::{Selections, Untyped};
+use super::untyped::Selections;
 use super::Limits;
 
 /// The subscription root: one [`dynamic::SubscriptionField`] per field, each with a resolver.
@@ -104,16 +105,7 @@ fn build_field<H: Host>(
 pub(crate) struct Limited {
     pub(crate) schema: dynamic::Schema,
     pub(crate) limits: Limits,
-    pub(crate) untyped: Option<Arc<Untyped>>,
-}
-
-impl Limited {
-    fn prepare(&self, request: Request) -> Request {
-        match &self.untyped {
-            Some(untyped) => untyped.prepare(request),
-            None => request,
-        }
-    }
+    pub(crate) plan: Arc<DocumentPlan>,
 }
 
 impl Executor for Limited {
@@ -121,7 +113,12 @@ impl Executor for Limited {
         if let Err(error) = self.limits.check(&request.query) {
             return Response::from_errors(vec![error]);
         }
-        self.schema.execute(self.prepare(request)).await
+        let (request, projected) = self.plan.prepare(request, true);
+        let mut response = self.schema.execute(request).await;
+        if let Some(projected) = projected {
+            projected.patch(&mut response.data);
+        }
+        response
     }
 
     fn execute_stream(
@@ -133,7 +130,7 @@ impl Executor for Limited {
             return stream::once(async move { Response::from_errors(vec![error]) }).boxed();
         }
         self.schema.execute_stream_with_session_data(
-            self.prepare(request),
+            self.plan.prepare(request, false).0,
             session_data.unwrap_or_default(),
         )
     }

@@ -3,22 +3,19 @@
 //! and its value is then trimmed to the selected keys.
 //!
 //! GraphQL validation rejects a selection on a scalar, so before execution such
-//! selections are taken out of the parsed document and kept by the field's position
-//! ([`Selections`], in the request's data). The field's resolver (or read) receives its
-//! [`Selection`], and the host trims the value with it. Schemas without custom scalar
-//! fields skip all of this: [`Untyped::new`] answers `None` for them.
+//! selections are taken out of the parsed document (`super::document`) and kept by the
+//! field's position ([`Selections`], in the request's data). The field's resolver (or
+//! read) receives its [`Selection`], and the host trims the value with it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection as Item,
-    SelectionSet,
+    ExecutableDocument, FragmentDefinition, Selection as Item, SelectionSet,
 };
 use async_graphql::parser::{Pos, Positioned};
-use async_graphql::{Name, Request, Value};
+use async_graphql::{Name, Value};
 
-use super::spec::{SchemaSpec, TypeKind};
 use super::ValueMap;
 
 /// A sub-selection on an untyped field: what to keep of its value, in order.
@@ -61,7 +58,7 @@ impl Selection {
 
 /// The selections taken out of one request's document, by field position.
 #[derive(Debug, Default)]
-pub(crate) struct Selections(HashMap<Pos, Arc<Selection>>);
+pub(crate) struct Selections(pub(crate) HashMap<Pos, Arc<Selection>>);
 
 impl Selections {
     pub(crate) fn get(&self, pos: Pos) -> Option<&Selection> {
@@ -69,151 +66,13 @@ impl Selections {
     }
 }
 
-/// Which fields of which types are untyped, for taking their selections out.
-#[derive(Debug)]
-pub(crate) struct Untyped {
-    /// For every object and interface type: its fields' named types.
-    fields: HashMap<String, HashMap<String, String>>,
-    scalars: HashSet<String>,
-    roots: [Option<String>; 3],
-}
-
-impl Untyped {
-    /// `None` when no field of the schema has a custom scalar type.
-    pub(crate) fn new(spec: &SchemaSpec) -> Option<Self> {
-        let scalars: HashSet<String> = spec
-            .types
-            .iter()
-            .filter(|ty| matches!(ty.kind, TypeKind::Scalar))
-            .map(|ty| ty.name.clone())
-            .collect();
-        let mut fields = HashMap::new();
-        let mut any = false;
-        for ty in &spec.types {
-            if !matches!(ty.kind, TypeKind::Object { .. } | TypeKind::Interface) {
-                continue;
-            }
-            let types: HashMap<String, String> = ty
-                .fields
-                .iter()
-                .map(|field| (field.name.clone(), named(&field.ty).to_owned()))
-                .collect();
-            any |= types.values().any(|named| scalars.contains(named));
-            fields.insert(ty.name.clone(), types);
-        }
-        any.then(|| Self {
-            fields,
-            scalars,
-            roots: [
-                Some(spec.query.clone()),
-                spec.mutation.clone(),
-                spec.subscription.clone(),
-            ],
-        })
-    }
-
-    /// Parses the request's document, takes the untyped fields' selections out of it and
-    /// gives the request the parsed document and the selections. A document that does
-    /// not parse is left for the executor to report.
-    pub(crate) fn prepare(&self, mut request: Request) -> Request {
-        let Ok(mut document) = async_graphql::parser::parse_query(&request.query) else {
-            return request;
-        };
-        let mut taken = Taken::default();
-        let fragments = document.fragments.clone();
-        let operations: Vec<_> = match &mut document.operations {
-            DocumentOperations::Single(operation) => vec![operation],
-            DocumentOperations::Multiple(operations) => operations.values_mut().collect(),
-        };
-        for operation in operations {
-            let root = match operation.node.ty {
-                OperationType::Query => self.roots[0].as_deref(),
-                OperationType::Mutation => self.roots[1].as_deref(),
-                OperationType::Subscription => self.roots[2].as_deref(),
-            };
-            if let Some(root) = root {
-                self.walk(
-                    &mut operation.node.selection_set.node,
-                    root,
-                    &fragments,
-                    &mut taken,
-                );
-            }
-        }
-        for fragment in document.fragments.values_mut() {
-            let on = fragment.node.type_condition.node.on.node.to_string();
-            self.walk(
-                &mut fragment.node.selection_set.node,
-                &on,
-                &fragments,
-                &mut taken,
-            );
-        }
-        if taken.selections.is_empty() {
-            request.set_parsed_query(document);
-            return request;
-        }
-        // Fragments spread only inside the taken selections are no longer used by the
-        // document: drop them, or validation would call them unused.
-        let used = spread_names(&document);
-        document
-            .fragments
-            .retain(|name, _| used.contains(name) || !taken.spread.contains(name));
-        request.set_parsed_query(document);
-        request.data(Selections(taken.selections))
-    }
-
-    fn walk(&self, set: &mut SelectionSet, parent: &str, fragments: &Fragments, taken: &mut Taken) {
-        for item in &mut set.items {
-            match &mut item.node {
-                Item::Field(field) => {
-                    let Some(named) = self
-                        .fields
-                        .get(parent)
-                        .and_then(|types| types.get(field.node.name.node.as_str()))
-                    else {
-                        continue;
-                    };
-                    let sub = &mut field.node.selection_set.node;
-                    if sub.items.is_empty() {
-                        continue;
-                    }
-                    if self.scalars.contains(named) {
-                        let selection = collect(sub, fragments, &mut taken.spread, 0);
-                        sub.items.clear();
-                        taken.selections.insert(field.pos, Arc::new(selection));
-                    } else {
-                        self.walk(sub, named, fragments, taken);
-                    }
-                }
-                Item::InlineFragment(fragment) => {
-                    let on = fragment
-                        .node
-                        .type_condition
-                        .as_ref()
-                        .map_or_else(|| parent.to_owned(), |c| c.node.on.node.to_string());
-                    self.walk(&mut fragment.node.selection_set.node, &on, fragments, taken);
-                }
-                Item::FragmentSpread(_) => {}
-            }
-        }
-    }
-}
-
-type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
-
-#[derive(Default)]
-struct Taken {
-    selections: HashMap<Pos, Arc<Selection>>,
-    /// Fragments spread inside taken selections.
-    spread: HashSet<Name>,
-}
+pub(crate) type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
 /// Deep enough for any real selection; stops a fragment that spreads itself.
 const MAX_NESTING: usize = 64;
 
 /// A selection set on an untyped value, fragments flattened into it.
-fn collect(
+pub(crate) fn collect(
     set: &SelectionSet,
     fragments: &Fragments,
     spread: &mut HashSet<Name>,
@@ -258,7 +117,7 @@ fn collect(
 }
 
 /// The fragments the document still spreads, after the selections were taken out.
-fn spread_names(document: &ExecutableDocument) -> HashSet<Name> {
+pub(crate) fn spread_names(document: &ExecutableDocument) -> HashSet<Name> {
     fn visit(set: &SelectionSet, names: &mut HashSet<Name>) {
         for item in &set.items {
             match &item.node {
@@ -283,7 +142,7 @@ fn spread_names(document: &ExecutableDocument) -> HashSet<Name> {
 }
 
 /// `"[JSON!]!"` → `"JSON"`.
-fn named(ty: &str) -> &str {
+pub(crate) fn named(ty: &str) -> &str {
     ty.trim_matches(|c: char| matches!(c, '[' | ']' | '!') || c.is_whitespace())
 }
 
