@@ -148,6 +148,12 @@ bench-messaging: build services ## messages per second end to end, Cello vs Fast
 	$(VENV)/bin/pip install -q "faststream[rabbit,kafka]"
 	$(PY) benches/messaging_bench.py $(BENCH_ARGS)
 
+.PHONY: bench-graphql
+# The release wheel of bench-wheel, with the graphql feature, on the peers' Python 3.12.
+bench-graphql: BENCH_FEATURES = postgres,graphql
+bench-graphql: bench-wheel ## GraphQL requests/s (list of 100, nested DataLoader), Cello vs Strawberry on Granian and the original (~7 min)
+	$(PYTHON) benches/graphql_bench.py --cello-python $(BENCH_VENV)/bin/python --cello-build "$(BENCH_PROFILE) profile" $(BENCH_ARGS)
+
 # criterion's baselines live in this checkout (target/ is ignored), not in the shared cargo cache.
 CRITERION_HOME ?= $(CURDIR)/target/criterion
 BENCH_BASELINE ?= main
