@@ -9,7 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyModule};
+use pyo3::types::{PyDict, PyList, PyModule, PyString};
 
 use super::convert::{json_of, json_to_python};
 use super::database::PyDatabase;
@@ -81,13 +81,23 @@ fn records(py: Python<'_>, events: &[RecordedEvent]) -> PyResult<Py<PyAny>> {
 /// Stored events as dicts, their JSON decoded straight into Python objects.
 fn raw_records(py: Python<'_>, events: &[RawEvent]) -> PyResult<Py<PyAny>> {
     let list = PyList::empty(py);
+    // A stream's events share their stream id and a handful of types: one string
+    // object each instead of one per event.
+    let mut stream_id = Reused::default();
+    let mut event_type = Reused::default();
     for event in events {
         let dict = PyDict::new(py);
         dict.set_item(intern!(py, "position"), event.position)?;
-        dict.set_item(intern!(py, "stream_id"), &event.stream_id)?;
+        dict.set_item(
+            intern!(py, "stream_id"),
+            stream_id.get(py, &event.stream_id),
+        )?;
         dict.set_item(intern!(py, "version"), event.version)?;
         dict.set_item(intern!(py, "event_id"), &event.event_id)?;
-        dict.set_item(intern!(py, "event_type"), &event.event_type)?;
+        dict.set_item(
+            intern!(py, "event_type"),
+            event_type.get(py, &event.event_type),
+        )?;
         dict.set_item(intern!(py, "schema_version"), event.schema_version)?;
         dict.set_item(
             intern!(py, "data"),
@@ -101,6 +111,25 @@ fn raw_records(py: Python<'_>, events: &[RawEvent]) -> PyResult<Py<PyAny>> {
         list.append(dict)?;
     }
     Ok(list.into_any().unbind())
+}
+
+/// Strings made once for texts that repeat (up to 16 distinct ones are kept).
+#[derive(Default)]
+struct Reused<'py> {
+    made: Vec<(String, Bound<'py, PyString>)>,
+}
+
+impl<'py> Reused<'py> {
+    fn get(&mut self, py: Python<'py>, text: &str) -> Bound<'py, PyString> {
+        if let Some((_, string)) = self.made.iter().find(|(made, _)| made == text) {
+            return string.clone();
+        }
+        let string = PyString::new(py, text);
+        if self.made.len() < 16 {
+            self.made.push((text.to_owned(), string.clone()));
+        }
+        string
+    }
 }
 
 fn expected_of(value: &Bound<'_, PyAny>) -> PyResult<Expected> {

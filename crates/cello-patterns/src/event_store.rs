@@ -8,6 +8,8 @@ use tokio::sync::OnceCell;
 use crate::error::PatternsError;
 use crate::sql::{int, json, now, schema, statement, text};
 
+mod append;
+
 /// The version an append expects its stream to be at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expected {
@@ -236,6 +238,9 @@ impl EventStore {
             ));
         }
         self.ensure_schema().await?;
+        if !events.is_empty() && self.appends_in_one_statement(expected) {
+            return self.append_in_one_statement(stream, expected, events).await;
+        }
         let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
         let mut tx = self.db.begin(TransactionOptions::default()).await?;
         // The lock that orders the global position: the counter row stays locked until

@@ -182,6 +182,43 @@ async fn no_gaps(target: Target, name: &str) {
     );
 }
 
+/// New streams created twice at once (PostgreSQL appends those in one statement): one
+/// of each pair wins, and the losers' positions are not used up.
+async fn no_gaps_when_appends_fail(target: Target, name: &str) {
+    let store = EventStore::new(target.db.clone(), fresh(&target.db, name).await);
+    let writers = (0..4).map(|_| {
+        let store = store.clone();
+        async move {
+            let mut wins = 0;
+            for n in 0..10 {
+                let created = store
+                    .append(
+                        &format!("dup{n}"),
+                        Expected::NoStream,
+                        vec![event("Created", n), event("Named", n)],
+                    )
+                    .await;
+                match created {
+                    Ok(_) => wins += 1,
+                    Err(PatternsError::Concurrency { actual: 2, .. }) => {}
+                    Err(error) => panic!("{error}"),
+                }
+            }
+            assert!(wins <= 10);
+        }
+    });
+    futures_join_all(writers).await;
+    let all = store.read_all(0, 1000).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=20).collect::<Vec<i64>>(),
+        "ten streams of two events, positions without a gap"
+    );
+    for n in 0..10 {
+        assert_eq!(store.stream_version(&format!("dup{n}")).await.unwrap(), 2);
+    }
+}
+
 async fn futures_join_all<F: std::future::Future<Output = ()> + 'static>(
     futures: impl Iterator<Item = F>,
 ) {
@@ -362,6 +399,17 @@ async fn postgres_racing_writers() {
 #[tokio::test]
 async fn postgres_no_gaps() {
     no_gaps(postgres().await, "gaps").await;
+}
+
+#[tokio::test]
+async fn sqlite_no_gaps_when_appends_fail() {
+    no_gaps_when_appends_fail(sqlite().await, "sqlite_dups").await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_no_gaps_when_appends_fail() {
+    no_gaps_when_appends_fail(postgres().await, "pg_dups").await;
 }
 
 #[cfg(feature = "postgres")]
