@@ -11,17 +11,28 @@ use async_graphql::futures_util::future::BoxFuture;
 use async_graphql::futures_util::FutureExt;
 use cello_protocols::graphql::http::{self, HttpRequest, Prepared};
 use cello_protocols::graphql::{
-    ArgumentSpec, Call, Engine, FieldSpec, Host, Limits, Output, SchemaSpec, Shape, TypeKind,
-    TypeSpec, Value,
+    ArgumentSpec, Call, Engine, FieldSpec, Host, Limits, Node, Output, SchemaSpec, Selection,
+    Shape, TypeKind, TypeSpec, Value, ValueMap,
 };
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value as Json};
 
 const MAX_DEPTH: usize = 6;
 
-struct JsonHost;
+#[derive(Default)]
+struct JsonHost {
+    sources: Vec<String>,
+}
 
 fn output(value: &Json, shape: &Shape) -> Output<Json> {
+    trimmed(value, shape, None)
+}
+
+/// An untyped (`JSON`) field's value trimmed to its sub-selection, as hosts must.
+fn trimmed(value: &Json, shape: &Shape, selection: Option<&Selection>) -> Output<Json> {
+    if let (Some(selection), Shape::Leaf) = (selection, shape) {
+        return Value::from_json(value.clone()).map_or(Output::Null, |v| Output::Leaf(selection.trim(v)));
+    }
     match (value, shape) {
         (Json::Null, _) => Output::Null,
         (Json::Array(items), Shape::List(inner)) => {
@@ -50,8 +61,8 @@ impl Host for JsonHost {
         async move {
             let value = match resolver {
                 0 => json!([
-                    {"id": 1, "name": "ada", "friends": [{"id": 2, "name": "alan", "friends": []}]},
-                    {"id": 2, "name": "alan", "friends": []}
+                    {"id": 1, "name": "ada", "meta": {"a": [1, {"b": 2}]}, "friends": [{"id": 2, "name": "alan", "friends": []}]},
+                    {"id": 2, "name": "alan", "meta": null, "friends": []}
                 ]),
                 1 => json!({"id": 7, "name": "grace", "friends": []}),
                 2 => json!(format!(
@@ -60,13 +71,63 @@ impl Host for JsonHost {
                 )),
                 _ => return Err(async_graphql::Error::new(format!("boom at {}", call.path))),
             };
-            Ok(output(&value, call.shape))
+            Ok(trimmed(&value, call.shape, call.selection))
         }
         .boxed()
     }
 
-    fn read(&self, parent: &Json, source: &str, shape: &Shape) -> async_graphql::Result<Output<Json>> {
-        Ok(output(&parent[source], shape))
+    fn sources(&mut self, sources: &[String]) {
+        self.sources = sources.to_vec();
+    }
+
+    fn project(&self, output: &Output<Json>, node: &Node) -> Option<Value> {
+        fn json(output: &Output<Json>) -> Json {
+            match output {
+                Output::Null => Json::Null,
+                Output::Leaf(value) => value.clone().into_json().unwrap_or(Json::Null),
+                Output::Object(object, _) => object.clone(),
+                Output::List(items) => Json::Array(items.iter().map(json).collect()),
+            }
+        }
+        project(&json(output), node, &self.sources)
+    }
+
+    fn read(
+        &self,
+        parent: &Json,
+        source: &str,
+        shape: &Shape,
+        selection: Option<&Selection>,
+    ) -> async_graphql::Result<Output<Json>> {
+        Ok(trimmed(&parent[source], shape, selection))
+    }
+}
+
+/// A JSON value through a projection's node; `None` where field-by-field resolution
+/// must take over.
+fn project(value: &Json, node: &Node, sources: &[String]) -> Option<Value> {
+    match (node, value) {
+        (Node::NonNull(_), Json::Null) => None,
+        (Node::NonNull(inner), _) => project(value, inner, sources),
+        (_, Json::Null) => Some(Value::Null),
+        (Node::List(inner), Json::Array(items)) => {
+            items.iter().map(|item| project(item, inner, sources)).collect::<Option<Vec<_>>>().map(Value::List)
+        }
+        (Node::Leaf(None), Json::Object(_) | Json::Array(_)) => None,
+        (Node::Leaf(None), leaf) => Value::from_json(leaf.clone()).ok(),
+        (Node::Leaf(Some(values)), leaf) => Node::enum_value(values, Value::from_json(leaf.clone()).ok()?),
+        (Node::Object(projection), Json::Object(map)) => {
+            let mut object = ValueMap::new();
+            for field in &projection.fields {
+                let item = match field.source {
+                    None => Value::String(projection.type_name.to_string()),
+                    Some(source) => project(map.get(&sources[source]).unwrap_or(&Json::Null), &field.node, sources)?,
+                };
+                object.insert(field.key.clone(), item);
+            }
+            Some(Value::Object(object))
+        }
+        _ => None,
     }
 }
 
@@ -99,7 +160,12 @@ fn engine() -> &'static Engine<JsonHost> {
                     name: "Query".into(),
                     description: None,
                     kind: TypeKind::Object { interfaces: vec![] },
-                    fields: vec![field("users", "[User!]!", Some(0)), user, field("node", "Node", Some(1))],
+                    fields: vec![
+                        field("users", "[User!]!", Some(0)),
+                        user,
+                        field("node", "Node", Some(1)),
+                        field("raw", "JSON", Some(0)),
+                    ],
                 },
                 TypeSpec {
                     name: "Node".into(),
@@ -117,8 +183,10 @@ fn engine() -> &'static Engine<JsonHost> {
                         field("greeting", "String!", Some(2)),
                         field("broken", "String", Some(3)),
                         field("friends", "[User!]", None),
+                        field("meta", "JSON", None),
                     ],
                 },
+                TypeSpec { name: "JSON".into(), description: None, kind: TypeKind::Scalar, fields: vec![] },
             ],
             query: "Query".into(),
             mutation: None,
@@ -131,7 +199,7 @@ fn engine() -> &'static Engine<JsonHost> {
                 ..Limits::default()
             },
         };
-        Engine::new(&spec, JsonHost).expect("the fuzz schema builds")
+        Engine::new(&spec, JsonHost::default()).expect("the fuzz schema builds")
     })
 }
 
