@@ -137,7 +137,9 @@ def test_the_deadline_reaches_the_handler(served: Served) -> None:
     m = served.messages
     served.stub.UnaryCall(m.SimpleRequest(), timeout=30)
     remaining = served.seen.remaining[-1]
-    assert remaining is not None and 0 < remaining <= 30
+    # grpcio rounds the `grpc-timeout` it sends up to a coarser unit (30 s arrived as
+    # 30.0999 s once), so the handler may see a little more than the client's 30 s.
+    assert remaining is not None and 0 < remaining <= 31
     served.stub.UnaryCall(m.SimpleRequest())
     assert served.seen.remaining[-1] is None
 
