@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use cello_protocols::graphql::http::{self, HttpRequest, Prepared};
 use cello_protocols::graphql::{response_json, Engine};
@@ -263,6 +264,10 @@ impl PyGraphQLEngine {
 
 /// Runs `work` on the driver's runtime; its result converts (with the GIL) into the
 /// value that settles `future`, unless the future was cancelled meanwhile.
+///
+/// `work` is polled once at once: an operation whose resolvers are all synchronous
+/// (or already settled) finishes in that poll, `future` is settled before this returns,
+/// and the handler's `await` goes on without a trip through the event loop.
 fn spawn<C>(
     driver: &Py<PyDriver>,
     future: Py<PyAny>,
@@ -274,26 +279,41 @@ where
     let state = driver.get().state()?;
     let shared = state.shared.clone();
     let _guard = state.runtime.enter();
+    let mut work = Box::pin(work);
+    if let Poll::Ready(convert) = work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Python::attach(|py| settle(py, &future, convert));
+        return Ok(());
+    }
+    // Polled again by the local set (which registers the real waker) before it waits.
     state.local.spawn_local(async move {
         let convert = work.await;
         Python::attach(|py| {
-            let future = future.bind(py);
-            let settled = (|| -> PyResult<()> {
-                if future.call_method0(intern!(py, "done"))?.is_truthy()? {
-                    return Ok(());
-                }
-                match convert(py) {
-                    Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
-                    Err(error) => future
-                        .call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
-                };
-                Ok(())
-            })();
-            if let Err(error) = settled {
-                error.print(py);
-            }
+            settle(py, &future, convert);
             shared.after_python(py);
         });
     });
     Ok(())
+}
+
+fn settle(
+    py: Python<'_>,
+    future: &Py<PyAny>,
+    convert: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>,
+) {
+    let future = future.bind(py);
+    let settled = (|| -> PyResult<()> {
+        if future.call_method0(intern!(py, "done"))?.is_truthy()? {
+            return Ok(());
+        }
+        match convert(py) {
+            Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
+            Err(error) => {
+                future.call_method1(intern!(py, "set_exception"), (error.into_value(py),))?
+            }
+        };
+        Ok(())
+    })();
+    if let Err(error) = settled {
+        error.print(py);
+    }
 }
