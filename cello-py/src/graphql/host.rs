@@ -148,30 +148,22 @@ impl PyHost {
             PyString::new(py, call.field),
             PyString::new(py, &call.path),
         ))?;
-        if !value.hasattr(intern!(py, "__await__"))? {
-            return Ok(Step::Done(to_output(
-                &value,
-                call.shape,
-                &self.type_of,
-                call.selection,
-            )?));
-        }
-        let task = context.start_task.bind(py).call1((value,))?;
-        if task.call_method0(intern!(py, "done"))?.is_truthy()? {
-            let value = task.call_method0(intern!(py, "result"))?;
-            return Ok(Step::Done(to_output(
-                &value,
-                call.shape,
-                &self.type_of,
-                call.selection,
-            )?));
-        }
-        let (sender, receiver) = oneshot::channel();
-        task.call_method1(
-            intern!(py, "add_done_callback"),
-            (TaskSettled::new(sender),),
-        )?;
-        Ok(Step::Running(task.unbind(), receiver))
+        let value = if value.hasattr(intern!(py, "__await__"))? {
+            let task = context.start_task.bind(py).call1((value,))?;
+            if !task.call_method0(intern!(py, "done"))?.is_truthy()? {
+                let (sender, receiver) = oneshot::channel();
+                task.call_method1(
+                    intern!(py, "add_done_callback"),
+                    (TaskSettled::new(sender),),
+                )?;
+                return Ok(Step::Running(task.unbind(), receiver));
+            }
+            task.call_method0(intern!(py, "result"))?
+        } else {
+            value
+        };
+        let output = to_output(&value, call.shape, &self.type_of, call.selection)?;
+        Ok(Step::Done(output))
     }
 }
 

@@ -62,6 +62,29 @@ impl NewEvent {
     }
 }
 
+impl NewEvent {
+    /// The event as stored in `stream` at `version` and global `position`.
+    fn recorded(
+        self,
+        stream: &str,
+        version: i64,
+        position: i64,
+        recorded_at: &str,
+    ) -> RecordedEvent {
+        RecordedEvent {
+            position,
+            stream_id: stream.to_owned(),
+            version,
+            event_id: self.event_id,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            data: self.data,
+            metadata: self.metadata,
+            recorded_at: recorded_at.to_owned(),
+        }
+    }
+}
+
 /// An id unique enough for events appended without one: time plus a process-wide counter.
 fn fresh_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -300,17 +323,12 @@ impl EventStore {
         let mut recorded = Vec::with_capacity(events.len());
         let first_position = last_position - count + 1;
         for (offset, event) in (0_i64..).zip(events) {
-            let record = RecordedEvent {
-                position: first_position + offset,
-                stream_id: stream.to_owned(),
-                version: current + offset + 1,
-                event_id: event.event_id,
-                event_type: event.event_type,
-                schema_version: event.schema_version,
-                data: event.data,
-                metadata: event.metadata,
-                recorded_at: recorded_at.clone(),
-            };
+            let record = event.recorded(
+                stream,
+                current + offset + 1,
+                first_position + offset,
+                &recorded_at,
+            );
             let params = vec![
                 Value::Int(record.position),
                 Value::Text(record.stream_id.clone()),

@@ -90,16 +90,8 @@ impl EventStore {
         Ok((1_i64..)
             .zip(positions)
             .zip(events)
-            .map(|((ordinal, position), event)| RecordedEvent {
-                position,
-                stream_id: stream.to_owned(),
-                version: current + ordinal,
-                event_id: event.event_id,
-                event_type: event.event_type,
-                schema_version: event.schema_version,
-                data: event.data,
-                metadata: event.metadata,
-                recorded_at: recorded_at.clone(),
+            .map(|((ordinal, position), event)| {
+                event.recorded(stream, current + ordinal, position, &recorded_at)
             })
             .collect())
     }

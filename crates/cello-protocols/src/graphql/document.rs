@@ -17,7 +17,7 @@ use async_graphql::{Name, Request};
 use super::engine::parse_type_str;
 use super::projection::{Node, Projected, ProjectedField, Projection};
 use super::spec::{SchemaSpec, TypeKind};
-use super::untyped::{collect, spread_names, Fragments, Selections};
+use super::untyped::{collect, spread_names, Fragments, Selection, Selections};
 
 /// What the pass needs to know of one field.
 #[derive(Debug)]
@@ -58,8 +58,6 @@ struct Found {
     spread: HashSet<Name>,
     projections: HashMap<Pos, Node>,
 }
-
-use super::untyped::Selection;
 
 impl DocumentPlan {
     pub(crate) fn new(spec: &SchemaSpec) -> Self {
@@ -287,7 +285,7 @@ impl Walk<'_> {
     }
 }
 
-fn is_list(ty: &TypeRef) -> bool {
+pub(crate) fn is_list(ty: &TypeRef) -> bool {
     match ty {
         TypeRef::NonNull(inner) => is_list(inner),
         TypeRef::List(_) => true,

@@ -11,7 +11,7 @@ use async_graphql::futures_util::future::BoxFuture;
 use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::{Name, Response, Value};
 
-use super::document::DocumentPlan;
+use super::document::{is_list, DocumentPlan};
 use super::error::GraphQLError;
 use super::projection::{Node, Projected};
 use super::spec::{ArgumentSpec, FieldSpec, SchemaSpec, TypeKind, TypeSpec};
@@ -481,14 +481,7 @@ pub(crate) fn parse_type_str(text: &str) -> Option<TypeRef> {
 
 /// A list (of lists...) of a non-abstract object type.
 fn is_list_of_objects(ty: &TypeRef, kinds: &HashMap<&str, &TypeKind>) -> bool {
-    fn listed(ty: &TypeRef) -> bool {
-        match ty {
-            TypeRef::NonNull(inner) => listed(inner),
-            TypeRef::List(_) => true,
-            TypeRef::Named(_) => false,
-        }
-    }
-    listed(ty) && matches!(named_kind(ty, kinds), Some(TypeKind::Object { .. }))
+    is_list(ty) && matches!(named_kind(ty, kinds), Some(TypeKind::Object { .. }))
 }
 
 /// The kind of a type reference's named type (`None` for the built-in scalars).
